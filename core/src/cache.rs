@@ -1,0 +1,290 @@
+//! A TTL cache in front of any store, implementing the same trait so nothing above it knows.
+//!
+//! - An entry lives for `ttl` from the moment it was loaded (the store read), never extended by
+//!   reads; "not found" is cached too, for the shorter `negative_ttl`.
+//! - Concurrent misses for one id share a single store read (moka's entry API).
+//! - Errors are never cached: the next read tries the store again.
+//! - Every write through the cache invalidates the entry, whatever its outcome (a failed
+//!   precondition means our copy may be stale too). A read that was in flight while a write ran is
+//!   answered but not cached, so it can never put a pre-write value back after the invalidation.
+//! - Hit, miss and load counters for metrics.
+//!
+//! Listing a company's users is passed straight to the store: pages are not cached.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use moka::Expiry;
+use moka::future::Cache;
+
+use crate::domain::{CompanyId, Permissions, UserId, UserPermissions};
+use crate::store::{Page, PermissionStore, Precondition, StoreError, WriteOutcome};
+
+/// How the cache behaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheSettings {
+    /// How long a found user is served from the cache, counted from the store read.
+    pub ttl: Duration,
+    /// How long "no such user" is served from the cache.
+    pub negative_ttl: Duration,
+    /// The most users held at once (least recently used go first).
+    pub capacity: u64,
+}
+
+impl Default for CacheSettings {
+    fn default() -> Self {
+        Self {
+            ttl: Duration::from_secs(30),
+            negative_ttl: Duration::from_secs(5),
+            capacity: 100_000,
+        }
+    }
+}
+
+/// The cache's counters since start.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    /// Reads answered from the cache (including those that waited on another caller's load).
+    pub hits: u64,
+    /// Reads that started a store read.
+    pub misses: u64,
+    /// Store reads made by the cache (single reads and batch reads).
+    pub loads: u64,
+    /// Entries held now (approximate).
+    pub entries: u64,
+}
+
+type Entry = Option<Arc<UserPermissions>>;
+
+struct TtlPolicy {
+    ttl: Duration,
+    negative_ttl: Duration,
+}
+
+impl TtlPolicy {
+    fn for_value(&self, value: &Entry) -> Duration {
+        if value.is_some() {
+            self.ttl
+        } else {
+            self.negative_ttl
+        }
+    }
+}
+
+impl Expiry<UserId, Entry> for TtlPolicy {
+    fn expire_after_create(&self, _: &UserId, value: &Entry, _: Instant) -> Option<Duration> {
+        Some(self.for_value(value))
+    }
+
+    fn expire_after_update(
+        &self,
+        _: &UserId,
+        value: &Entry,
+        _: Instant,
+        _: Option<Duration>,
+    ) -> Option<Duration> {
+        Some(self.for_value(value))
+    }
+    // Reads keep the remaining time (the trait's default): a hot entry still expires on time.
+}
+
+/// Why a load's result is not stored in the cache.
+#[derive(Debug)]
+enum LoadFailure {
+    /// The store failed: report it, cache nothing.
+    Store(StoreError),
+    /// A write ran while this read was in flight: answer with it, but do not cache it.
+    Raced(Entry),
+}
+
+#[derive(Default)]
+struct Counters {
+    hits: AtomicU64,
+    misses: AtomicU64,
+    loads: AtomicU64,
+}
+
+/// A store with a TTL cache in front of it.
+pub struct CachedStore<S> {
+    inner: S,
+    cache: Cache<UserId, Entry>,
+    /// Bumped before and after every write; a load that sees it change does not cache its result.
+    writes: AtomicU64,
+    counters: Counters,
+}
+
+impl<S> std::fmt::Debug for CachedStore<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CachedStore").finish_non_exhaustive()
+    }
+}
+
+impl<S: PermissionStore> CachedStore<S> {
+    /// Wraps `inner` with a cache configured by `settings`.
+    pub fn new(inner: S, settings: CacheSettings) -> Self {
+        let cache = Cache::builder()
+            .max_capacity(settings.capacity)
+            .expire_after(TtlPolicy {
+                ttl: settings.ttl,
+                negative_ttl: settings.negative_ttl,
+            })
+            .build();
+        Self {
+            inner,
+            cache,
+            writes: AtomicU64::new(0),
+            counters: Counters::default(),
+        }
+    }
+
+    /// The store behind the cache.
+    pub fn inner(&self) -> &S {
+        &self.inner
+    }
+
+    /// The counters since start.
+    pub fn stats(&self) -> CacheStats {
+        CacheStats {
+            hits: self.counters.hits.load(Ordering::Relaxed),
+            misses: self.counters.misses.load(Ordering::Relaxed),
+            loads: self.counters.loads.load(Ordering::Relaxed),
+            entries: self.cache.entry_count(),
+        }
+    }
+
+    /// Drops the cached entry for `id`, if any.
+    pub async fn invalidate(&self, id: &UserId) {
+        self.cache.invalidate(id).await;
+    }
+
+    async fn around_write<T>(
+        &self,
+        id: &UserId,
+        write: impl std::future::Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        let result = write.await;
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        self.cache.invalidate(id).await;
+        result
+    }
+}
+
+#[async_trait]
+impl<S: PermissionStore> PermissionStore for CachedStore<S> {
+    async fn get(&self, id: &UserId) -> Result<Option<UserPermissions>, StoreError> {
+        let started = self.writes.load(Ordering::SeqCst);
+        let entry = self
+            .cache
+            .entry_by_ref(id)
+            .or_try_insert_with(async {
+                self.counters.loads.fetch_add(1, Ordering::Relaxed);
+                let loaded = self
+                    .inner
+                    .get(id)
+                    .await
+                    .map_err(LoadFailure::Store)?
+                    .map(Arc::new);
+                if self.writes.load(Ordering::SeqCst) != started {
+                    return Err(LoadFailure::Raced(loaded));
+                }
+                Ok(loaded)
+            })
+            .await;
+        match entry {
+            Ok(entry) => {
+                if entry.is_fresh() {
+                    self.counters.misses.fetch_add(1, Ordering::Relaxed);
+                    // A write may have slipped in between the check above and the insert: if so,
+                    // drop what we inserted rather than serve it until the TTL ends.
+                    if self.writes.load(Ordering::SeqCst) != started {
+                        self.cache.invalidate(id).await;
+                    }
+                } else {
+                    self.counters.hits.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(entry.into_value().map(|u| (*u).clone()))
+            }
+            Err(failure) => {
+                self.counters.misses.fetch_add(1, Ordering::Relaxed);
+                match &*failure {
+                    LoadFailure::Store(err) => Err(err.clone()),
+                    LoadFailure::Raced(value) => Ok(value.as_ref().map(|u| (**u).clone())),
+                }
+            }
+        }
+    }
+
+    async fn put(
+        &self,
+        id: &UserId,
+        permissions: &Permissions,
+        precondition: Precondition,
+        actor: Option<&str>,
+    ) -> Result<WriteOutcome, StoreError> {
+        self.around_write(id, self.inner.put(id, permissions, precondition, actor))
+            .await
+    }
+
+    async fn delete(
+        &self,
+        id: &UserId,
+        precondition: Precondition,
+    ) -> Result<UserPermissions, StoreError> {
+        self.around_write(id, self.inner.delete(id, precondition))
+            .await
+    }
+
+    async fn list_by_company(
+        &self,
+        company: &CompanyId,
+        limit: usize,
+        after: Option<&UserId>,
+    ) -> Result<Page, StoreError> {
+        self.inner.list_by_company(company, limit, after).await
+    }
+
+    async fn batch_get(&self, ids: &[UserId]) -> Result<Vec<UserPermissions>, StoreError> {
+        let started = self.writes.load(Ordering::SeqCst);
+        let mut found = Vec::with_capacity(ids.len());
+        let mut missing = Vec::new();
+        for id in ids {
+            match self.cache.get(id).await {
+                Some(entry) => {
+                    self.counters.hits.fetch_add(1, Ordering::Relaxed);
+                    if let Some(user) = entry {
+                        found.push((*user).clone());
+                    }
+                }
+                None => missing.push(id.clone()),
+            }
+        }
+        if missing.is_empty() {
+            return Ok(found);
+        }
+        self.counters
+            .misses
+            .fetch_add(missing.len() as u64, Ordering::Relaxed);
+        self.counters.loads.fetch_add(1, Ordering::Relaxed);
+        let loaded = self.inner.batch_get(&missing).await?;
+        if self.writes.load(Ordering::SeqCst) == started {
+            for id in &missing {
+                let entry = loaded.iter().find(|u| &u.id == id).cloned().map(Arc::new);
+                self.cache.insert(id.clone(), entry).await;
+            }
+            if self.writes.load(Ordering::SeqCst) != started {
+                for id in &missing {
+                    self.cache.invalidate(id).await;
+                }
+            }
+        }
+        found.extend(loaded);
+        Ok(found)
+    }
+
+    async fn ready(&self) -> Result<(), StoreError> {
+        self.inner.ready().await
+    }
+}

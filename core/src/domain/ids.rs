@@ -1,0 +1,195 @@
+//! Identifiers: a user id and a company id, each validated once when it is parsed.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use super::ValidationError;
+
+/// The longest user id accepted, in characters.
+pub const MAX_USER_ID_LEN: usize = 128;
+/// The longest company id accepted, in characters.
+pub const MAX_COMPANY_LEN: usize = 64;
+
+/// The id of a user whose permissions Clearance keeps: a Cognito `sub` (a UUID), a username (which
+/// may be an e-mail address), or an app client id for machine callers.
+///
+/// 1 to 128 characters, none of them whitespace or control characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct UserId(String);
+
+impl UserId {
+    /// Parses a user id, naming the rule it breaks if it is not valid.
+    pub fn parse(value: impl Into<String>) -> Result<Self, ValidationError> {
+        Self::parse_field("id", value)
+    }
+
+    /// Like [`UserId::parse`], but the error names `field` (e.g. `ids[3]`).
+    pub fn parse_field(field: &str, value: impl Into<String>) -> Result<Self, ValidationError> {
+        let value = value.into();
+        let len = value.chars().count();
+        if len == 0 {
+            return Err(ValidationError::new(field, "must not be empty"));
+        }
+        if len > MAX_USER_ID_LEN {
+            return Err(ValidationError::new(
+                field,
+                format!("must be at most {MAX_USER_ID_LEN} characters (got {len})"),
+            ));
+        }
+        if let Some((pos, ch)) = value
+            .chars()
+            .enumerate()
+            .find(|(_, c)| c.is_whitespace() || c.is_control())
+        {
+            return Err(ValidationError::new(
+                field,
+                format!(
+                    "must not contain whitespace or control characters (found U+{:04X} at character {})",
+                    ch as u32,
+                    pos + 1
+                ),
+            ));
+        }
+        Ok(Self(value))
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for UserId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(deserializer)?;
+        Self::parse(raw).map_err(serde::de::Error::custom)
+    }
+}
+
+/// The id of a company (a tenant) a user may act for.
+///
+/// 1 to 64 characters from `A-Z a-z 0-9 . _ : -`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct CompanyId(String);
+
+impl CompanyId {
+    /// Parses a company id, naming the rule it breaks if it is not valid.
+    pub fn parse(value: impl Into<String>) -> Result<Self, ValidationError> {
+        Self::parse_field("company", value)
+    }
+
+    /// Like [`CompanyId::parse`], but the error names `field` (e.g. `companies[2]`).
+    pub fn parse_field(field: &str, value: impl Into<String>) -> Result<Self, ValidationError> {
+        let value = value.into();
+        let len = value.chars().count();
+        if len == 0 {
+            return Err(ValidationError::new(field, "must not be empty"));
+        }
+        if len > MAX_COMPANY_LEN {
+            return Err(ValidationError::new(
+                field,
+                format!("must be at most {MAX_COMPANY_LEN} characters (got {len})"),
+            ));
+        }
+        if let Some(ch) = value.chars().find(|c| !is_company_char(*c)) {
+            return Err(ValidationError::new(
+                field,
+                format!(
+                    "may contain only A-Z, a-z, 0-9 and . _ : - (found {:?} in {:?})",
+                    ch, value
+                ),
+            ));
+        }
+        Ok(Self(value))
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+fn is_company_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-')
+}
+
+impl fmt::Display for CompanyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for CompanyId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(deserializer)?;
+        Self::parse(raw).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_ids_accept_uuids_emails_and_unicode() {
+        for ok in [
+            "3f1c0d52-7a6b-4e1f-9c2d-8b5a4e6f7a10",
+            "alice@example.com",
+            "Zoë_Ωmega",
+            "7v1k2example",
+        ] {
+            assert!(UserId::parse(ok).is_ok(), "{ok} should be valid");
+        }
+    }
+
+    #[test]
+    fn user_id_rules_are_named_in_the_error() {
+        assert_eq!(UserId::parse("").unwrap_err().rule, "must not be empty");
+        let long = "x".repeat(129);
+        assert_eq!(
+            UserId::parse(long).unwrap_err().rule,
+            "must be at most 128 characters (got 129)"
+        );
+        assert!(UserId::parse("x".repeat(128)).is_ok());
+        let err = UserId::parse("a b").unwrap_err();
+        assert_eq!(err.field, "id");
+        assert!(err.rule.contains("U+0020 at character 2"), "{}", err.rule);
+        assert!(UserId::parse("a\u{7}").is_err());
+        assert!(UserId::parse("a\tb").is_err());
+    }
+
+    #[test]
+    fn user_id_length_counts_characters_not_bytes() {
+        assert!(UserId::parse("é".repeat(128)).is_ok());
+        assert!(UserId::parse("é".repeat(129)).is_err());
+    }
+
+    #[test]
+    fn company_ids_allow_only_the_documented_alphabet() {
+        for ok in ["1111", "acme.eu:prod_1-a", &"c".repeat(64)] {
+            assert!(CompanyId::parse(ok).is_ok(), "{ok} should be valid");
+        }
+        assert!(CompanyId::parse("c".repeat(65)).unwrap_err().rule.contains("at most 64"));
+        assert!(CompanyId::parse("").is_err());
+        let err = CompanyId::parse_field("companies[1]", "ac me").unwrap_err();
+        assert_eq!(err.field, "companies[1]");
+        assert!(err.rule.contains("' '"), "{}", err.rule);
+        assert!(CompanyId::parse("acmé").is_err());
+        assert!(CompanyId::parse("a/b").is_err());
+    }
+
+    #[test]
+    fn deserializing_validates() {
+        assert!(serde_json::from_str::<UserId>("\"a b\"").is_err());
+        assert!(serde_json::from_str::<CompanyId>("\"1111\"").is_ok());
+    }
+}

@@ -1,0 +1,19 @@
+//! Clearance's shared library: what every Clearance component needs, without a web stack.
+//!
+//! Clearance keeps, per user, which companies they may act for and in what role, and serves that
+//! fast to the permissions API, the Cognito trigger, the authorizers and the middleware. This crate
+//! holds the parts they share:
+//!
+//! - [`domain`]: user ids, company ids, roles and their order, a user's permissions, and the one
+//!   function that decides whether a user may act for a company in a role. Validated on parse.
+//! - [`store`]: the [`store::PermissionStore`] trait and its implementations (in memory; embedded
+//!   redb with feature `embedded`), pagination cursors, and operations built on the trait (an
+//!   atomic PATCH).
+//! - `cache` (feature `cache`): a moka TTL cache that wraps any store behind the same trait.
+//!
+//! Lambda functions enable only the features they use, so they stay small and start fast.
+
+#[cfg(feature = "cache")]
+pub mod cache;
+pub mod domain;
+pub mod store;

@@ -1,0 +1,311 @@
+//! The store contract: one suite of checks that every [`PermissionStore`] must pass.
+//!
+//! Each check takes an empty store and panics with a message on a breach. Test crates run the
+//! whole suite against each store with [`store_contract_tests!`](crate::store_contract_tests), so
+//! the embedded store, the in-memory store and DynamoDB are held to the same behaviour.
+
+use std::collections::BTreeSet;
+
+use super::{PermissionStore, Precondition, StoreError, ops};
+use crate::domain::{CompanyId, MAX_COMPANIES, Permissions, Role, UserId};
+
+fn id(s: &str) -> UserId {
+    UserId::parse(s).expect("valid test id")
+}
+
+fn company(s: &str) -> CompanyId {
+    CompanyId::parse(s).expect("valid test company")
+}
+
+fn perms(companies: &[&str], role: &str) -> Permissions {
+    Permissions::new(
+        companies.iter().map(|c| company(c)).collect(),
+        Role::from_stored(role),
+    )
+    .expect("valid test permissions")
+}
+
+/// A missing user reads as `None`.
+pub async fn get_of_a_missing_user_is_none(store: &dyn PermissionStore) {
+    assert_eq!(store.get(&id("nobody")).await.unwrap(), None);
+}
+
+/// A put creates at version 1 and each replace adds one; what was written reads back.
+pub async fn put_creates_then_replaces_with_growing_versions(store: &dyn PermissionStore) {
+    let u = id("u-put");
+    let created = store
+        .put(&u, &perms(&["1111"], "Manager"), Precondition::None, Some("tester"))
+        .await
+        .unwrap();
+    assert_eq!(created.before, None);
+    assert_eq!(created.after.version, 1);
+    assert_eq!(created.after.updated_by.as_deref(), Some("tester"));
+    assert!(created.after.updated_at.is_some());
+    let replaced = store
+        .put(&u, &perms(&["2222", "3333"], "Admin"), Precondition::None, None)
+        .await
+        .unwrap();
+    assert_eq!(replaced.before.as_ref().map(|b| b.version), Some(1));
+    assert_eq!(replaced.after.version, 2);
+    let read = store.get(&u).await.unwrap().expect("stored");
+    assert_eq!(read, replaced.after);
+    assert_eq!(read.companies, vec![company("2222"), company("3333")]);
+    assert_eq!(read.role.as_str(), "Admin");
+}
+
+/// Create-only fails on an existing user and leaves it untouched.
+pub async fn create_only_conflicts_when_the_user_exists(store: &dyn PermissionStore) {
+    let u = id("u-create-only");
+    store
+        .put(&u, &perms(&["1111"], "Standard"), Precondition::MustNotExist, None)
+        .await
+        .unwrap();
+    let err = store
+        .put(&u, &perms(&["9999"], "Admin"), Precondition::MustNotExist, None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Conflict { current: Some(1) }),
+        "{err:?}"
+    );
+    let read = store.get(&u).await.unwrap().unwrap();
+    assert_eq!(read.companies, vec![company("1111")]);
+}
+
+/// Replace-only fails on a missing user and creates nothing.
+pub async fn must_exist_conflicts_when_the_user_is_missing(store: &dyn PermissionStore) {
+    let u = id("u-must-exist");
+    let err = store
+        .put(&u, &perms(&["1111"], "Standard"), Precondition::MustExist, None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { current: None }), "{err:?}");
+    assert_eq!(store.get(&u).await.unwrap(), None);
+}
+
+/// A write with a stale expected version fails and changes nothing; the right one succeeds.
+pub async fn stale_versions_conflict(store: &dyn PermissionStore) {
+    let u = id("u-versions");
+    store
+        .put(&u, &perms(&["1111"], "Standard"), Precondition::None, None)
+        .await
+        .unwrap();
+    store
+        .put(&u, &perms(&["2222"], "Standard"), Precondition::Version(1), None)
+        .await
+        .unwrap();
+    let err = store
+        .put(&u, &perms(&["3333"], "Admin"), Precondition::Version(1), None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Conflict { current: Some(2) }),
+        "{err:?}"
+    );
+    let err = store
+        .delete(&u, Precondition::Version(1))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
+    assert_eq!(
+        store.get(&u).await.unwrap().unwrap().companies,
+        vec![company("2222")]
+    );
+    let err = store
+        .put(&id("u-versions-missing"), &perms(&[], "Admin"), Precondition::Version(1), None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { current: None }), "{err:?}");
+}
+
+/// PATCH adds and removes companies and changes the role in one step.
+pub async fn patch_adds_removes_and_changes_role(store: &dyn PermissionStore) {
+    let u = id("u-patch");
+    store
+        .put(&u, &perms(&["1111", "2222"], "Standard"), Precondition::None, None)
+        .await
+        .unwrap();
+    let patch = ops::PermissionsPatch {
+        add_companies: vec![company("3333"), company("1111")],
+        remove_companies: vec![company("2222"), company("4444")],
+        role: Some(Role::from_stored("Manager")),
+    };
+    let out = ops::patch(store, &u, &patch, Precondition::None, Some("p"))
+        .await
+        .unwrap();
+    assert_eq!(out.after.companies, vec![company("1111"), company("3333")]);
+    assert_eq!(out.after.role.as_str(), "Manager");
+    assert_eq!(out.after.version, 2);
+    let err = ops::patch(store, &u, &patch, Precondition::Version(1), None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ops::PatchError::Store(StoreError::Conflict { current: Some(2) })),
+        "{err:?}"
+    );
+    let err = ops::patch(store, &id("u-patch-missing"), &patch, Precondition::None, None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ops::PatchError::NotFound), "{err:?}");
+}
+
+/// Delete returns what was stored; deleting a missing user is `NotFound`.
+pub async fn delete_returns_the_old_record(store: &dyn PermissionStore) {
+    let u = id("u-delete");
+    store
+        .put(&u, &perms(&["1111"], "Admin"), Precondition::None, None)
+        .await
+        .unwrap();
+    let removed = store.delete(&u, Precondition::Version(1)).await.unwrap();
+    assert_eq!(removed.id, u);
+    assert_eq!(store.get(&u).await.unwrap(), None);
+    let err = store.delete(&u, Precondition::None).await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound), "{err:?}");
+    let page = store.list_by_company(&company("1111"), 10, None).await.unwrap();
+    assert!(page.users.iter().all(|x| x.id != u), "deleted user still listed");
+}
+
+/// Paging through a company visits every member once and no one else, across many pages.
+pub async fn listing_pages_through_every_member_once(store: &dyn PermissionStore) {
+    let mut expected = BTreeSet::new();
+    for i in 0..23 {
+        let u = id(&format!("member-{i:02}"));
+        store
+            .put(&u, &perms(&["acme", "other"], "Standard"), Precondition::None, None)
+            .await
+            .unwrap();
+        expected.insert(u);
+    }
+    for i in 0..9 {
+        store
+            .put(&id(&format!("outsider-{i}")), &perms(&["other"], "Admin"), Precondition::None, None)
+            .await
+            .unwrap();
+    }
+    // A member who leaves the company must drop out of the listing.
+    let leaver = id("member-leaver");
+    store
+        .put(&leaver, &perms(&["acme"], "Standard"), Precondition::None, None)
+        .await
+        .unwrap();
+    store
+        .put(&leaver, &perms(&["other"], "Standard"), Precondition::None, None)
+        .await
+        .unwrap();
+
+    let mut seen = BTreeSet::new();
+    let mut after = None;
+    let mut pages = 0;
+    loop {
+        let page = store
+            .list_by_company(&company("acme"), 5, after.as_ref())
+            .await
+            .unwrap();
+        pages += 1;
+        assert!(page.users.len() <= 5, "page larger than the limit");
+        for user in page.users {
+            assert!(user.has_company(&company("acme")), "{} is not in acme", user.id);
+            assert!(seen.insert(user.id.clone()), "{} listed twice", user.id);
+        }
+        match page.next_after {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+        assert!(pages < 50, "listing does not end");
+    }
+    assert_eq!(seen, expected);
+    assert!(pages >= 5, "23 members in pages of 5 need at least 5 pages, got {pages}");
+    let none = store
+        .list_by_company(&company("nobody-here"), 5, None)
+        .await
+        .unwrap();
+    assert!(none.users.is_empty() && none.next_after.is_none());
+}
+
+/// Batch get returns the users that exist and leaves out the rest.
+pub async fn batch_get_leaves_out_missing_ids(store: &dyn PermissionStore) {
+    for name in ["b1", "b2", "b3"] {
+        store
+            .put(&id(name), &perms(&["1111"], "Standard"), Precondition::None, None)
+            .await
+            .unwrap();
+    }
+    let ids = [id("b1"), id("missing-1"), id("b3"), id("missing-2")];
+    let found: BTreeSet<String> = store
+        .batch_get(&ids)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.id.to_string())
+        .collect();
+    assert_eq!(found, BTreeSet::from(["b1".to_string(), "b3".to_string()]));
+    let many: Vec<UserId> = (0..100).map(|i| id(&format!("many-{i}"))).collect();
+    assert!(store.batch_get(&many).await.unwrap().is_empty());
+}
+
+/// Ids with non-ASCII characters (and e-mail addresses) are stored and found as given.
+pub async fn unicode_ids_round_trip(store: &dyn PermissionStore) {
+    for name in ["Zoë_Ωmega", "用户-42", "alice+test@example.com", "🙂"] {
+        let u = id(name);
+        store
+            .put(&u, &perms(&["1111"], "Standard"), Precondition::None, None)
+            .await
+            .unwrap();
+        assert_eq!(store.get(&u).await.unwrap().unwrap().id, u);
+    }
+    let listed = store.list_by_company(&company("1111"), 100, None).await.unwrap();
+    assert!(listed.users.iter().any(|u| u.id.as_str() == "用户-42"));
+}
+
+/// The largest company list allowed (1,000 ids of 64 characters) is stored whole and in order.
+pub async fn the_largest_company_list_is_stored_whole(store: &dyn PermissionStore) {
+    let companies: Vec<CompanyId> = (0..MAX_COMPANIES)
+        .map(|i| company(&format!("{i:04}{}", "c".repeat(60))))
+        .collect();
+    let p = Permissions::new(companies.clone(), Role::from_stored("Admin")).unwrap();
+    let u = id("u-largest");
+    store.put(&u, &p, Precondition::None, None).await.unwrap();
+    assert_eq!(store.get(&u).await.unwrap().unwrap().companies, companies);
+    let listed = store
+        .list_by_company(&companies[MAX_COMPANIES - 1], 10, None)
+        .await
+        .unwrap();
+    assert_eq!(listed.users.len(), 1);
+}
+
+/// The store reports itself ready.
+pub async fn a_working_store_is_ready(store: &dyn PermissionStore) {
+    store.ready().await.unwrap();
+}
+
+/// Generates one `#[tokio::test]` per contract check. `$make` is an async expression giving a
+/// fresh, empty store (anything that implements `PermissionStore`); `$guard` names a value that
+/// must live as long as the test (a server, a temp dir), or `_` for none.
+#[macro_export]
+macro_rules! store_contract_tests {
+    ($make:expr) => {
+        $crate::store_contract_tests!(@each $make;
+            get_of_a_missing_user_is_none,
+            put_creates_then_replaces_with_growing_versions,
+            create_only_conflicts_when_the_user_exists,
+            must_exist_conflicts_when_the_user_is_missing,
+            stale_versions_conflict,
+            patch_adds_removes_and_changes_role,
+            delete_returns_the_old_record,
+            listing_pages_through_every_member_once,
+            batch_get_leaves_out_missing_ids,
+            unicode_ids_round_trip,
+            the_largest_company_list_is_stored_whole,
+            a_working_store_is_ready
+        );
+    };
+    (@each $make:expr; $($name:ident),+) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                let (_guard, store) = $make.await;
+                $crate::store::contract::$name(&store).await;
+            }
+        )+
+    };
+}

@@ -1,0 +1,289 @@
+//! The embedded store: permissions on local disk in a redb database, the default for a server.
+//!
+//! redb commits with an fsync before returning (durability `Immediate`), so a write that was
+//! acknowledged survives a crash or power loss. Two tables: `users` (id → the record as JSON) and
+//! `users_by_company` ((company, id) → nothing), kept in step inside one write transaction, so
+//! listing a company reads only its users. redb allows one writer at a time; every operation runs
+//! on tokio's blocking pool so the async workers never wait on disk.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use redb::{Database, ReadableTable, TableDefinition};
+
+use super::{
+    Page, PermissionStore, Precondition, StoreError, WriteOutcome, check_precondition,
+    next_record,
+};
+use crate::domain::{CompanyId, Permissions, UserId, UserPermissions};
+
+const USERS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("users");
+const BY_COMPANY: TableDefinition<'_, (&str, &str), ()> = TableDefinition::new("users_by_company");
+
+/// The database file's name inside the data directory.
+pub const FILE_NAME: &str = "clearance.redb";
+
+/// Opening the embedded store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The data directory could not be created.
+    #[error("cannot create the data directory {path}")]
+    CreateDir {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The database could not be opened (in use by another process, unreadable, corrupt).
+    #[error("cannot open the database {path} (is another Clearance process using it?)")]
+    Open {
+        /// The database file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: redb::Error,
+    },
+}
+
+/// Permissions in a redb database under a data directory.
+#[derive(Clone)]
+pub struct EmbeddedStore {
+    db: Arc<Database>,
+}
+
+impl std::fmt::Debug for EmbeddedStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmbeddedStore").finish_non_exhaustive()
+    }
+}
+
+impl EmbeddedStore {
+    /// Opens (or creates) the store in `dir`.
+    pub fn open(dir: &Path) -> Result<Self, OpenError> {
+        std::fs::create_dir_all(dir).map_err(|source| OpenError::CreateDir {
+            path: dir.to_owned(),
+            source,
+        })?;
+        let path = dir.join(FILE_NAME);
+        let open_err = |source: redb::Error| OpenError::Open {
+            path: path.clone(),
+            source,
+        };
+        let db = Database::create(&path).map_err(|e| open_err(e.into()))?;
+        let txn = db.begin_write().map_err(|e| open_err(e.into()))?;
+        txn.open_table(USERS).map_err(|e| open_err(e.into()))?;
+        txn.open_table(BY_COMPANY).map_err(|e| open_err(e.into()))?;
+        txn.commit().map_err(|e| open_err(e.into()))?;
+        Ok(Self { db: Arc::new(db) })
+    }
+
+    /// Whether the store holds no users (used to load the sample data on a first start).
+    pub async fn is_empty(&self) -> Result<bool, StoreError> {
+        self.blocking(|db| {
+            let txn = db.begin_read().map_err(internal)?;
+            let users = txn.open_table(USERS).map_err(internal)?;
+            Ok(users.first().map_err(internal)?.is_none())
+        })
+        .await
+    }
+
+    async fn blocking<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Database) -> Result<T, StoreError> + Send + 'static,
+    {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || f(&db))
+            .await
+            .map_err(StoreError::internal)?
+    }
+}
+
+fn internal(err: impl Into<redb::Error>) -> StoreError {
+    StoreError::internal(err.into())
+}
+
+fn decode(id: &str, bytes: &[u8]) -> Result<UserPermissions, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+        id: id.to_owned(),
+        reason: e.to_string(),
+    })
+}
+
+fn read_user(
+    table: &impl ReadableTable<&'static str, &'static [u8]>,
+    id: &str,
+) -> Result<Option<UserPermissions>, StoreError> {
+    match table.get(id).map_err(internal)? {
+        Some(bytes) => decode(id, bytes.value()).map(Some),
+        None => Ok(None),
+    }
+}
+
+#[async_trait]
+impl PermissionStore for EmbeddedStore {
+    async fn get(&self, id: &UserId) -> Result<Option<UserPermissions>, StoreError> {
+        let id = id.clone();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(internal)?;
+            let users = txn.open_table(USERS).map_err(internal)?;
+            read_user(&users, id.as_str())
+        })
+        .await
+    }
+
+    async fn put(
+        &self,
+        id: &UserId,
+        permissions: &Permissions,
+        precondition: Precondition,
+        actor: Option<&str>,
+    ) -> Result<WriteOutcome, StoreError> {
+        let id = id.clone();
+        let permissions = permissions.clone();
+        let actor = actor.map(str::to_owned);
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(internal)?;
+            let outcome = {
+                let mut users = txn.open_table(USERS).map_err(internal)?;
+                let mut index = txn.open_table(BY_COMPANY).map_err(internal)?;
+                let before = read_user(&users, id.as_str())?;
+                check_precondition(precondition, before.as_ref())?;
+                let after = next_record(&id, &permissions, before.as_ref(), actor.as_deref());
+                let bytes = serde_json::to_vec(&after).map_err(StoreError::internal)?;
+                users
+                    .insert(id.as_str(), bytes.as_slice())
+                    .map_err(internal)?;
+                if let Some(before) = &before {
+                    for company in before.companies.iter().filter(|c| !after.has_company(c)) {
+                        index
+                            .remove((company.as_str(), id.as_str()))
+                            .map_err(internal)?;
+                    }
+                }
+                for company in &after.companies {
+                    index
+                        .insert((company.as_str(), id.as_str()), ())
+                        .map_err(internal)?;
+                }
+                WriteOutcome { before, after }
+            };
+            txn.commit().map_err(internal)?;
+            Ok(outcome)
+        })
+        .await
+    }
+
+    async fn delete(
+        &self,
+        id: &UserId,
+        precondition: Precondition,
+    ) -> Result<UserPermissions, StoreError> {
+        let id = id.clone();
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(internal)?;
+            let removed = {
+                let mut users = txn.open_table(USERS).map_err(internal)?;
+                let mut index = txn.open_table(BY_COMPANY).map_err(internal)?;
+                let current = read_user(&users, id.as_str())?;
+                if current.is_none() && precondition == Precondition::None {
+                    return Err(StoreError::NotFound);
+                }
+                check_precondition(precondition, current.as_ref())?;
+                let current = current.ok_or(StoreError::NotFound)?;
+                users.remove(id.as_str()).map_err(internal)?;
+                for company in &current.companies {
+                    index
+                        .remove((company.as_str(), id.as_str()))
+                        .map_err(internal)?;
+                }
+                current
+            };
+            txn.commit().map_err(internal)?;
+            Ok(removed)
+        })
+        .await
+    }
+
+    async fn list_by_company(
+        &self,
+        company: &CompanyId,
+        limit: usize,
+        after: Option<&UserId>,
+    ) -> Result<Page, StoreError> {
+        let company = company.clone();
+        let after = after.cloned();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(internal)?;
+            let users = txn.open_table(USERS).map_err(internal)?;
+            let index = txn.open_table(BY_COMPANY).map_err(internal)?;
+            let c = company.as_str();
+            let start = match &after {
+                Some(a) => std::ops::Bound::Excluded((c, a.as_str())),
+                None => std::ops::Bound::Included((c, "")),
+            };
+            let mut page = Vec::new();
+            let mut more = false;
+            for entry in index
+                .range::<(&str, &str)>((start, std::ops::Bound::Unbounded))
+                .map_err(internal)?
+            {
+                let (key, _) = entry.map_err(internal)?;
+                let (entry_company, id) = key.value();
+                if entry_company != c {
+                    break;
+                }
+                if page.len() == limit {
+                    more = true;
+                    break;
+                }
+                match read_user(&users, id)? {
+                    Some(user) => page.push(user),
+                    None => {
+                        return Err(StoreError::Corrupt {
+                            id: id.to_owned(),
+                            reason: format!("indexed under company {c:?} but not stored"),
+                        });
+                    }
+                }
+            }
+            let next_after = if more {
+                page.last().map(|u: &UserPermissions| u.id.clone())
+            } else {
+                None
+            };
+            Ok(Page {
+                users: page,
+                next_after,
+            })
+        })
+        .await
+    }
+
+    async fn batch_get(&self, ids: &[UserId]) -> Result<Vec<UserPermissions>, StoreError> {
+        let ids = ids.to_vec();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(internal)?;
+            let users = txn.open_table(USERS).map_err(internal)?;
+            let mut found = Vec::with_capacity(ids.len());
+            for id in &ids {
+                if let Some(user) = read_user(&users, id.as_str())? {
+                    found.push(user);
+                }
+            }
+            Ok(found)
+        })
+        .await
+    }
+
+    async fn ready(&self) -> Result<(), StoreError> {
+        self.blocking(|db| {
+            let txn = db.begin_read().map_err(internal)?;
+            txn.open_table(USERS).map_err(internal)?;
+            Ok(())
+        })
+        .await
+    }
+}

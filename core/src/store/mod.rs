@@ -1,0 +1,239 @@
+//! Where permissions live, behind one trait.
+//!
+//! [`PermissionStore`] is all that code above the store sees. Implementations:
+//! - [`memory::MemoryStore`]: in memory, for unit tests and as the contract suite's baseline;
+//! - `embedded::EmbeddedStore` (feature `embedded`): redb on local disk, the default for a server;
+//! - `dynamodb::DynamoStore` (feature `dynamodb`): the production store.
+//!
+//! The cache (`crate::cache::CachedStore`) implements the same trait, so nothing above it knows it
+//! is there. Higher-level operations that any store supports the same way (an atomic PATCH) live in
+//! [`ops`].
+
+#[cfg(feature = "contract")]
+pub mod contract;
+pub mod cursor;
+#[cfg(feature = "embedded")]
+pub mod embedded;
+pub mod memory;
+pub mod ops;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::domain::{CompanyId, Permissions, UserId, UserPermissions};
+
+/// The condition a write must meet, checked atomically with the write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precondition {
+    /// Write whatever is there (create or replace).
+    None,
+    /// Only create: fail if the user exists (`If-None-Match: *`).
+    MustNotExist,
+    /// Only replace: fail if the user does not exist (`If-Match: *`).
+    MustExist,
+    /// Only if the stored version is this one (`If-Match: "3"`). A stored item that has no version
+    /// (written by another tool) counts as version 0.
+    Version(u64),
+}
+
+/// The result of a successful write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteOutcome {
+    /// What was stored before the write (`None` when the write created the user).
+    pub before: Option<UserPermissions>,
+    /// What is stored now.
+    pub after: UserPermissions,
+}
+
+/// One page of the users of a company.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    /// The users on this page.
+    pub users: Vec<UserPermissions>,
+    /// Pass this as `after` to get the next page; `None` on the last page.
+    pub next_after: Option<UserId>,
+}
+
+/// A failed store operation.
+///
+/// Clone, so a cache can hand one failure to every caller that waited on the same read; sources are
+/// kept behind an `Arc` rather than flattened into text.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    /// The precondition did not hold: the user exists, does not exist, or has another version.
+    #[error("precondition failed: the stored version is {current:?}")]
+    Conflict {
+        /// The stored version, or `None` if the user does not exist.
+        current: Option<u64>,
+    },
+    /// The user does not exist (delete without a precondition).
+    #[error("user not found")]
+    NotFound,
+    /// The backing store could not be reached or refused for now (throttling, timeouts, 5xx).
+    #[error("the permissions store is unavailable")]
+    Unavailable {
+        /// What went wrong underneath.
+        #[source]
+        source: Arc<dyn std::error::Error + Send + Sync>,
+        /// How long a client should wait before trying again, if known.
+        retry_after: Option<Duration>,
+    },
+    /// A stored item could not be read as permissions.
+    #[error("stored item for user {id:?} is malformed: {reason}")]
+    Corrupt {
+        /// The user id of the item.
+        id: String,
+        /// What was wrong with it.
+        reason: String,
+    },
+    /// Any other failure of the store.
+    #[error("permissions store error")]
+    Internal(#[source] Arc<dyn std::error::Error + Send + Sync>),
+}
+
+impl StoreError {
+    /// Wraps an error from below as [`StoreError::Internal`].
+    pub fn internal(err: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Internal(Arc::new(err))
+    }
+
+    /// Wraps an error from below as [`StoreError::Unavailable`].
+    pub fn unavailable(
+        err: impl std::error::Error + Send + Sync + 'static,
+        retry_after: Option<Duration>,
+    ) -> Self {
+        Self::Unavailable {
+            source: Arc::new(err),
+            retry_after,
+        }
+    }
+}
+
+/// The most ids one [`PermissionStore::batch_get`] takes.
+pub const MAX_BATCH_GET: usize = 100;
+/// The most users one page of [`PermissionStore::list_by_company`] holds.
+pub const MAX_PAGE_SIZE: usize = 1_000;
+
+/// Where users' permissions are kept.
+#[async_trait]
+pub trait PermissionStore: Send + Sync + 'static {
+    /// The user's permissions, or `None` if none are stored.
+    async fn get(&self, id: &UserId) -> Result<Option<UserPermissions>, StoreError>;
+
+    /// Creates or replaces the user's permissions if `precondition` holds, setting `version` to the
+    /// stored version + 1 (1 on create), `updatedAt` to now and `updatedBy` to `actor`.
+    async fn put(
+        &self,
+        id: &UserId,
+        permissions: &Permissions,
+        precondition: Precondition,
+        actor: Option<&str>,
+    ) -> Result<WriteOutcome, StoreError>;
+
+    /// Deletes the user if `precondition` holds, returning what was stored. Without a precondition a
+    /// missing user is [`StoreError::NotFound`]; with one, a [`StoreError::Conflict`].
+    async fn delete(
+        &self,
+        id: &UserId,
+        precondition: Precondition,
+    ) -> Result<UserPermissions, StoreError>;
+
+    /// Up to `limit` users of `company`, starting after the user id `after`. The order is stable
+    /// for a given store, so paging with `next_after` visits every user once.
+    async fn list_by_company(
+        &self,
+        company: &CompanyId,
+        limit: usize,
+        after: Option<&UserId>,
+    ) -> Result<Page, StoreError>;
+
+    /// The users among `ids` that exist (at most [`MAX_BATCH_GET`] ids), in no particular order.
+    async fn batch_get(&self, ids: &[UserId]) -> Result<Vec<UserPermissions>, StoreError>;
+
+    /// Whether the store can serve requests now.
+    async fn ready(&self) -> Result<(), StoreError>;
+}
+
+#[async_trait]
+impl<S: PermissionStore + ?Sized> PermissionStore for Arc<S> {
+    async fn get(&self, id: &UserId) -> Result<Option<UserPermissions>, StoreError> {
+        (**self).get(id).await
+    }
+    async fn put(
+        &self,
+        id: &UserId,
+        permissions: &Permissions,
+        precondition: Precondition,
+        actor: Option<&str>,
+    ) -> Result<WriteOutcome, StoreError> {
+        (**self).put(id, permissions, precondition, actor).await
+    }
+    async fn delete(
+        &self,
+        id: &UserId,
+        precondition: Precondition,
+    ) -> Result<UserPermissions, StoreError> {
+        (**self).delete(id, precondition).await
+    }
+    async fn list_by_company(
+        &self,
+        company: &CompanyId,
+        limit: usize,
+        after: Option<&UserId>,
+    ) -> Result<Page, StoreError> {
+        (**self).list_by_company(company, limit, after).await
+    }
+    async fn batch_get(&self, ids: &[UserId]) -> Result<Vec<UserPermissions>, StoreError> {
+        (**self).batch_get(ids).await
+    }
+    async fn ready(&self) -> Result<(), StoreError> {
+        (**self).ready().await
+    }
+}
+
+/// Checks `precondition` against what is stored (`current`), the same way for every store.
+pub fn check_precondition(
+    precondition: Precondition,
+    current: Option<&UserPermissions>,
+) -> Result<(), StoreError> {
+    let current_version = current.map(|c| c.version);
+    let ok = match precondition {
+        Precondition::None => true,
+        Precondition::MustNotExist => current.is_none(),
+        Precondition::MustExist => current.is_some(),
+        Precondition::Version(v) => current_version == Some(v),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict {
+            current: current_version,
+        })
+    }
+}
+
+/// The record a write stores, given what was there before.
+pub fn next_record(
+    id: &UserId,
+    permissions: &Permissions,
+    before: Option<&UserPermissions>,
+    actor: Option<&str>,
+) -> UserPermissions {
+    UserPermissions {
+        id: id.clone(),
+        companies: permissions.companies.clone(),
+        role: permissions.role.clone(),
+        version: before.map_or(0, |b| b.version) + 1,
+        updated_at: Some(now()),
+        updated_by: actor.map(str::to_owned),
+    }
+}
+
+/// The current time, to millisecond precision (what every store keeps).
+pub fn now() -> time::OffsetDateTime {
+    let now = time::OffsetDateTime::now_utc();
+    now.replace_nanosecond(now.nanosecond() / 1_000_000 * 1_000_000)
+        .unwrap_or(now)
+}

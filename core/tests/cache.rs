@@ -1,0 +1,247 @@
+//! The cache's behaviour, proven with a store that counts the calls that reach it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use clearance_core::cache::{CacheSettings, CachedStore};
+use clearance_core::domain::{CompanyId, Permissions, Role, UserId, UserPermissions};
+use clearance_core::store::memory::MemoryStore;
+use clearance_core::store::{Page, PermissionStore, Precondition, StoreError, WriteOutcome};
+
+/// A memory store that counts reads, can be slowed down, and can be made to fail.
+#[derive(Default)]
+struct CountingStore {
+    inner: MemoryStore,
+    gets: AtomicUsize,
+    batch_gets: AtomicUsize,
+    delay_ms: AtomicUsize,
+    failing: AtomicBool,
+}
+
+impl CountingStore {
+    fn gets(&self) -> usize {
+        self.gets.load(Ordering::SeqCst)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("injected failure")]
+struct Injected;
+
+#[async_trait]
+impl PermissionStore for CountingStore {
+    async fn get(&self, id: &UserId) -> Result<Option<UserPermissions>, StoreError> {
+        self.gets.fetch_add(1, Ordering::SeqCst);
+        let delay = self.delay_ms.load(Ordering::SeqCst) as u64;
+        if delay > 0 {
+            tokio::time::sleep(Duration::from_millis(delay)).await;
+        }
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(StoreError::unavailable(Injected, None));
+        }
+        self.inner.get(id).await
+    }
+    async fn put(
+        &self,
+        id: &UserId,
+        p: &Permissions,
+        pre: Precondition,
+        actor: Option<&str>,
+    ) -> Result<WriteOutcome, StoreError> {
+        self.inner.put(id, p, pre, actor).await
+    }
+    async fn delete(&self, id: &UserId, pre: Precondition) -> Result<UserPermissions, StoreError> {
+        self.inner.delete(id, pre).await
+    }
+    async fn list_by_company(
+        &self,
+        c: &CompanyId,
+        limit: usize,
+        after: Option<&UserId>,
+    ) -> Result<Page, StoreError> {
+        self.inner.list_by_company(c, limit, after).await
+    }
+    async fn batch_get(&self, ids: &[UserId]) -> Result<Vec<UserPermissions>, StoreError> {
+        self.batch_gets.fetch_add(1, Ordering::SeqCst);
+        self.inner.batch_get(ids).await
+    }
+    async fn ready(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+fn id(s: &str) -> UserId {
+    UserId::parse(s).unwrap()
+}
+
+fn perms(company: &str, role: &str) -> Permissions {
+    Permissions::new(vec![CompanyId::parse(company).unwrap()], Role::from_stored(role)).unwrap()
+}
+
+fn cached(settings: CacheSettings) -> (Arc<CountingStore>, CachedStore<Arc<CountingStore>>) {
+    let counting = Arc::new(CountingStore::default());
+    (counting.clone(), CachedStore::new(counting, settings))
+}
+
+async fn seed(store: &CountingStore, name: &str) {
+    store
+        .inner
+        .put(&id(name), &perms("1111", "Manager"), Precondition::None, None)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_cached_read_does_not_reach_the_store() {
+    let (counting, cache) = cached(CacheSettings::default());
+    seed(&counting, "alice").await;
+    for _ in 0..5 {
+        assert!(cache.get(&id("alice")).await.unwrap().is_some());
+    }
+    assert_eq!(counting.gets(), 1);
+    let stats = cache.stats();
+    assert_eq!((stats.hits, stats.misses, stats.loads), (4, 1, 1));
+}
+
+#[tokio::test]
+async fn one_hundred_concurrent_misses_make_one_store_read() {
+    let (counting, cache) = cached(CacheSettings::default());
+    seed(&counting, "alice").await;
+    counting.delay_ms.store(50, Ordering::SeqCst);
+    let cache = Arc::new(cache);
+    let reads = (0..100).map(|_| {
+        let cache = cache.clone();
+        tokio::spawn(async move { cache.get(&id("alice")).await })
+    });
+    for read in futures::future::join_all(reads).await {
+        assert_eq!(read.unwrap().unwrap().unwrap().role.as_str(), "Manager");
+    }
+    assert_eq!(counting.gets(), 1);
+    assert_eq!(cache.stats().loads, 1);
+}
+
+#[tokio::test]
+async fn a_write_is_visible_on_the_next_read() {
+    let (counting, cache) = cached(CacheSettings::default());
+    seed(&counting, "alice").await;
+    assert_eq!(cache.get(&id("alice")).await.unwrap().unwrap().role.as_str(), "Manager");
+    cache
+        .put(&id("alice"), &perms("1111", "Standard"), Precondition::None, None)
+        .await
+        .unwrap();
+    assert_eq!(cache.get(&id("alice")).await.unwrap().unwrap().role.as_str(), "Standard");
+    cache.delete(&id("alice"), Precondition::None).await.unwrap();
+    assert_eq!(cache.get(&id("alice")).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn a_failed_conditional_write_still_drops_the_cached_copy() {
+    let (counting, cache) = cached(CacheSettings::default());
+    seed(&counting, "alice").await;
+    cache.get(&id("alice")).await.unwrap();
+    // Someone else changes the store behind the cache's back...
+    counting
+        .inner
+        .put(&id("alice"), &perms("2222", "Admin"), Precondition::None, None)
+        .await
+        .unwrap();
+    // ...so a write based on the cached version fails, and the stale copy must go with it.
+    let err = cache
+        .put(&id("alice"), &perms("1111", "Standard"), Precondition::Version(1), None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { current: Some(2) }));
+    assert_eq!(cache.get(&id("alice")).await.unwrap().unwrap().version, 2);
+}
+
+#[tokio::test]
+async fn the_ttl_counts_from_the_load_and_reads_do_not_extend_it() {
+    let (counting, cache) = cached(CacheSettings {
+        ttl: Duration::from_millis(400),
+        negative_ttl: Duration::from_millis(100),
+        capacity: 100,
+    });
+    seed(&counting, "alice").await;
+    cache.get(&id("alice")).await.unwrap();
+    // Keep reading every 50 ms: if reads extended the entry it would never expire.
+    let started = tokio::time::Instant::now();
+    while started.elapsed() < Duration::from_millis(1_000) {
+        cache.get(&id("alice")).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let loads = counting.gets();
+    assert!(
+        (2..=4).contains(&loads),
+        "1 s of reads with a 400 ms TTL should load 2-3 times, loaded {loads}"
+    );
+}
+
+#[tokio::test]
+async fn not_found_is_cached_for_the_shorter_negative_ttl() {
+    let (counting, cache) = cached(CacheSettings {
+        ttl: Duration::from_secs(60),
+        negative_ttl: Duration::from_millis(150),
+        capacity: 100,
+    });
+    assert_eq!(cache.get(&id("ghost")).await.unwrap(), None);
+    assert_eq!(cache.get(&id("ghost")).await.unwrap(), None);
+    assert_eq!(counting.gets(), 1, "the second miss must come from the cache");
+    // The user appears behind the cache's back; once the negative entry expires it is seen.
+    seed(&counting, "ghost").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(cache.get(&id("ghost")).await.unwrap().is_some());
+    assert_eq!(counting.gets(), 2);
+}
+
+#[tokio::test]
+async fn errors_are_never_cached() {
+    let (counting, cache) = cached(CacheSettings::default());
+    seed(&counting, "alice").await;
+    counting.failing.store(true, Ordering::SeqCst);
+    assert!(cache.get(&id("alice")).await.is_err());
+    counting.failing.store(false, Ordering::SeqCst);
+    assert!(cache.get(&id("alice")).await.unwrap().is_some());
+    assert_eq!(counting.gets(), 2);
+}
+
+#[tokio::test]
+async fn a_read_racing_a_write_is_not_cached() {
+    let (counting, cache) = cached(CacheSettings::default());
+    seed(&counting, "alice").await;
+    counting.delay_ms.store(200, Ordering::SeqCst);
+    let cache = Arc::new(cache);
+    let reader = {
+        let cache = cache.clone();
+        tokio::spawn(async move { cache.get(&id("alice")).await })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    // The write lands while the read is in flight (the read saw the old role).
+    cache
+        .put(&id("alice"), &perms("1111", "Standard"), Precondition::None, None)
+        .await
+        .unwrap();
+    reader.await.unwrap().unwrap();
+    counting.delay_ms.store(0, Ordering::SeqCst);
+    assert_eq!(
+        cache.get(&id("alice")).await.unwrap().unwrap().role.as_str(),
+        "Standard",
+        "the racing read's old value must not have been cached"
+    );
+}
+
+#[tokio::test]
+async fn batch_get_serves_hits_and_loads_the_rest_in_one_call() {
+    let (counting, cache) = cached(CacheSettings::default());
+    seed(&counting, "a").await;
+    seed(&counting, "b").await;
+    cache.get(&id("a")).await.unwrap();
+    let found = cache.batch_get(&[id("a"), id("b"), id("zz")]).await.unwrap();
+    assert_eq!(found.len(), 2);
+    assert_eq!(counting.batch_gets.load(Ordering::SeqCst), 1);
+    // Everything asked for is now cached, the missing id included.
+    let again = cache.batch_get(&[id("a"), id("b"), id("zz")]).await.unwrap();
+    assert_eq!(again.len(), 2);
+    assert_eq!(counting.batch_gets.load(Ordering::SeqCst), 1);
+}
