@@ -15,5 +15,9 @@
 
 #[cfg(feature = "cache")]
 pub mod cache;
+#[cfg(feature = "client")]
+pub mod client;
 pub mod domain;
+#[cfg(feature = "jwt")]
+pub mod jwt;
 pub mod store;

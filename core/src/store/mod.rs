@@ -12,6 +12,8 @@
 #[cfg(feature = "contract")]
 pub mod contract;
 pub mod cursor;
+#[cfg(feature = "dynamodb")]
+pub mod dynamodb;
 #[cfg(feature = "embedded")]
 pub mod embedded;
 pub mod memory;

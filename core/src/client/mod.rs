@@ -1,0 +1,1 @@
+//! The permissions API client (work in progress).

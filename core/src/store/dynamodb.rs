@@ -1,0 +1,1 @@
+//! The DynamoDB store (work in progress).

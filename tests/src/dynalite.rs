@@ -1,0 +1,1 @@
+//! dynalite harness (work in progress).

@@ -1,0 +1,1 @@
+//! fake Lambda Runtime API (work in progress).
