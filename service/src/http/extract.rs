@@ -1,0 +1,170 @@
+//! Extractors whose rejections are problem documents like every other error.
+//!
+//! - [`JsonBody`]: checks the content type (415), the size (413), the syntax (400 naming line and
+//!   column) and the shape (400 naming an unknown or missing field).
+//! - [`UserIdPath`], [`CompanyPath`]: a validated id from the path (400 naming the rule broken).
+//! - [`QueryParams`]: query parameters (400 naming the parameter).
+//! - [`precondition`]: reads `If-Match` / `If-None-Match` into a store precondition.
+
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use bytes::Bytes;
+use clearance_core::domain::{CompanyId, UserId};
+use clearance_core::store::Precondition;
+use serde::de::DeserializeOwned;
+
+use super::problem::ApiError;
+
+/// The largest request body accepted, in bytes.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// A JSON request body, parsed strictly.
+pub struct JsonBody<T>(pub T);
+
+impl<T, S> FromRequest<S> for JsonBody<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if !is_json(req.headers()) {
+            return Err(ApiError::UnsupportedMediaType(
+                "the request body must be JSON: send Content-Type: application/json".into(),
+            ));
+        }
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|rejection: BytesRejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::PayloadTooLarge {
+                        limit: MAX_BODY_BYTES,
+                    }
+                } else {
+                    ApiError::InvalidBody(format!("the request body could not be read: {rejection}"))
+                }
+            })?;
+        serde_json::from_slice(&bytes)
+            .map(JsonBody)
+            .map_err(|e| ApiError::InvalidBody(describe_json_error(&e)))
+    }
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(value) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+fn describe_json_error(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    match e.classify() {
+        Category::Syntax | Category::Eof => format!("the body is not valid JSON: {e}"),
+        Category::Data => format!("the body does not have the expected shape: {e}"),
+        Category::Io => format!("the body could not be read: {e}"),
+    }
+}
+
+/// A user id from the path (`/users/{id}`), validated.
+pub struct UserIdPath(pub UserId);
+
+impl<S: Send + Sync> FromRequestParts<S> for UserIdPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::InvalidParameter(format!("the user id in the path: {e}")))?;
+        let id = UserId::parse(raw)?;
+        tracing::Span::current().record("user_id", id.as_str());
+        Ok(Self(id))
+    }
+}
+
+/// A company id from the path (`/companies/{company}/...`), validated.
+pub struct CompanyPath(pub CompanyId);
+
+impl<S: Send + Sync> FromRequestParts<S> for CompanyPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::InvalidParameter(format!("the company in the path: {e}")))?;
+        Ok(Self(CompanyId::parse(raw)?))
+    }
+}
+
+/// Query parameters, parsed strictly.
+pub struct QueryParams<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Query(value) = Query::<T>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::InvalidParameter(e.body_text()))?;
+        Ok(Self(value))
+    }
+}
+
+/// The store precondition that the request's conditional headers ask for.
+///
+/// `If-Match: "3"` is version 3; `If-Match: *` means the user must exist; `If-None-Match: *` means
+/// it must not (create-only). Weak tags (`W/"3"`) are refused: versions are exact.
+pub fn precondition(headers: &HeaderMap) -> Result<Precondition, ApiError> {
+    let if_match = header_text(headers, header::IF_MATCH)?;
+    let if_none_match = header_text(headers, header::IF_NONE_MATCH)?;
+    match (if_match, if_none_match) {
+        (Some(_), Some(_)) => Err(ApiError::InvalidPrecondition(
+            "send either If-Match or If-None-Match, not both".into(),
+        )),
+        (Some(m), None) => {
+            if m.trim() == "*" {
+                return Ok(Precondition::MustExist);
+            }
+            parse_etag(m.trim()).map(Precondition::Version)
+        }
+        (None, Some(n)) => {
+            if n.trim() == "*" {
+                Ok(Precondition::MustNotExist)
+            } else {
+                Err(ApiError::InvalidPrecondition(
+                    "a write takes only If-None-Match: * (create only)".into(),
+                ))
+            }
+        }
+        (None, None) => Ok(Precondition::None),
+    }
+}
+
+fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Result<Option<&str>, ApiError> {
+    match headers.get(&name) {
+        None => Ok(None),
+        Some(v) => v.to_str().map(Some).map_err(|_| {
+            ApiError::InvalidPrecondition(format!("the {name} header is not valid text"))
+        }),
+    }
+}
+
+/// Parses one entity tag as Clearance issues them: a version number in quotes.
+pub fn parse_etag(tag: &str) -> Result<u64, ApiError> {
+    let bad = || {
+        ApiError::InvalidPrecondition(format!(
+            "{tag:?} is not an entity tag issued by this API: send the ETag as received, e.g. \"3\""
+        ))
+    };
+    let inner = tag.strip_prefix('"').and_then(|t| t.strip_suffix('"')).ok_or_else(bad)?;
+    inner.parse::<u64>().map_err(|_| bad())
+}
+
+/// The entity tag for a version.
+pub fn etag(version: u64) -> String {
+    format!("\"{version}\"")
+}

@@ -1,0 +1,99 @@
+//! The HTTP transport: routes, extractors, problem documents, and the layers every request passes.
+//!
+//! Handlers are thin: parse the request into domain types, call the store (through the cache),
+//! map the answer. [`app`] builds the whole router from an [`AppState`], so tests can drive it
+//! with or without a socket, and the Lambda runtime can serve it unchanged.
+
+pub mod companies;
+pub mod context;
+pub mod decisions;
+pub mod docs;
+pub mod extract;
+pub mod health;
+pub mod problem;
+pub mod users;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::state::AppState;
+use problem::{ApiError, PROBLEM_JSON};
+
+/// The router of the permissions API over `state`.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/users/batch-get", post(users::batch_get))
+        .route(
+            "/users/{id}",
+            get(users::get_user)
+                .put(users::put_user)
+                .patch(users::patch_user)
+                .delete(users::delete_user),
+        )
+        .route(
+            "/companies/{company}/users",
+            get(companies::list_company_users),
+        )
+        .route("/check", post(decisions::check))
+        .route("/access/v1/evaluation", post(decisions::authzen_evaluation))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .route("/openapi.json", get(docs::openapi_json))
+        .route("/docs", get(docs::docs_page))
+        .fallback(route_not_found)
+        .layer(middleware::from_fn(method_not_allowed_as_problem))
+        .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request| {
+                    let request_id = req
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("");
+                    tracing::info_span!(
+                        "request",
+                        method = %req.method(),
+                        path = %req.uri().path(),
+                        request_id,
+                        user_id = tracing::field::Empty,
+                    )
+                })
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
+
+async fn route_not_found(req: Request) -> ApiError {
+    ApiError::RouteNotFound(req.uri().path().to_owned())
+}
+
+/// axum answers a known path with the wrong method by 405 and an `Allow` header but no body: give
+/// it the same problem body as every other error, keeping `Allow`.
+async fn method_not_allowed_as_problem(req: Request, next: Next) -> Response {
+    let method = req.method().to_string();
+    let response = next.run(req).await;
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes() == PROBLEM_JSON.as_bytes());
+    if response.status() != StatusCode::METHOD_NOT_ALLOWED || is_problem {
+        return response;
+    }
+    let allow: Option<HeaderValue> = response.headers().get(header::ALLOW).cloned();
+    let mut problem = ApiError::MethodNotAllowed(method).into_response();
+    if let Some(allow) = allow {
+        problem.headers_mut().insert(header::ALLOW, allow);
+    }
+    problem
+}

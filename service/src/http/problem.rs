@@ -1,0 +1,234 @@
+//! Errors as RFC 9457 `application/problem+json`.
+//!
+//! Every error the API returns goes through [`ApiError`], so they all share one shape:
+//! `{type, title, status, detail}` with a stable `type` per kind of problem and a `detail` that says
+//! exactly what was wrong. Server-side failures (5xx) say nothing internal; their cause is logged
+//! here, once.
+
+use std::time::Duration;
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use clearance_core::domain::ValidationError;
+use clearance_core::store::StoreError;
+use clearance_core::store::cursor::CursorError;
+use clearance_core::store::ops::PatchError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// The media type of every error body.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// An RFC 9457 problem document.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI naming the kind of problem; stable, so clients can match on it.
+    #[schema(example = "urn:clearance:problem:validation")]
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// A short summary of the kind of problem.
+    #[schema(example = "Invalid request")]
+    pub title: String,
+    /// The HTTP status code.
+    #[schema(example = 400)]
+    pub status: u16,
+    /// What exactly was wrong with this request.
+    #[schema(example = "companies[1]: may contain only A-Z, a-z, 0-9 and . _ : - (found ' ' in \"ac me\")")]
+    pub detail: String,
+    /// For validation problems: the field that broke a rule.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+/// Everything that can go wrong in a request, mapped to a status and a problem `type`.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// A value broke a domain rule.
+    #[error(transparent)]
+    Validation(#[from] ValidationError),
+    /// The body is not valid JSON, or not the expected shape.
+    #[error("{0}")]
+    InvalidBody(String),
+    /// A path or query parameter could not be read.
+    #[error("{0}")]
+    InvalidParameter(String),
+    /// A conditional header (`If-Match`, `If-None-Match`) is malformed or misused.
+    #[error("{0}")]
+    InvalidPrecondition(String),
+    /// The body is not JSON.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// The body is larger than allowed.
+    #[error("the request body is larger than {limit} bytes")]
+    PayloadTooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
+    /// No permissions are stored for the user.
+    #[error("no permissions are stored for user {0:?}")]
+    UserNotFound(String),
+    /// No such route.
+    #[error("no resource at {0}")]
+    RouteNotFound(String),
+    /// The route exists but not with this method.
+    #[error("method {0} is not allowed here")]
+    MethodNotAllowed(String),
+    /// The pagination cursor was altered or belongs to another listing.
+    #[error(transparent)]
+    InvalidCursor(#[from] CursorError),
+    /// A precondition did not hold.
+    #[error("{0}")]
+    PreconditionFailed(String),
+    /// The store failed.
+    #[error("store failure")]
+    Store(#[source] StoreError),
+    /// No or an invalid credential.
+    #[error("{detail}")]
+    Unauthorized {
+        /// Which check failed (never the token itself).
+        detail: String,
+    },
+    /// Authenticated, but not allowed.
+    #[error("{0}")]
+    Forbidden(String),
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Conflict { current } => Self::PreconditionFailed(match current {
+                Some(v) => format!("the precondition did not hold: the current version is {v}"),
+                None => "the precondition did not hold: the user does not exist".into(),
+            }),
+            StoreError::NotFound => Self::UserNotFound(String::new()),
+            other => Self::Store(other),
+        }
+    }
+}
+
+impl From<PatchError> for ApiError {
+    fn from(err: PatchError) -> Self {
+        match err {
+            PatchError::NotFound => Self::UserNotFound(String::new()),
+            PatchError::Invalid(e) => Self::Validation(e),
+            PatchError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl ApiError {
+    /// Names the user in a not-found error raised below the handler.
+    pub fn for_user(self, id: &str) -> Self {
+        match self {
+            Self::UserNotFound(name) if name.is_empty() => Self::UserNotFound(id.to_owned()),
+            other => other,
+        }
+    }
+
+    fn parts(&self) -> (StatusCode, &'static str, &'static str) {
+        use StatusCode as S;
+        match self {
+            Self::Validation(_) => (S::BAD_REQUEST, "validation", "Invalid request"),
+            Self::InvalidBody(_) => (S::BAD_REQUEST, "invalid-body", "Invalid request body"),
+            Self::InvalidParameter(_) => (S::BAD_REQUEST, "invalid-parameter", "Invalid parameter"),
+            Self::InvalidPrecondition(_) => (
+                S::BAD_REQUEST,
+                "invalid-precondition",
+                "Invalid conditional header",
+            ),
+            Self::UnsupportedMediaType(_) => (
+                S::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Unsupported media type",
+            ),
+            Self::PayloadTooLarge { .. } => (
+                S::PAYLOAD_TOO_LARGE,
+                "payload-too-large",
+                "Request body too large",
+            ),
+            Self::UserNotFound(_) => (S::NOT_FOUND, "user-not-found", "User not found"),
+            Self::RouteNotFound(_) => (S::NOT_FOUND, "not-found", "Not found"),
+            Self::MethodNotAllowed(_) => (
+                S::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
+            ),
+            Self::InvalidCursor(_) => (S::BAD_REQUEST, "invalid-cursor", "Invalid cursor"),
+            Self::PreconditionFailed(_) => (
+                S::PRECONDITION_FAILED,
+                "precondition-failed",
+                "Precondition failed",
+            ),
+            Self::Unauthorized { .. } => (S::UNAUTHORIZED, "unauthorized", "Unauthorized"),
+            Self::Forbidden(_) => (S::FORBIDDEN, "forbidden", "Forbidden"),
+            Self::Store(StoreError::Unavailable { .. }) => (
+                S::SERVICE_UNAVAILABLE,
+                "store-unavailable",
+                "Permissions store unavailable",
+            ),
+            Self::Store(_) => (
+                S::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal server error",
+            ),
+        }
+    }
+
+    fn detail(&self) -> String {
+        match self {
+            Self::Store(StoreError::Unavailable { .. }) => {
+                "the permissions store did not answer in time; try again shortly".into()
+            }
+            Self::Store(_) => "the server failed to complete the request".into(),
+            Self::Validation(e) => e.to_string(),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// The `type` URI for a problem slug.
+pub fn problem_type(slug: &str) -> String {
+    format!("urn:clearance:problem:{slug}")
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, slug, title) = self.parts();
+        if status.is_server_error() {
+            // The one place a server-side failure's cause is logged; the client sees none of it.
+            let source = match &self {
+                Self::Store(e) => std::error::Error::source(e).map(|s| format!("{s:?}")),
+                _ => None,
+            };
+            tracing::error!(error = %self, kind = slug, cause = source.as_deref().unwrap_or(""), "request failed");
+        }
+        let field = match &self {
+            Self::Validation(e) => Some(e.field.clone()),
+            _ => None,
+        };
+        let problem = Problem {
+            kind: problem_type(slug),
+            title: title.into(),
+            status: status.as_u16(),
+            detail: self.detail(),
+            field,
+        };
+        let mut response = (status, axum::Json(problem)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        match &self {
+            Self::Store(StoreError::Unavailable { retry_after, .. }) => {
+                let secs = retry_after.unwrap_or(Duration::from_secs(1)).as_secs().max(1);
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            }
+            Self::Unauthorized { .. } => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer error=\"invalid_token\""),
+                );
+            }
+            _ => {}
+        }
+        response
+    }
+}

@@ -1,0 +1,132 @@
+//! Start-up: build the store, the cache and the router once, then serve them over HTTP or Lambda.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clearance_core::cache::CachedStore;
+use clearance_core::domain::{Permissions, UserId};
+use clearance_core::store::embedded::EmbeddedStore;
+use clearance_core::store::{PermissionStore, Precondition};
+use serde::Deserialize;
+use tokio::net::TcpListener;
+
+use crate::config::Settings;
+use crate::state::AppState;
+
+/// The sample data set loaded into an empty embedded store (the same file the seed CLI uses).
+pub const SAMPLE_USERS: &str = include_str!("../../seed/data/users.json");
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SampleUser {
+    id: String,
+    companies: Vec<String>,
+    role: String,
+}
+
+/// Builds the application state: the embedded store in the data directory, with the cache in front.
+pub async fn build_state(settings: &Settings) -> anyhow::Result<AppState> {
+    let store = EmbeddedStore::open(&settings.data_dir).with_context(|| {
+        format!(
+            "opening the embedded store in --data-dir {}",
+            settings.data_dir.display()
+        )
+    })?;
+    if settings.sample_data && store.is_empty().await? {
+        let count = load_sample_data(&store, settings).await?;
+        tracing::info!(
+            users = count,
+            data_dir = %settings.data_dir.display(),
+            "the store was empty: loaded the sample users from seed/data/users.json"
+        );
+    }
+    Ok(with_cache(store, settings))
+}
+
+/// Puts the configured cache (if any) in front of `store`.
+pub fn with_cache<S: PermissionStore>(store: S, settings: &Settings) -> AppState {
+    match settings.cache() {
+        Some(cache_settings) => {
+            let cached = Arc::new(CachedStore::new(store, cache_settings));
+            let stats = cached.clone();
+            let mut state = AppState::new(cached, settings.roles.clone());
+            state.cache_stats = Some(Arc::new(move || stats.stats()));
+            state
+        }
+        None => AppState::new(Arc::new(store), settings.roles.clone()),
+    }
+}
+
+async fn load_sample_data(store: &dyn PermissionStore, settings: &Settings) -> anyhow::Result<usize> {
+    let users: Vec<SampleUser> =
+        serde_json::from_str(SAMPLE_USERS).context("parsing the bundled sample data")?;
+    for user in &users {
+        let id = UserId::parse(user.id.clone())?;
+        let permissions =
+            Permissions::parse(user.companies.clone(), user.role.clone(), &settings.roles)
+                .with_context(|| format!("sample user {:?} does not fit the configured roles", user.id))?;
+        store
+            .put(&id, &permissions, Precondition::MustNotExist, Some("sample-data"))
+            .await?;
+    }
+    Ok(users.len())
+}
+
+/// Runs the service until SIGTERM or Ctrl-C (server), or for the life of the Lambda sandbox.
+pub async fn run(settings: Settings) -> anyhow::Result<()> {
+    let on_lambda = Settings::on_lambda();
+    if !on_lambda {
+        settings.check_listen().map_err(anyhow::Error::msg)?;
+    }
+    let state = build_state(&settings).await?;
+    let app = crate::app(state);
+    if on_lambda {
+        tracing::info!("running under AWS Lambda");
+        return lambda_http::run(app)
+            .await
+            .map_err(|e| anyhow::anyhow!("the Lambda runtime stopped: {e}"));
+    }
+    let listener = TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("binding --listen {}", settings.listen))?;
+    tracing::info!(listen = %listener.local_addr()?, "Clearance permissions API listening");
+    serve(listener, app, shutdown_signal()).await
+}
+
+/// Serves `app` on `listener` until `shutdown` completes; requests in flight are finished first.
+pub async fn serve(
+    listener: TcpListener,
+    app: axum::Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("serving HTTP")?;
+    tracing::info!("stopped: every request in flight was answered");
+    Ok(())
+}
+
+/// Completes on SIGTERM (how Lambda, ECS and Kubernetes stop a process) or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown requested: finishing requests in flight");
+}

@@ -1,0 +1,32 @@
+//! What every request handler shares: the store (behind its cache), the role order, and metrics.
+
+use std::sync::Arc;
+
+use clearance_core::cache::CacheStats;
+use clearance_core::domain::RoleOrder;
+use clearance_core::store::PermissionStore;
+
+/// Reads the cache's counters, whatever store is behind the cache.
+pub type StatsFn = Arc<dyn Fn() -> CacheStats + Send + Sync>;
+
+/// The application's shared state. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// Where permissions are read and written (the cache in front of the configured store).
+    pub store: Arc<dyn PermissionStore>,
+    /// The configured roles, lowest first.
+    pub roles: Arc<RoleOrder>,
+    /// The cache's counters, when there is a cache.
+    pub cache_stats: Option<StatsFn>,
+}
+
+impl AppState {
+    /// State over `store` with the given roles and no cache counters.
+    pub fn new(store: Arc<dyn PermissionStore>, roles: RoleOrder) -> Self {
+        Self {
+            store,
+            roles: Arc::new(roles),
+            cache_stats: None,
+        }
+    }
+}
