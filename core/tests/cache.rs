@@ -77,7 +77,11 @@ fn id(s: &str) -> UserId {
 }
 
 fn perms(company: &str, role: &str) -> Permissions {
-    Permissions::new(vec![CompanyId::parse(company).unwrap()], Role::from_stored(role)).unwrap()
+    Permissions::new(
+        vec![CompanyId::parse(company).unwrap()],
+        Role::from_stored(role),
+    )
+    .unwrap()
 }
 
 fn cached(settings: CacheSettings) -> (Arc<CountingStore>, CachedStore<Arc<CountingStore>>) {
@@ -88,7 +92,12 @@ fn cached(settings: CacheSettings) -> (Arc<CountingStore>, CachedStore<Arc<Count
 async fn seed(store: &CountingStore, name: &str) {
     store
         .inner
-        .put(&id(name), &perms("1111", "Manager"), Precondition::None, None)
+        .put(
+            &id(name),
+            &perms("1111", "Manager"),
+            Precondition::None,
+            None,
+        )
         .await
         .unwrap();
 }
@@ -126,13 +135,39 @@ async fn one_hundred_concurrent_misses_make_one_store_read() {
 async fn a_write_is_visible_on_the_next_read() {
     let (counting, cache) = cached(CacheSettings::default());
     seed(&counting, "alice").await;
-    assert_eq!(cache.get(&id("alice")).await.unwrap().unwrap().role.as_str(), "Manager");
+    assert_eq!(
+        cache
+            .get(&id("alice"))
+            .await
+            .unwrap()
+            .unwrap()
+            .role
+            .as_str(),
+        "Manager"
+    );
     cache
-        .put(&id("alice"), &perms("1111", "Standard"), Precondition::None, None)
+        .put(
+            &id("alice"),
+            &perms("1111", "Standard"),
+            Precondition::None,
+            None,
+        )
         .await
         .unwrap();
-    assert_eq!(cache.get(&id("alice")).await.unwrap().unwrap().role.as_str(), "Standard");
-    cache.delete(&id("alice"), Precondition::None).await.unwrap();
+    assert_eq!(
+        cache
+            .get(&id("alice"))
+            .await
+            .unwrap()
+            .unwrap()
+            .role
+            .as_str(),
+        "Standard"
+    );
+    cache
+        .delete(&id("alice"), Precondition::None)
+        .await
+        .unwrap();
     assert_eq!(cache.get(&id("alice")).await.unwrap(), None);
 }
 
@@ -144,12 +179,22 @@ async fn a_failed_conditional_write_still_drops_the_cached_copy() {
     // Someone else changes the store behind the cache's back...
     counting
         .inner
-        .put(&id("alice"), &perms("2222", "Admin"), Precondition::None, None)
+        .put(
+            &id("alice"),
+            &perms("2222", "Admin"),
+            Precondition::None,
+            None,
+        )
         .await
         .unwrap();
     // ...so a write based on the cached version fails, and the stale copy must go with it.
     let err = cache
-        .put(&id("alice"), &perms("1111", "Standard"), Precondition::Version(1), None)
+        .put(
+            &id("alice"),
+            &perms("1111", "Standard"),
+            Precondition::Version(1),
+            None,
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict { current: Some(2) }));
@@ -187,7 +232,11 @@ async fn not_found_is_cached_for_the_shorter_negative_ttl() {
     });
     assert_eq!(cache.get(&id("ghost")).await.unwrap(), None);
     assert_eq!(cache.get(&id("ghost")).await.unwrap(), None);
-    assert_eq!(counting.gets(), 1, "the second miss must come from the cache");
+    assert_eq!(
+        counting.gets(),
+        1,
+        "the second miss must come from the cache"
+    );
     // The user appears behind the cache's back; once the negative entry expires it is seen.
     seed(&counting, "ghost").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -219,13 +268,24 @@ async fn a_read_racing_a_write_is_not_cached() {
     tokio::time::sleep(Duration::from_millis(50)).await;
     // The write lands while the read is in flight (the read saw the old role).
     cache
-        .put(&id("alice"), &perms("1111", "Standard"), Precondition::None, None)
+        .put(
+            &id("alice"),
+            &perms("1111", "Standard"),
+            Precondition::None,
+            None,
+        )
         .await
         .unwrap();
     reader.await.unwrap().unwrap();
     counting.delay_ms.store(0, Ordering::SeqCst);
     assert_eq!(
-        cache.get(&id("alice")).await.unwrap().unwrap().role.as_str(),
+        cache
+            .get(&id("alice"))
+            .await
+            .unwrap()
+            .unwrap()
+            .role
+            .as_str(),
         "Standard",
         "the racing read's old value must not have been cached"
     );
@@ -237,11 +297,17 @@ async fn batch_get_serves_hits_and_loads_the_rest_in_one_call() {
     seed(&counting, "a").await;
     seed(&counting, "b").await;
     cache.get(&id("a")).await.unwrap();
-    let found = cache.batch_get(&[id("a"), id("b"), id("zz")]).await.unwrap();
+    let found = cache
+        .batch_get(&[id("a"), id("b"), id("zz")])
+        .await
+        .unwrap();
     assert_eq!(found.len(), 2);
     assert_eq!(counting.batch_gets.load(Ordering::SeqCst), 1);
     // Everything asked for is now cached, the missing id included.
-    let again = cache.batch_get(&[id("a"), id("b"), id("zz")]).await.unwrap();
+    let again = cache
+        .batch_get(&[id("a"), id("b"), id("zz")])
+        .await
+        .unwrap();
     assert_eq!(again.len(), 2);
     assert_eq!(counting.batch_gets.load(Ordering::SeqCst), 1);
 }

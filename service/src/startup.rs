@@ -58,16 +58,29 @@ pub fn with_cache<S: PermissionStore>(store: S, settings: &Settings) -> AppState
     }
 }
 
-async fn load_sample_data(store: &dyn PermissionStore, settings: &Settings) -> anyhow::Result<usize> {
+async fn load_sample_data(
+    store: &dyn PermissionStore,
+    settings: &Settings,
+) -> anyhow::Result<usize> {
     let users: Vec<SampleUser> =
         serde_json::from_str(SAMPLE_USERS).context("parsing the bundled sample data")?;
     for user in &users {
         let id = UserId::parse(user.id.clone())?;
         let permissions =
             Permissions::parse(user.companies.clone(), user.role.clone(), &settings.roles)
-                .with_context(|| format!("sample user {:?} does not fit the configured roles", user.id))?;
+                .with_context(|| {
+                    format!(
+                        "sample user {:?} does not fit the configured roles",
+                        user.id
+                    )
+                })?;
         store
-            .put(&id, &permissions, Precondition::MustNotExist, Some("sample-data"))
+            .put(
+                &id,
+                &permissions,
+                Precondition::MustNotExist,
+                Some("sample-data"),
+            )
             .await?;
     }
     Ok(users.len())
@@ -83,6 +96,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let app = crate::app(state);
     if on_lambda {
         tracing::info!("running under AWS Lambda");
+        // Outside the router, so the path is fixed before routing.
+        let app = tower::ServiceExt::map_request(app, strip_rest_api_stage::<lambda_http::Body>);
         return lambda_http::run(app)
             .await
             .map_err(|e| anyhow::anyhow!("the Lambda runtime stopped: {e}"));
@@ -92,6 +107,39 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         .with_context(|| format!("binding --listen {}", settings.listen))?;
     tracing::info!(listen = %listener.local_addr()?, "Clearance permissions API listening");
     serve(listener, app, shutdown_signal()).await
+}
+
+/// API Gateway REST APIs put the stage in front of the path (`/prod/users/1`); the routes know
+/// nothing of stages, so take it off. (HTTP APIs on `$default` have no stage in the path.)
+fn strip_rest_api_stage<B>(mut req: axum::http::Request<B>) -> axum::http::Request<B> {
+    use lambda_http::RequestExt as _;
+    use lambda_http::request::RequestContext;
+    let stage = match req.extensions().request_context_ref() {
+        Some(RequestContext::ApiGatewayV1(ctx)) => ctx.stage.clone(),
+        _ => None,
+    };
+    let Some(stage) = stage else { return req };
+    let prefix = format!("/{stage}");
+    let uri = req.uri();
+    let Some(rest) = uri
+        .path()
+        .strip_prefix(&prefix)
+        .filter(|r| r.starts_with('/'))
+    else {
+        return req;
+    };
+    let rebuilt = match uri.query() {
+        Some(q) => format!("{rest}?{q}"),
+        None => rest.to_owned(),
+    };
+    if let Ok(path_and_query) = rebuilt.parse::<axum::http::uri::PathAndQuery>() {
+        let mut parts = uri.clone().into_parts();
+        parts.path_and_query = Some(path_and_query);
+        if let Ok(new_uri) = axum::http::Uri::from_parts(parts) {
+            *req.uri_mut() = new_uri;
+        }
+    }
+    req
 }
 
 /// Serves `app` on `listener` until `shutdown` completes; requests in flight are finished first.

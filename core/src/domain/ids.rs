@@ -178,7 +178,12 @@ mod tests {
         for ok in ["1111", "acme.eu:prod_1-a", &"c".repeat(64)] {
             assert!(CompanyId::parse(ok).is_ok(), "{ok} should be valid");
         }
-        assert!(CompanyId::parse("c".repeat(65)).unwrap_err().rule.contains("at most 64"));
+        assert!(
+            CompanyId::parse("c".repeat(65))
+                .unwrap_err()
+                .rule
+                .contains("at most 64")
+        );
         assert!(CompanyId::parse("").is_err());
         let err = CompanyId::parse_field("companies[1]", "ac me").unwrap_err();
         assert_eq!(err.field, "companies[1]");

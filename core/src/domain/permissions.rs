@@ -133,8 +133,12 @@ mod tests {
 
     #[test]
     fn valid_permissions_parse() {
-        let p = Permissions::parse(vec!["1111".into(), "2222".into()], "Manager".into(), &order())
-            .unwrap();
+        let p = Permissions::parse(
+            vec!["1111".into(), "2222".into()],
+            "Manager".into(),
+            &order(),
+        )
+        .unwrap();
         assert_eq!(p.companies.len(), 2);
         assert_eq!(p.role.as_str(), "Manager");
     }

@@ -60,7 +60,9 @@ pub struct RoleOrder {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RoleOrderError {
     /// No roles at all.
-    #[error("the role list is empty: name at least one role, lowest first (e.g. Standard,Manager,Admin)")]
+    #[error(
+        "the role list is empty: name at least one role, lowest first (e.g. Standard,Manager,Admin)"
+    )]
     Empty,
     /// A role appears twice.
     #[error("the role {0:?} appears more than once in the role list")]
@@ -149,7 +151,11 @@ mod tests {
         let order = RoleOrder::default();
         let err = Role::parse("manager", &order).unwrap_err();
         assert_eq!(err.field, "role");
-        assert!(err.rule.contains("Standard, Manager, Admin"), "{}", err.rule);
+        assert!(
+            err.rule.contains("Standard, Manager, Admin"),
+            "{}",
+            err.rule
+        );
         assert!(Role::parse("Manager", &order).is_ok());
         assert!(!order.at_least("manager", "Standard"));
     }

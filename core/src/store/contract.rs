@@ -34,7 +34,12 @@ pub async fn get_of_a_missing_user_is_none(store: &dyn PermissionStore) {
 pub async fn put_creates_then_replaces_with_growing_versions(store: &dyn PermissionStore) {
     let u = id("u-put");
     let created = store
-        .put(&u, &perms(&["1111"], "Manager"), Precondition::None, Some("tester"))
+        .put(
+            &u,
+            &perms(&["1111"], "Manager"),
+            Precondition::None,
+            Some("tester"),
+        )
         .await
         .unwrap();
     assert_eq!(created.before, None);
@@ -42,7 +47,12 @@ pub async fn put_creates_then_replaces_with_growing_versions(store: &dyn Permiss
     assert_eq!(created.after.updated_by.as_deref(), Some("tester"));
     assert!(created.after.updated_at.is_some());
     let replaced = store
-        .put(&u, &perms(&["2222", "3333"], "Admin"), Precondition::None, None)
+        .put(
+            &u,
+            &perms(&["2222", "3333"], "Admin"),
+            Precondition::None,
+            None,
+        )
         .await
         .unwrap();
     assert_eq!(replaced.before.as_ref().map(|b| b.version), Some(1));
@@ -57,11 +67,21 @@ pub async fn put_creates_then_replaces_with_growing_versions(store: &dyn Permiss
 pub async fn create_only_conflicts_when_the_user_exists(store: &dyn PermissionStore) {
     let u = id("u-create-only");
     store
-        .put(&u, &perms(&["1111"], "Standard"), Precondition::MustNotExist, None)
+        .put(
+            &u,
+            &perms(&["1111"], "Standard"),
+            Precondition::MustNotExist,
+            None,
+        )
         .await
         .unwrap();
     let err = store
-        .put(&u, &perms(&["9999"], "Admin"), Precondition::MustNotExist, None)
+        .put(
+            &u,
+            &perms(&["9999"], "Admin"),
+            Precondition::MustNotExist,
+            None,
+        )
         .await
         .unwrap_err();
     assert!(
@@ -76,10 +96,18 @@ pub async fn create_only_conflicts_when_the_user_exists(store: &dyn PermissionSt
 pub async fn must_exist_conflicts_when_the_user_is_missing(store: &dyn PermissionStore) {
     let u = id("u-must-exist");
     let err = store
-        .put(&u, &perms(&["1111"], "Standard"), Precondition::MustExist, None)
+        .put(
+            &u,
+            &perms(&["1111"], "Standard"),
+            Precondition::MustExist,
+            None,
+        )
         .await
         .unwrap_err();
-    assert!(matches!(err, StoreError::Conflict { current: None }), "{err:?}");
+    assert!(
+        matches!(err, StoreError::Conflict { current: None }),
+        "{err:?}"
+    );
     assert_eq!(store.get(&u).await.unwrap(), None);
 }
 
@@ -91,11 +119,21 @@ pub async fn stale_versions_conflict(store: &dyn PermissionStore) {
         .await
         .unwrap();
     store
-        .put(&u, &perms(&["2222"], "Standard"), Precondition::Version(1), None)
+        .put(
+            &u,
+            &perms(&["2222"], "Standard"),
+            Precondition::Version(1),
+            None,
+        )
         .await
         .unwrap();
     let err = store
-        .put(&u, &perms(&["3333"], "Admin"), Precondition::Version(1), None)
+        .put(
+            &u,
+            &perms(&["3333"], "Admin"),
+            Precondition::Version(1),
+            None,
+        )
         .await
         .unwrap_err();
     assert!(
@@ -112,17 +150,30 @@ pub async fn stale_versions_conflict(store: &dyn PermissionStore) {
         vec![company("2222")]
     );
     let err = store
-        .put(&id("u-versions-missing"), &perms(&[], "Admin"), Precondition::Version(1), None)
+        .put(
+            &id("u-versions-missing"),
+            &perms(&[], "Admin"),
+            Precondition::Version(1),
+            None,
+        )
         .await
         .unwrap_err();
-    assert!(matches!(err, StoreError::Conflict { current: None }), "{err:?}");
+    assert!(
+        matches!(err, StoreError::Conflict { current: None }),
+        "{err:?}"
+    );
 }
 
 /// PATCH adds and removes companies and changes the role in one step.
 pub async fn patch_adds_removes_and_changes_role(store: &dyn PermissionStore) {
     let u = id("u-patch");
     store
-        .put(&u, &perms(&["1111", "2222"], "Standard"), Precondition::None, None)
+        .put(
+            &u,
+            &perms(&["1111", "2222"], "Standard"),
+            Precondition::None,
+            None,
+        )
         .await
         .unwrap();
     let patch = ops::PermissionsPatch {
@@ -140,12 +191,21 @@ pub async fn patch_adds_removes_and_changes_role(store: &dyn PermissionStore) {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, ops::PatchError::Store(StoreError::Conflict { current: Some(2) })),
+        matches!(
+            err,
+            ops::PatchError::Store(StoreError::Conflict { current: Some(2) })
+        ),
         "{err:?}"
     );
-    let err = ops::patch(store, &id("u-patch-missing"), &patch, Precondition::None, None)
-        .await
-        .unwrap_err();
+    let err = ops::patch(
+        store,
+        &id("u-patch-missing"),
+        &patch,
+        Precondition::None,
+        None,
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(err, ops::PatchError::NotFound), "{err:?}");
 }
 
@@ -161,8 +221,14 @@ pub async fn delete_returns_the_old_record(store: &dyn PermissionStore) {
     assert_eq!(store.get(&u).await.unwrap(), None);
     let err = store.delete(&u, Precondition::None).await.unwrap_err();
     assert!(matches!(err, StoreError::NotFound), "{err:?}");
-    let page = store.list_by_company(&company("1111"), 10, None).await.unwrap();
-    assert!(page.users.iter().all(|x| x.id != u), "deleted user still listed");
+    let page = store
+        .list_by_company(&company("1111"), 10, None)
+        .await
+        .unwrap();
+    assert!(
+        page.users.iter().all(|x| x.id != u),
+        "deleted user still listed"
+    );
 }
 
 /// Paging through a company visits every member once and no one else, across many pages.
@@ -171,25 +237,45 @@ pub async fn listing_pages_through_every_member_once(store: &dyn PermissionStore
     for i in 0..23 {
         let u = id(&format!("member-{i:02}"));
         store
-            .put(&u, &perms(&["acme", "other"], "Standard"), Precondition::None, None)
+            .put(
+                &u,
+                &perms(&["acme", "other"], "Standard"),
+                Precondition::None,
+                None,
+            )
             .await
             .unwrap();
         expected.insert(u);
     }
     for i in 0..9 {
         store
-            .put(&id(&format!("outsider-{i}")), &perms(&["other"], "Admin"), Precondition::None, None)
+            .put(
+                &id(&format!("outsider-{i}")),
+                &perms(&["other"], "Admin"),
+                Precondition::None,
+                None,
+            )
             .await
             .unwrap();
     }
     // A member who leaves the company must drop out of the listing.
     let leaver = id("member-leaver");
     store
-        .put(&leaver, &perms(&["acme"], "Standard"), Precondition::None, None)
+        .put(
+            &leaver,
+            &perms(&["acme"], "Standard"),
+            Precondition::None,
+            None,
+        )
         .await
         .unwrap();
     store
-        .put(&leaver, &perms(&["other"], "Standard"), Precondition::None, None)
+        .put(
+            &leaver,
+            &perms(&["other"], "Standard"),
+            Precondition::None,
+            None,
+        )
         .await
         .unwrap();
 
@@ -204,7 +290,11 @@ pub async fn listing_pages_through_every_member_once(store: &dyn PermissionStore
         pages += 1;
         assert!(page.users.len() <= 5, "page larger than the limit");
         for user in page.users {
-            assert!(user.has_company(&company("acme")), "{} is not in acme", user.id);
+            assert!(
+                user.has_company(&company("acme")),
+                "{} is not in acme",
+                user.id
+            );
             assert!(seen.insert(user.id.clone()), "{} listed twice", user.id);
         }
         match page.next_after {
@@ -214,7 +304,10 @@ pub async fn listing_pages_through_every_member_once(store: &dyn PermissionStore
         assert!(pages < 50, "listing does not end");
     }
     assert_eq!(seen, expected);
-    assert!(pages >= 5, "23 members in pages of 5 need at least 5 pages, got {pages}");
+    assert!(
+        pages >= 5,
+        "23 members in pages of 5 need at least 5 pages, got {pages}"
+    );
     let none = store
         .list_by_company(&company("nobody-here"), 5, None)
         .await
@@ -226,7 +319,12 @@ pub async fn listing_pages_through_every_member_once(store: &dyn PermissionStore
 pub async fn batch_get_leaves_out_missing_ids(store: &dyn PermissionStore) {
     for name in ["b1", "b2", "b3"] {
         store
-            .put(&id(name), &perms(&["1111"], "Standard"), Precondition::None, None)
+            .put(
+                &id(name),
+                &perms(&["1111"], "Standard"),
+                Precondition::None,
+                None,
+            )
             .await
             .unwrap();
     }
@@ -253,7 +351,10 @@ pub async fn unicode_ids_round_trip(store: &dyn PermissionStore) {
             .unwrap();
         assert_eq!(store.get(&u).await.unwrap().unwrap().id, u);
     }
-    let listed = store.list_by_company(&company("1111"), 100, None).await.unwrap();
+    let listed = store
+        .list_by_company(&company("1111"), 100, None)
+        .await
+        .unwrap();
     assert!(listed.users.iter().any(|u| u.id.as_str() == "用户-42"));
 }
 

@@ -64,7 +64,10 @@ pub fn decode(company: &CompanyId, cursor: &str) -> Result<UserId, CursorError> 
 }
 
 fn tag(body: &[u8]) -> [u8; TAG_LEN] {
-    let digest = Sha256::new().chain_update(DOMAIN).chain_update(body).finalize();
+    let digest = Sha256::new()
+        .chain_update(DOMAIN)
+        .chain_update(body)
+        .finalize();
     let mut out = [0u8; TAG_LEN];
     out.copy_from_slice(&digest[..TAG_LEN]);
     out
@@ -96,7 +99,10 @@ mod tests {
             decode(&company("1111"), &altered),
             Err(CursorError::Malformed)
         );
-        assert_eq!(decode(&company("1111"), "not a cursor!"), Err(CursorError::Malformed));
+        assert_eq!(
+            decode(&company("1111"), "not a cursor!"),
+            Err(CursorError::Malformed)
+        );
         assert_eq!(decode(&company("1111"), ""), Err(CursorError::Malformed));
     }
 

@@ -13,8 +13,7 @@ use async_trait::async_trait;
 use redb::{Database, ReadableTable, TableDefinition};
 
 use super::{
-    Page, PermissionStore, Precondition, StoreError, WriteOutcome, check_precondition,
-    next_record,
+    Page, PermissionStore, Precondition, StoreError, WriteOutcome, check_precondition, next_record,
 };
 use crate::domain::{CompanyId, Permissions, UserId, UserPermissions};
 
@@ -43,7 +42,7 @@ pub enum OpenError {
         path: PathBuf,
         /// Why.
         #[source]
-        source: redb::Error,
+        source: Box<redb::Error>,
     },
 }
 
@@ -69,7 +68,7 @@ impl EmbeddedStore {
         let path = dir.join(FILE_NAME);
         let open_err = |source: redb::Error| OpenError::Open {
             path: path.clone(),
-            source,
+            source: Box::new(source),
         };
         let db = Database::create(&path).map_err(|e| open_err(e.into()))?;
         let txn = db.begin_write().map_err(|e| open_err(e.into()))?;

@@ -43,7 +43,9 @@ impl PermissionsPatch {
         if let Some(both) = add_companies.iter().find(|c| remove_companies.contains(c)) {
             return Err(ValidationError::new(
                 "addCompanies",
-                format!("{both:?} is also in removeCompanies: a company cannot be added and removed at once"),
+                format!(
+                    "{both:?} is also in removeCompanies: a company cannot be added and removed at once"
+                ),
             ));
         }
         Ok(Self {
@@ -122,7 +124,8 @@ pub async fn patch(
             .await
         {
             Err(StoreError::Conflict { current: now })
-                if !matches!(precondition, Precondition::Version(_)) && attempt < PATCH_ATTEMPTS =>
+                if !matches!(precondition, Precondition::Version(_))
+                    && attempt < PATCH_ATTEMPTS =>
             {
                 if now.is_none() {
                     return Err(PatchError::NotFound);

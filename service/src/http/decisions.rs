@@ -69,7 +69,11 @@ async fn evaluate(
     Ok(decide(permissions.as_ref(), company, role, &state.roles))
 }
 
-fn requirement(role: Option<String>, at_least: bool, state: &AppState) -> Result<Option<RoleRequirement>, ApiError> {
+fn requirement(
+    role: Option<String>,
+    at_least: bool,
+    state: &AppState,
+) -> Result<Option<RoleRequirement>, ApiError> {
     let Some(role) = role else { return Ok(None) };
     let role = Role::parse(role, &state.roles)?.as_str().to_owned();
     Ok(Some(if at_least {
@@ -178,11 +182,18 @@ pub async fn authzen_evaluation(
     }
     let user = UserId::parse_field("subject.id", body.subject.id)?;
     let company = CompanyId::parse_field("resource.id", body.resource.id)?;
-    let at_least = match body.action.properties.as_ref().and_then(|p| p.get("atLeast")) {
+    let at_least = match body
+        .action
+        .properties
+        .as_ref()
+        .and_then(|p| p.get("atLeast"))
+    {
         None => false,
         Some(Value::Bool(b)) => *b,
         Some(_) => {
-            return Err(ValidationError::new("action.properties.atLeast", "must be a boolean").into());
+            return Err(
+                ValidationError::new("action.properties.atLeast", "must be a boolean").into(),
+            );
         }
     };
     let role = if body.action.name == "access" {

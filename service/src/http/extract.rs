@@ -36,17 +36,20 @@ where
                 "the request body must be JSON: send Content-Type: application/json".into(),
             ));
         }
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|rejection: BytesRejection| {
-                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::PayloadTooLarge {
-                        limit: MAX_BODY_BYTES,
+        let bytes =
+            Bytes::from_request(req, state)
+                .await
+                .map_err(|rejection: BytesRejection| {
+                    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                        ApiError::PayloadTooLarge {
+                            limit: MAX_BODY_BYTES,
+                        }
+                    } else {
+                        ApiError::InvalidBody(format!(
+                            "the request body could not be read: {rejection}"
+                        ))
                     }
-                } else {
-                    ApiError::InvalidBody(format!("the request body could not be read: {rejection}"))
-                }
-            })?;
+                })?;
         serde_json::from_slice(&bytes)
             .map(JsonBody)
             .map_err(|e| ApiError::InvalidBody(describe_json_error(&e)))
@@ -54,11 +57,20 @@ where
 }
 
 fn is_json(headers: &HeaderMap) -> bool {
-    let Some(value) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
         return false;
     };
-    let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 fn describe_json_error(e: &serde_json::Error) -> String {
@@ -160,7 +172,10 @@ pub fn parse_etag(tag: &str) -> Result<u64, ApiError> {
             "{tag:?} is not an entity tag issued by this API: send the ETag as received, e.g. \"3\""
         ))
     };
-    let inner = tag.strip_prefix('"').and_then(|t| t.strip_suffix('"')).ok_or_else(bad)?;
+    let inner = tag
+        .strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .ok_or_else(bad)?;
     inner.parse::<u64>().map_err(|_| bad())
 }
 

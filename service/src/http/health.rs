@@ -44,12 +44,34 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     if let Some(stats) = &state.cache_stats {
         let s = stats();
         for (name, help, kind, value) in [
-            ("clearance_cache_hits_total", "Reads answered from the cache.", "counter", s.hits),
-            ("clearance_cache_misses_total", "Reads that went to the store.", "counter", s.misses),
-            ("clearance_cache_loads_total", "Store reads made by the cache.", "counter", s.loads),
-            ("clearance_cache_entries", "Entries held by the cache.", "gauge", s.entries),
+            (
+                "clearance_cache_hits_total",
+                "Reads answered from the cache.",
+                "counter",
+                s.hits,
+            ),
+            (
+                "clearance_cache_misses_total",
+                "Reads that went to the store.",
+                "counter",
+                s.misses,
+            ),
+            (
+                "clearance_cache_loads_total",
+                "Store reads made by the cache.",
+                "counter",
+                s.loads,
+            ),
+            (
+                "clearance_cache_entries",
+                "Entries held by the cache.",
+                "gauge",
+                s.entries,
+            ),
         ] {
-            out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"));
+            out.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
+            ));
         }
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)

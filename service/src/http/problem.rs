@@ -33,7 +33,9 @@ pub struct Problem {
     #[schema(example = 400)]
     pub status: u16,
     /// What exactly was wrong with this request.
-    #[schema(example = "companies[1]: may contain only A-Z, a-z, 0-9 and . _ : - (found ' ' in \"ac me\")")]
+    #[schema(
+        example = "companies[1]: may contain only A-Z, a-z, 0-9 and . _ : - (found ' ' in \"ac me\")"
+    )]
     pub detail: String,
     /// For validation problems: the field that broke a rule.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -218,7 +220,10 @@ impl IntoResponse for ApiError {
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         match &self {
             Self::Store(StoreError::Unavailable { retry_after, .. }) => {
-                let secs = retry_after.unwrap_or(Duration::from_secs(1)).as_secs().max(1);
+                let secs = retry_after
+                    .unwrap_or(Duration::from_secs(1))
+                    .as_secs()
+                    .max(1);
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
             }
             Self::Unauthorized { .. } => {

@@ -90,9 +90,15 @@ pub async fn get_user(
         .get(&id)
         .await?
         .ok_or_else(|| ApiError::UserNotFound(id.to_string()))?;
-    if let Some(tags) = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
+    if let Some(tags) = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+    {
         let current = etag(user.version);
-        if tags.split(',').any(|t| t.trim() == current || t.trim() == "*") {
+        if tags
+            .split(',')
+            .any(|t| t.trim() == current || t.trim() == "*")
+        {
             let mut response = StatusCode::NOT_MODIFIED.into_response();
             if let Ok(tag) = HeaderValue::from_str(&current) {
                 response.headers_mut().insert(header::ETAG, tag);

@@ -1,0 +1,99 @@
+//! `/companies/{company}/users`.
+
+use std::collections::BTreeSet;
+
+use serde_json::json;
+
+use crate::helpers::TestApp;
+
+pub async fn listing_pages_through_every_member_of_a_company(app: &TestApp) {
+    for i in 0..7 {
+        app.given_user(&format!("m{i}"), &["acme"], "Standard")
+            .await;
+    }
+    app.given_user("outsider", &["other"], "Admin").await;
+    let mut seen = BTreeSet::new();
+    let mut path = "/companies/acme/users?limit=3".to_owned();
+    let mut pages = 0;
+    loop {
+        let answer = app.get(&path).await;
+        assert_eq!(answer.status, 200, "{}", answer.text);
+        let body = answer.json();
+        pages += 1;
+        let users = body["users"].as_array().unwrap();
+        assert!(users.len() <= 3);
+        for user in users {
+            assert!(seen.insert(user["id"].as_str().unwrap().to_owned()));
+        }
+        match body["nextCursor"].as_str() {
+            Some(cursor) => path = format!("/companies/acme/users?limit=3&cursor={cursor}"),
+            None => {
+                assert!(body["nextCursor"].is_null(), "{body}");
+                break;
+            }
+        }
+        assert!(pages < 20, "the listing does not end");
+    }
+    let expected: BTreeSet<String> = (0..7).map(|i| format!("m{i}")).collect();
+    assert_eq!(seen, expected);
+    assert!(pages >= 3);
+}
+
+pub async fn an_empty_company_lists_no_one(app: &TestApp) {
+    let body = app.get("/companies/nobody-here/users").await.json();
+    assert_eq!(body, json!({"users": [], "nextCursor": null}));
+}
+
+pub async fn a_tampered_or_foreign_cursor_is_400(app: &TestApp) {
+    for i in 0..3 {
+        app.given_user(&format!("t{i}"), &["acme", "globex"], "Standard")
+            .await;
+    }
+    let first = app.get("/companies/acme/users?limit=1").await.json();
+    let cursor = first["nextCursor"]
+        .as_str()
+        .expect("a next page")
+        .to_owned();
+    let mut tampered = cursor.clone().into_bytes();
+    let i = tampered.len() / 2;
+    tampered[i] = if tampered[i] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    app.get(&format!("/companies/acme/users?cursor={tampered}"))
+        .await
+        .problem(400, "invalid-cursor");
+    app.get("/companies/acme/users?cursor=garbage")
+        .await
+        .problem(400, "invalid-cursor");
+    let foreign = app
+        .get(&format!("/companies/globex/users?cursor={cursor}"))
+        .await
+        .problem(400, "invalid-cursor");
+    assert!(
+        foreign["detail"]
+            .as_str()
+            .unwrap()
+            .contains("another company"),
+        "{foreign}"
+    );
+}
+
+pub async fn the_page_size_must_be_1_to_1000(app: &TestApp) {
+    for limit in ["0", "1001"] {
+        let body = app
+            .get(&format!("/companies/acme/users?limit={limit}"))
+            .await
+            .problem(400, "validation");
+        assert_eq!(body["field"], "limit");
+    }
+    app.get("/companies/acme/users?limit=many")
+        .await
+        .problem(400, "invalid-parameter");
+    app.get("/companies/acme/users?colour=blue")
+        .await
+        .problem(400, "invalid-parameter");
+    let body = app
+        .get("/companies/bad%20company/users")
+        .await
+        .problem(400, "validation");
+    assert_eq!(body["field"], "company");
+}

@@ -1,0 +1,201 @@
+//! `TestApp`: the real server on 127.0.0.1:0 and typed helpers to talk to it over HTTP.
+
+use std::net::SocketAddr;
+
+use clearance_core::store::PermissionStore;
+use clearance_service::config::Settings;
+use clearance_service::startup;
+use reqwest::header::HeaderMap;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+/// A running server and a client for it.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    /// Keeps what the store needs alive (a temp dir, a dynalite server).
+    _guard: Box<dyn std::any::Any + Send>,
+}
+
+/// An HTTP answer, read whole.
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub text: String,
+}
+
+impl Answer {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts this is a problem document with the given status and `type` slug; returns it.
+    #[track_caller]
+    pub fn problem(&self, status: u16, slug: &str) -> Value {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.text);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "body: {}",
+            self.text
+        );
+        let body = self.json();
+        assert_eq!(
+            body["type"],
+            format!("urn:clearance:problem:{slug}"),
+            "{body}"
+        );
+        assert_eq!(body["status"], status, "{body}");
+        assert!(body["title"].is_string(), "{body}");
+        assert!(
+            body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "{body}"
+        );
+        body
+    }
+}
+
+impl TestApp {
+    /// The server on a fresh embedded store (no sample data).
+    pub async fn embedded() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut settings = Settings::for_data_dir(dir.path());
+        settings.sample_data = false;
+        let state = startup::build_state(&settings).await.expect("build state");
+        Self::serve(state, Box::new(dir)).await
+    }
+
+    /// The server over `store` with default settings (cache on).
+    #[allow(dead_code)] // used by the DynamoDB suite
+    pub async fn with_store<S: PermissionStore>(
+        store: S,
+        guard: Box<dyn std::any::Any + Send>,
+    ) -> Self {
+        let settings = Settings::for_data_dir("unused");
+        let state = startup::with_cache(store, &settings);
+        Self::serve(state, guard).await
+    }
+
+    /// The server with the given settings (its own embedded store in `settings.data_dir`).
+    pub async fn with_settings(settings: &Settings) -> Self {
+        let state = startup::build_state(settings).await.expect("build state");
+        Self::serve(state, Box::new(())).await
+    }
+
+    pub async fn serve(
+        state: clearance_service::AppState,
+        guard: Box<dyn std::any::Any + Send>,
+    ) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = oneshot::channel::<()>();
+        let app = clearance_service::app(state);
+        let server = tokio::spawn(startup::serve(listener, app, async {
+            let _ = rx.await;
+        }));
+        Self {
+            addr,
+            client: reqwest::Client::new(),
+            shutdown: Some(tx),
+            server: Some(server),
+            _guard: guard,
+        }
+    }
+
+    /// Stops the server gracefully and waits until it has let go of its store.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.expect("server task").expect("server result");
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<String>,
+    ) -> Answer {
+        let mut request = self.client.request(method, self.url(path));
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        if let Some(body) = body {
+            request = request.body(body);
+        }
+        let response = request.send().await.expect("request sent");
+        Answer {
+            status: response.status(),
+            headers: response.headers().clone(),
+            text: response.text().await.expect("body read"),
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Answer {
+        self.send(Method::GET, path, &[], None).await
+    }
+
+    pub async fn json(
+        &self,
+        method: Method,
+        path: &str,
+        body: Value,
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        let mut all = vec![("content-type", "application/json")];
+        all.extend_from_slice(headers);
+        self.send(method, path, &all, Some(body.to_string())).await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> Answer {
+        self.json(Method::PUT, path, body, &[]).await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> Answer {
+        self.json(Method::PATCH, path, body, &[]).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Answer {
+        self.json(Method::POST, path, body, &[]).await
+    }
+
+    pub async fn delete(&self, path: &str, headers: &[(&str, &str)]) -> Answer {
+        self.send(Method::DELETE, path, headers, None).await
+    }
+
+    /// Creates a user and asserts it worked.
+    pub async fn given_user(&self, id: &str, companies: &[&str], role: &str) -> Value {
+        let answer = self
+            .put(
+                &format!("/users/{id}"),
+                serde_json::json!({"companies": companies, "role": role}),
+            )
+            .await;
+        assert!(answer.status.is_success(), "creating {id}: {}", answer.text);
+        answer.json()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}

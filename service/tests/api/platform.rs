@@ -1,0 +1,307 @@
+//! What is not one endpoint: request ids, health, docs, metrics, persistence, start-up rules,
+//! graceful shutdown, and the same router under the Lambda runtime.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use clearance_service::config::Settings;
+use clearance_tests::lambda_runtime::{FakeRuntime, Outcome};
+use reqwest::Method;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+
+use crate::helpers::TestApp;
+
+const BINARY: &str = env!("CARGO_BIN_EXE_clearance-service");
+
+#[tokio::test]
+async fn every_response_carries_a_request_id_and_an_incoming_one_is_kept() {
+    let app = TestApp::embedded().await;
+    let made = app.get("/healthz").await;
+    let id = made.header("x-request-id").expect("a request id");
+    assert_eq!(id.len(), 36, "a UUID: {id}");
+    let kept = app
+        .send(
+            Method::GET,
+            "/users/nobody",
+            &[("x-request-id", "trace-me-42")],
+            None,
+        )
+        .await;
+    assert_eq!(kept.header("x-request-id"), Some("trace-me-42"));
+    let other = app.get("/healthz").await;
+    assert_ne!(other.header("x-request-id"), Some(id));
+}
+
+#[tokio::test]
+async fn healthz_and_readyz_answer() {
+    let app = TestApp::embedded().await;
+    assert_eq!(app.get("/healthz").await.json(), json!({"status": "ok"}));
+    assert_eq!(app.get("/readyz").await.json(), json!({"status": "ready"}));
+}
+
+#[tokio::test]
+async fn the_openapi_document_and_the_docs_page_are_served() {
+    let app = TestApp::embedded().await;
+    let doc = app.get("/openapi.json").await.json();
+    assert_eq!(doc["openapi"], "3.1.0");
+    for path in [
+        "/users/{id}",
+        "/users/batch-get",
+        "/companies/{company}/users",
+        "/check",
+        "/access/v1/evaluation",
+        "/healthz",
+        "/readyz",
+    ] {
+        assert!(
+            doc["paths"][path].is_object(),
+            "{path} missing from the document"
+        );
+    }
+    let page = app.get("/docs").await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.header("content-type")
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(page.text.contains("openapi.json"));
+    assert!(
+        !page.text.contains("https://"),
+        "the docs page must not load anything from elsewhere"
+    );
+}
+
+#[tokio::test]
+async fn metrics_count_cache_hits_and_misses() {
+    let app = TestApp::embedded().await;
+    app.given_user("m", &["1111"], "Standard").await;
+    for _ in 0..3 {
+        assert_eq!(app.get("/users/m").await.status, 200);
+    }
+    let metrics = app.get("/metrics").await.text;
+    assert!(
+        metrics.contains("clearance_cache_misses_total 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("clearance_cache_hits_total 2"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("clearance_cache_loads_total 1"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn a_write_survives_a_restart_on_the_same_data_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = Settings::for_data_dir(dir.path());
+    settings.sample_data = false;
+    let app = TestApp::with_settings(&settings).await;
+    app.given_user("durable", &["1111", "2222"], "Admin").await;
+    app.patch("/users/durable", json!({"removeCompanies": ["2222"]}))
+        .await;
+    app.stop().await;
+
+    let app = TestApp::with_settings(&settings).await;
+    let body = app.get("/users/durable").await.json();
+    assert_eq!(body["companies"], json!(["1111"]));
+    assert_eq!(body["version"], 2);
+}
+
+/// Starts the binary on a free port and waits until it answers; returns it and its base URL.
+async fn start_binary(
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (tokio::process::Child, String, Vec<String>) {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let listen = format!("127.0.0.1:{port}");
+    let mut command = tokio::process::Command::new(BINARY);
+    command
+        .args(["--listen", &listen, "--log-format", "text"])
+        .args(args)
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true);
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let mut child = command.spawn().expect("start the service binary");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    let started = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            let done = line.contains("listening");
+            seen.push(line);
+            if done {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert!(
+        matches!(started, Ok(true)),
+        "the service did not start: {seen:?}"
+    );
+    // Keep draining its output so it never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, format!("http://{listen}"), seen)
+}
+
+#[tokio::test]
+async fn the_binary_loads_the_sample_data_into_an_empty_store_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().to_str().unwrap();
+    let (mut child, base, log) = start_binary(&["--data-dir", data_dir], &[]).await;
+    assert!(
+        log.iter().any(|l| l.contains("loaded the sample users")),
+        "{log:?}"
+    );
+    let body: Value = reqwest::get(format!("{base}/users/3f1c0d52-7a6b-4e1f-9c2d-8b5a4e6f7a10"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["companies"], json!(["1111"]));
+    assert_eq!(body["role"], "Manager");
+    child.kill().await.unwrap();
+
+    // A second start finds data and loads nothing.
+    let (mut child, _, log) = start_binary(&["--data-dir", data_dir], &[]).await;
+    assert!(
+        !log.iter().any(|l| l.contains("loaded the sample users")),
+        "{log:?}"
+    );
+    child.kill().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_non_loopback_listen_address_is_refused_without_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = tokio::process::Command::new(BINARY)
+        .args([
+            "--listen",
+            "0.0.0.0:0",
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+        ])
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .env_remove("CLEARANCE_INSECURE_ALLOW_REMOTE")
+        .output()
+        .await
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--insecure-allow-remote"), "{stderr}");
+}
+
+#[tokio::test]
+async fn a_bad_setting_stops_start_up_with_a_message_naming_it() {
+    let output = tokio::process::Command::new(BINARY)
+        .args(["--roles", "Standard,Manager,Standard"])
+        .output()
+        .await
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--roles") && stderr.contains("more than once"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn sigterm_lets_a_request_in_flight_finish() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, base, _) =
+        start_binary(&["--data-dir", dir.path().to_str().unwrap()], &[]).await;
+    let addr = base.trim_start_matches("http://").to_owned();
+    let body = r#"{"companies": ["1111"], "role": "Standard"}"#;
+    let (first, rest) = body.split_at(10);
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "PUT /users/in-flight HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(first.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let pid = child.id().unwrap().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    stream.write_all(rest.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    assert!(response.starts_with("HTTP/1.1 201"), "{response}");
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .expect("the service stops after SIGTERM")
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+}
+
+fn fixture(name: &str) -> Value {
+    let path = format!("{}/tests/api/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn the_same_router_answers_api_gateway_events_under_lambda() {
+    let runtime = FakeRuntime::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let _function = runtime.spawn_function(
+        BINARY.as_ref(),
+        "clearance-permissions-api",
+        &[("CLEARANCE_DATA_DIR", dir.path().to_str().unwrap())],
+    );
+
+    let rest = runtime
+        .invoke(fixture("apigw-rest-get-user.json"), Duration::from_secs(20))
+        .await;
+    let Outcome::Response(rest) = rest else {
+        panic!("{rest:?}")
+    };
+    assert_eq!(rest["statusCode"], 200, "{rest}");
+    let body: Value = serde_json::from_str(rest["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body["companies"], json!(["1111"]));
+    assert_eq!(body["role"], "Manager");
+    let headers = rest["multiValueHeaders"]
+        .as_object()
+        .or(rest["headers"].as_object())
+        .unwrap();
+    let request_id = headers.get("x-request-id").expect("x-request-id");
+    assert!(
+        request_id.to_string().contains("rest-event-request-id"),
+        "{rest}"
+    );
+
+    let http = runtime
+        .invoke(
+            fixture("apigw-http-v2-put-user.json"),
+            Duration::from_secs(20),
+        )
+        .await;
+    let Outcome::Response(http) = http else {
+        panic!("{http:?}")
+    };
+    assert_eq!(http["statusCode"], 201, "{http}");
+    let body: Value = serde_json::from_str(http["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body["id"], "lambda-user");
+    assert_eq!(body["version"], 1);
+}
