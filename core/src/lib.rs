@@ -9,6 +9,8 @@
 //! - [`store`]: the [`store::PermissionStore`] trait and its implementations (in memory; embedded
 //!   redb with feature `embedded`), pagination cursors, and operations built on the trait (an
 //!   atomic PATCH).
+//! - [`source`]: where the Lambdas and middleware read permissions from (the API client or a
+//!   store), behind one trait.
 //! - `cache` (feature `cache`): a moka TTL cache that wraps any store behind the same trait.
 //!
 //! Lambda functions enable only the features they use, so they stay small and start fast.
@@ -20,4 +22,5 @@ pub mod client;
 pub mod domain;
 #[cfg(feature = "jwt")]
 pub mod jwt;
+pub mod source;
 pub mod store;

@@ -1,1 +1,0 @@
-//! The DynamoDB store (work in progress).

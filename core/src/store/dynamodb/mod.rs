@@ -1,0 +1,814 @@
+//! The DynamoDB store: the production home of permissions, a drop-in for the reference design's
+//! table.
+//!
+//! # The table
+//!
+//! One item per user, keyed by `id` (S, the partition key, nothing else), as the reference design
+//! lays it out: `{id, companies: [..], role}`, plus Clearance's `version`, `updatedAt` and
+//! `updatedBy`. Items written by other tools (no `version`, `companies` as a string set) are read
+//! as they are; see `mapping` for the exact rules. All `AttributeValue` handling stays inside this
+//! module.
+//!
+//! # Consistency
+//!
+//! Every write is one conditional `UpdateItem` (or `DeleteItem`) whose condition expression is the
+//! [`Precondition`], so a lost race can never overwrite another writer's change. Writes set
+//! `version = if_not_exists(version, 0) + 1`, so even an unconditional write of an item another
+//! tool created gets a version. `UpdateItem` only touches Clearance's attributes: anything else
+//! another tool keeps on the item survives. When a condition fails, the
+//! [`StoreError::Conflict`] carries the stored version, taken from the item DynamoDB returns with
+//! the failure (`ReturnValuesOnConditionCheckFailure`), or read again when it returns none. Reads
+//! are strongly consistent, so a client reads its own writes.
+//!
+//! # Listing a company's users costs a full table read
+//!
+//! The reference table has no index by company, so [`PermissionStore::list_by_company`] is a
+//! strongly consistent `Scan` filtered on `contains(companies, :company)`. DynamoDB bills a scan
+//! for every item it reads, not for the few that match, and each call reads at least one page of
+//! up to 1 MB: paging through one company's users reads the whole table once. That is fine for
+//! an administrative listing of a table of thousands of users; a busy caller or a table of
+//! millions needs an index (a later change). Pages follow the scan's order, which is stable, and
+//! `after` resumes the scan just past that user's key.
+//!
+//! # Failures, retries and timeouts
+//!
+//! The SDK retries in its standard mode (exponential backoff with jitter) up to
+//! [`DynamoSettings::max_attempts`] attempts, each bounded by
+//! [`DynamoSettings::attempt_timeout`], the whole call by [`DynamoSettings::total_timeout`].
+//! Throttling, 5xx, timeouts and connection failures become [`StoreError::Unavailable`] (retry in a
+//! second), anything else [`StoreError::Internal`]; the SDK error is kept as the source, never
+//! turned into text a client could see.
+//!
+//! # Readiness
+//!
+//! [`PermissionStore::ready`] is a `DescribeTable`. Its answer is remembered (a success for 5 s, a
+//! failure for 1 s) so that a load balancer probing `/readyz` hard does not turn into as many calls
+//! to DynamoDB.
+
+mod errors;
+mod mapping;
+
+pub use errors::DynamoError;
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use aws_config::BehaviorVersion;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::Region;
+use aws_sdk_dynamodb::config::retry::RetryConfig;
+use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
+use aws_sdk_dynamodb::operation::create_table::CreateTableError;
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
+use aws_sdk_dynamodb::operation::describe_table::DescribeTableError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, KeysAndAttributes,
+    ReturnValue, ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TableDescription,
+    TableStatus,
+};
+
+use self::errors::{RETRY_AFTER, store_error};
+use self::mapping::{COMPANIES, ID, Item, ROLE, UPDATED_AT, UPDATED_BY, VERSION};
+use super::{Page, PermissionStore, Precondition, StoreError, WriteOutcome, next_record};
+use crate::domain::{CompanyId, Permissions, UserId, UserPermissions};
+
+/// The most keys one `BatchGetItem` request may ask for (DynamoDB's limit).
+const BATCH_GET_CHUNK: usize = 100;
+/// The first pause before asking again for keys `BatchGetItem` left unprocessed; it doubles on
+/// each round, up to [`UNPROCESSED_MAX_BACKOFF`].
+const UNPROCESSED_BACKOFF: Duration = Duration::from_millis(20);
+/// The longest pause between rounds of unprocessed keys.
+const UNPROCESSED_MAX_BACKOFF: Duration = Duration::from_millis(400);
+/// The SDK's first retry waits up to this long; later ones up to twice as long each time. Far
+/// below the SDK's 1 s default, which alone would use up most of the default total timeout.
+const SDK_INITIAL_BACKOFF: Duration = Duration::from_millis(50);
+/// The longest the SDK waits between two attempts.
+const SDK_MAX_BACKOFF: Duration = Duration::from_millis(500);
+/// How often [`DynamoStore::create_table`] asks whether the table is active yet.
+const TABLE_POLL_INTERVAL: Duration = Duration::from_millis(100);
+/// How long a successful readiness check is remembered.
+const READY_TTL: Duration = Duration::from_secs(5);
+/// How long a failed readiness check is remembered.
+const NOT_READY_TTL: Duration = Duration::from_secs(1);
+
+/// How long [`DynamoStore::create_table`] waits for a table to become active.
+pub const CREATE_TABLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Where the table is and how hard to try, read once at start-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DynamoSettings {
+    /// The table's name.
+    pub table: String,
+    /// The AWS region; `None` takes it from the SDK's default chain (`AWS_REGION`, the profile).
+    pub region: Option<String>,
+    /// Another endpoint than AWS's, e.g. a local DynamoDB-compatible server for development.
+    pub endpoint_url: Option<String>,
+    /// How many times one call is tried in all, including the first (at least 1).
+    pub max_attempts: u32,
+    /// How long one attempt (connect, send, receive) may take.
+    pub attempt_timeout: Duration,
+    /// How long one call may take in all, retries and backoff included.
+    pub total_timeout: Duration,
+}
+
+impl DynamoSettings {
+    /// Tries per call unless configured: the first attempt and two retries.
+    pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
+    /// Time for one attempt unless configured: DynamoDB answers in single-digit milliseconds, so
+    /// an attempt this slow is better retried.
+    pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_millis(300);
+    /// Time for one call unless configured: well inside API Gateway's and the Lambda's limits.
+    pub const DEFAULT_TOTAL_TIMEOUT: Duration = Duration::from_millis(1_500);
+
+    /// Settings for `table`, with the region and credentials from the environment and the
+    /// default retries and timeouts.
+    pub fn new(table: impl Into<String>) -> Self {
+        Self {
+            table: table.into(),
+            region: None,
+            endpoint_url: None,
+            max_attempts: Self::DEFAULT_MAX_ATTEMPTS,
+            attempt_timeout: Self::DEFAULT_ATTEMPT_TIMEOUT,
+            total_timeout: Self::DEFAULT_TOTAL_TIMEOUT,
+        }
+    }
+
+    /// The SDK retry configuration these settings ask for: standard mode, `max_attempts`, and a
+    /// backoff short enough to fit a few attempts into `total_timeout`.
+    pub fn retry_config(&self) -> RetryConfig {
+        RetryConfig::standard()
+            .with_max_attempts(self.max_attempts.max(1))
+            .with_initial_backoff(SDK_INITIAL_BACKOFF)
+            .with_max_backoff(SDK_MAX_BACKOFF)
+    }
+
+    /// The SDK timeout configuration these settings ask for. Connecting counts against the
+    /// attempt's time, so an unreachable endpoint is retried as quickly as a slow one.
+    pub fn timeout_config(&self) -> TimeoutConfig {
+        TimeoutConfig::builder()
+            .connect_timeout(self.attempt_timeout)
+            .operation_attempt_timeout(self.attempt_timeout)
+            .operation_timeout(self.total_timeout)
+            .build()
+    }
+}
+
+/// Permissions in a DynamoDB table.
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+    /// The deadline for a whole `batch_get`, which may take several requests.
+    total_timeout: Duration,
+    /// The last readiness check and when it was made. A std `Mutex`: it is only held to copy the
+    /// answer in or out, never across an `.await`.
+    last_ready: Mutex<Option<(Instant, Result<(), StoreError>)>>,
+}
+
+impl std::fmt::Debug for DynamoStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DynamoStore")
+            .field("table", &self.table)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DynamoStore {
+    /// Builds a client from the SDK's default chains (credentials from the environment, a
+    /// profile, or the Lambda's role; the region unless `settings` names one) with the settings'
+    /// endpoint, retries and timeouts. Nothing is sent yet: call [`PermissionStore::ready`] to
+    /// check the table can be reached.
+    pub async fn connect(settings: &DynamoSettings) -> Result<Self, DynamoError> {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(settings.retry_config())
+            .timeout_config(settings.timeout_config());
+        if let Some(region) = &settings.region {
+            loader = loader.region(Region::new(region.clone()));
+        }
+        if let Some(url) = &settings.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        let config = loader.load().await;
+        if config.region().is_none() {
+            return Err(DynamoError::NoRegion);
+        }
+        Ok(Self::new(
+            Client::new(&config),
+            settings.table.clone(),
+            settings,
+        ))
+    }
+
+    /// Uses an existing client (its region, endpoint and credentials) for `table`, with the
+    /// retries and timeouts of `settings`; the table, region and endpoint in `settings` are not
+    /// used.
+    pub fn from_client(
+        client: Client,
+        table: impl Into<String>,
+        settings: &DynamoSettings,
+    ) -> Self {
+        let config = client
+            .config()
+            .to_builder()
+            .retry_config(settings.retry_config())
+            .timeout_config(settings.timeout_config())
+            .build();
+        Self::new(Client::from_conf(config), table.into(), settings)
+    }
+
+    fn new(client: Client, table: String, settings: &DynamoSettings) -> Self {
+        Self {
+            client,
+            table,
+            total_timeout: settings.total_timeout,
+            last_ready: Mutex::new(None),
+        }
+    }
+
+    /// The table's name.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Creates the table with the reference design's key schema (`id`, a string, as the partition
+    /// key) and on-demand billing, unless it exists, then waits (up to [`CREATE_TABLE_TIMEOUT`])
+    /// until it is active. Returns whether it created the table.
+    ///
+    /// A table that exists with another key schema is an error: the store cannot work with it.
+    pub async fn create_table(&self) -> Result<bool, StoreError> {
+        let request = self
+            .client
+            .create_table()
+            .table_name(&self.table)
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name(ID)
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .map_err(StoreError::internal)?,
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name(ID)
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .map_err(StoreError::internal)?,
+            )
+            .billing_mode(BillingMode::PayPerRequest);
+        let created = match request.send().await {
+            Ok(_) => true,
+            Err(err)
+                if matches!(
+                    err.as_service_error(),
+                    Some(CreateTableError::ResourceInUseException(_))
+                ) =>
+            {
+                false
+            }
+            Err(err) => return Err(store_error(err)),
+        };
+        self.wait_until_active().await?;
+        Ok(created)
+    }
+
+    /// Polls `DescribeTable` until the table is active. (The SDK's waiter would not do: it waits
+    /// at least 20 s between polls.)
+    async fn wait_until_active(&self) -> Result<(), StoreError> {
+        let deadline = Instant::now() + CREATE_TABLE_TIMEOUT;
+        loop {
+            let status = match self
+                .client
+                .describe_table()
+                .table_name(&self.table)
+                .send()
+                .await
+            {
+                Ok(out) => match out.table {
+                    Some(table) if !has_reference_key(&table) => {
+                        return Err(StoreError::internal(DynamoError::WrongKeySchema {
+                            table: self.table.clone(),
+                        }));
+                    }
+                    Some(table) => table.table_status,
+                    None => None,
+                },
+                // Right after CreateTable, a new table may not be visible yet.
+                Err(err)
+                    if matches!(
+                        err.as_service_error(),
+                        Some(DescribeTableError::ResourceNotFoundException(_))
+                    ) =>
+                {
+                    None
+                }
+                Err(err) => return Err(store_error(err)),
+            };
+            if status == Some(TableStatus::Active) {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(StoreError::unavailable(
+                    DynamoError::TableNotActive {
+                        table: self.table.clone(),
+                        status: status.map_or_else(|| "missing".to_owned(), |s| s.to_string()),
+                    },
+                    Some(RETRY_AFTER),
+                ));
+            }
+            tokio::time::sleep(TABLE_POLL_INTERVAL).await;
+        }
+    }
+
+    /// Asks DynamoDB whether the table can serve requests.
+    async fn check_table(&self) -> Result<(), StoreError> {
+        let out = self
+            .client
+            .describe_table()
+            .table_name(&self.table)
+            .send()
+            .await
+            .map_err(store_error)?;
+        let status = out.table.and_then(|t| t.table_status);
+        match status {
+            // An UPDATING table (e.g. changing its billing) serves reads and writes as usual.
+            Some(TableStatus::Active | TableStatus::Updating) => Ok(()),
+            other => Err(StoreError::unavailable(
+                DynamoError::TableNotActive {
+                    table: self.table.clone(),
+                    status: other.map_or_else(|| "missing".to_owned(), |s| s.to_string()),
+                },
+                Some(RETRY_AFTER),
+            )),
+        }
+    }
+
+    /// The stored version of the user after a failed condition: from the item DynamoDB returned
+    /// with the failure, or else read again (`None` if the user does not exist).
+    async fn current_version(
+        &self,
+        id: &UserId,
+        returned: Option<&Item>,
+    ) -> Result<Option<u64>, StoreError> {
+        if let Some(item) = returned.filter(|item| !item.is_empty()) {
+            return mapping::version_of(id.as_str(), item).map(Some);
+        }
+        let mut p = Placeholders::default();
+        let projection = format!("{}, {}", p.name(ID), p.name(VERSION));
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(mapping::key(id)))
+            .consistent_read(true)
+            .projection_expression(projection)
+            .set_expression_attribute_names(p.names())
+            .send()
+            .await
+            .map_err(store_error)?;
+        out.item
+            .map(|item| mapping::version_of(id.as_str(), &item))
+            .transpose()
+    }
+
+    /// One `BatchGetItem` of at most [`BATCH_GET_CHUNK`] ids, asking again (with backoff) for
+    /// the keys DynamoDB leaves unprocessed until `deadline`.
+    async fn batch_get_chunk(
+        &self,
+        ids: &[&UserId],
+        deadline: Instant,
+        found: &mut Vec<UserPermissions>,
+    ) -> Result<(), StoreError> {
+        let mut keys: Vec<Item> = ids.iter().map(|id| mapping::key(id)).collect();
+        let mut round = 0;
+        loop {
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .consistent_read(true)
+                .build()
+                .map_err(StoreError::internal)?;
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .send()
+                .await
+                .map_err(store_error)?;
+            let items = out
+                .responses
+                .and_then(|mut r| r.remove(&self.table))
+                .unwrap_or_default();
+            for item in &items {
+                found.push(mapping::decode(item)?);
+            }
+            keys = out
+                .unprocessed_keys
+                .and_then(|mut u| u.remove(&self.table))
+                .map(|k| k.keys)
+                .unwrap_or_default();
+            if keys.is_empty() {
+                return Ok(());
+            }
+            round += 1;
+            let pause = jittered_backoff(round);
+            if Instant::now() + pause > deadline {
+                return Err(StoreError::unavailable(
+                    DynamoError::UnprocessedKeys {
+                        remaining: keys.len(),
+                    },
+                    Some(RETRY_AFTER),
+                ));
+            }
+            tracing::debug!(
+                remaining = keys.len(),
+                round,
+                "BatchGetItem left keys unprocessed; asking again"
+            );
+            tokio::time::sleep(pause).await;
+        }
+    }
+}
+
+#[async_trait]
+impl PermissionStore for DynamoStore {
+    #[tracing::instrument(level = "debug", skip_all, fields(table = %self.table, user_id = %id))]
+    async fn get(&self, id: &UserId) -> Result<Option<UserPermissions>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(mapping::key(id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(store_error)?;
+        out.item.as_ref().map(mapping::decode).transpose()
+    }
+
+    /// One conditional `UpdateItem`. If the item it replaced cannot be read as permissions, the
+    /// write has still been made (the item is repaired) but the answer is
+    /// [`StoreError::Corrupt`], since there is no `before` to report.
+    #[tracing::instrument(level = "debug", skip_all, fields(table = %self.table, user_id = %id))]
+    async fn put(
+        &self,
+        id: &UserId,
+        permissions: &Permissions,
+        precondition: Precondition,
+        actor: Option<&str>,
+    ) -> Result<WriteOutcome, StoreError> {
+        let at = super::now();
+        let mut p = Placeholders::default();
+        let mut update = format!(
+            "SET {} = {}, {} = {}, {} = {}, {version} = if_not_exists({version}, {}) + {}",
+            p.name(COMPANIES),
+            p.value("companies", mapping::companies(&permissions.companies)),
+            p.name(ROLE),
+            p.value("role", mapping::string(permissions.role.as_str())),
+            p.name(UPDATED_AT),
+            p.value("updatedAt", mapping::timestamp(at)?),
+            p.value("zero", mapping::number(0)),
+            p.value("one", mapping::number(1)),
+            version = p.name(VERSION),
+        );
+        match actor {
+            Some(actor) => update.push_str(&format!(
+                ", {} = {}",
+                p.name(UPDATED_BY),
+                p.value("updatedBy", mapping::string(actor))
+            )),
+            None => update.push_str(&format!(" REMOVE {}", p.name(UPDATED_BY))),
+        }
+        let condition = condition(precondition, &mut p);
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(mapping::key(id)))
+            .update_expression(update)
+            .set_condition_expression(condition)
+            .set_expression_attribute_names(p.names())
+            .set_expression_attribute_values(p.values())
+            .return_values(ReturnValue::AllOld)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        let out = match result {
+            Ok(out) => out,
+            Err(err) => {
+                if let Some(UpdateItemError::ConditionalCheckFailedException(failed)) =
+                    err.as_service_error()
+                {
+                    let current = self.current_version(id, failed.item()).await?;
+                    return Err(StoreError::Conflict { current });
+                }
+                return Err(store_error(err));
+            }
+        };
+        let before = match out.attributes.filter(|item| !item.is_empty()) {
+            Some(item) => Some(mapping::decode(&item).inspect_err(|err| {
+                tracing::warn!(
+                    error = %err,
+                    "replaced a malformed item; the write was made but the old item is not reported"
+                );
+            })?),
+            None => None,
+        };
+        let mut after = next_record(id, permissions, before.as_ref(), actor);
+        after.updated_at = Some(at);
+        Ok(WriteOutcome { before, after })
+    }
+
+    /// One conditional `DeleteItem`. A malformed item is deleted all the same, but the answer is
+    /// [`StoreError::Corrupt`], since it cannot be returned.
+    #[tracing::instrument(level = "debug", skip_all, fields(table = %self.table, user_id = %id))]
+    async fn delete(
+        &self,
+        id: &UserId,
+        precondition: Precondition,
+    ) -> Result<UserPermissions, StoreError> {
+        if precondition == Precondition::MustNotExist {
+            // No delete can meet "must not exist": answer as the other stores do, without writing.
+            return match self.current_version(id, None).await? {
+                Some(version) => Err(StoreError::Conflict {
+                    current: Some(version),
+                }),
+                None => Err(StoreError::NotFound),
+            };
+        }
+        let mut p = Placeholders::default();
+        // Every precondition but `None` already implies the item exists.
+        let condition = condition(precondition, &mut p)
+            .unwrap_or_else(|| format!("attribute_exists({})", p.name(ID)));
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(mapping::key(id)))
+            .condition_expression(condition)
+            .set_expression_attribute_names(p.names())
+            .set_expression_attribute_values(p.values())
+            .return_values(ReturnValue::AllOld)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(out) => match out.attributes.filter(|item| !item.is_empty()) {
+                Some(item) => mapping::decode(&item),
+                None => Err(StoreError::NotFound),
+            },
+            Err(err) => {
+                if let Some(DeleteItemError::ConditionalCheckFailedException(failed)) =
+                    err.as_service_error()
+                {
+                    let current = self.current_version(id, failed.item()).await?;
+                    if current.is_none() && precondition == Precondition::None {
+                        return Err(StoreError::NotFound);
+                    }
+                    return Err(StoreError::Conflict { current });
+                }
+                Err(store_error(err))
+            }
+        }
+    }
+
+    /// A filtered `Scan`, page after page, until `limit` users are found or the table ends: a full
+    /// table read per complete listing (see the module documentation).
+    #[tracing::instrument(level = "debug", skip_all, fields(table = %self.table, company = %company))]
+    async fn list_by_company(
+        &self,
+        company: &CompanyId,
+        limit: usize,
+        after: Option<&UserId>,
+    ) -> Result<Page, StoreError> {
+        let mut users = Vec::new();
+        if limit == 0 {
+            return Ok(Page {
+                users,
+                next_after: None,
+            });
+        }
+        let mut start = after.map(mapping::key);
+        loop {
+            let mut p = Placeholders::default();
+            let filter = format!(
+                "contains({}, {})",
+                p.name(COMPANIES),
+                p.value("company", mapping::string(company.as_str()))
+            );
+            let out = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression(filter)
+                .set_expression_attribute_names(p.names())
+                .set_expression_attribute_values(p.values())
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(store_error)?;
+            // The filter has been applied: every item returned is a member.
+            let mut items = out.items.unwrap_or_default().into_iter();
+            for item in items.by_ref() {
+                users.push(mapping::decode(&item)?);
+                if users.len() == limit {
+                    break;
+                }
+            }
+            let scan_ended = out.last_evaluated_key.is_none();
+            if users.len() == limit {
+                let more = items.next().is_some() || !scan_ended;
+                let next_after = if more {
+                    users.last().map(|u| u.id.clone())
+                } else {
+                    None
+                };
+                return Ok(Page { users, next_after });
+            }
+            match out.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => {
+                    return Ok(Page {
+                        users,
+                        next_after: None,
+                    });
+                }
+            }
+        }
+    }
+
+    /// `BatchGetItem` in chunks of 100 keys (so more ids than [`super::MAX_BATCH_GET`] work too),
+    /// with unprocessed keys asked for again until the total timeout. An id given twice is looked
+    /// up, and returned, once.
+    #[tracing::instrument(level = "debug", skip_all, fields(table = %self.table, ids = ids.len()))]
+    async fn batch_get(&self, ids: &[UserId]) -> Result<Vec<UserPermissions>, StoreError> {
+        // DynamoDB refuses a request that names one key twice.
+        let mut seen = BTreeSet::new();
+        let unique: Vec<&UserId> = ids.iter().filter(|id| seen.insert(*id)).collect();
+        let deadline = Instant::now() + self.total_timeout;
+        let mut found = Vec::with_capacity(unique.len());
+        for chunk in unique.chunks(BATCH_GET_CHUNK) {
+            self.batch_get_chunk(chunk, deadline, &mut found).await?;
+        }
+        Ok(found)
+    }
+
+    /// A `DescribeTable`, remembered for a few seconds (see the module documentation).
+    async fn ready(&self) -> Result<(), StoreError> {
+        if let Some((checked, result)) = &*lock(&self.last_ready) {
+            let ttl = if result.is_ok() {
+                READY_TTL
+            } else {
+                NOT_READY_TTL
+            };
+            if checked.elapsed() < ttl {
+                return result.clone();
+            }
+        }
+        let result = self.check_table().await;
+        *lock(&self.last_ready) = Some((Instant::now(), result.clone()));
+        result
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // The guarded value is replaced whole, so a poisoned lock holds nothing half-written.
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The condition expression for `precondition`, if it has one.
+fn condition(precondition: Precondition, p: &mut Placeholders) -> Option<String> {
+    match precondition {
+        Precondition::None => None,
+        Precondition::MustNotExist => Some(format!("attribute_not_exists({})", p.name(ID))),
+        Precondition::MustExist => Some(format!("attribute_exists({})", p.name(ID))),
+        // An item without a version (written by another tool) is version 0.
+        Precondition::Version(0) => {
+            let id = p.name(ID);
+            let version = p.name(VERSION);
+            let expected = p.value("expected", mapping::number(0));
+            Some(format!(
+                "attribute_exists({id}) AND (attribute_not_exists({version}) OR {version} = {expected})"
+            ))
+        }
+        // Only an existing item has a version to compare.
+        Precondition::Version(v) => Some(format!(
+            "{} = {}",
+            p.name(VERSION),
+            p.value("expected", mapping::number(v))
+        )),
+    }
+}
+
+/// The expression attribute names and values one request uses. Every attribute goes through a
+/// name placeholder, so none can collide with DynamoDB's reserved words; and since DynamoDB
+/// refuses placeholders a request does not use, only those asked for are sent.
+#[derive(Default)]
+struct Placeholders {
+    names: HashMap<String, String>,
+    values: HashMap<String, AttributeValue>,
+}
+
+impl Placeholders {
+    /// The placeholder (`#name`) for attribute `name`.
+    fn name(&mut self, name: &str) -> String {
+        let placeholder = format!("#{name}");
+        self.names.insert(placeholder.clone(), name.to_owned());
+        placeholder
+    }
+
+    /// The placeholder (`:label`) for `value`.
+    fn value(&mut self, label: &str, value: AttributeValue) -> String {
+        let placeholder = format!(":{label}");
+        self.values.insert(placeholder.clone(), value);
+        placeholder
+    }
+
+    fn names(&mut self) -> Option<HashMap<String, String>> {
+        Some(std::mem::take(&mut self.names)).filter(|n| !n.is_empty())
+    }
+
+    fn values(&mut self) -> Option<HashMap<String, AttributeValue>> {
+        Some(std::mem::take(&mut self.values)).filter(|v| !v.is_empty())
+    }
+}
+
+/// Whether the table is keyed by `id` (a string) alone, as the store needs.
+fn has_reference_key(table: &TableDescription) -> bool {
+    let keys = table.key_schema();
+    let id_is_string = table
+        .attribute_definitions()
+        .iter()
+        .any(|a| a.attribute_name() == ID && a.attribute_type() == &ScalarAttributeType::S);
+    keys.len() == 1
+        && keys[0].attribute_name() == ID
+        && keys[0].key_type() == &KeyType::Hash
+        && id_is_string
+}
+
+/// A pause of between half and all of `UNPROCESSED_BACKOFF * 2^(round - 1)`, capped.
+fn jittered_backoff(round: u32) -> Duration {
+    let full = UNPROCESSED_BACKOFF
+        .saturating_mul(1 << round.saturating_sub(1).min(10))
+        .min(UNPROCESSED_MAX_BACKOFF);
+    let half = full / 2;
+    half + half.mul_f64(fastrand::f64())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_settings_are_three_attempts_in_a_second_and_a_half() {
+        let settings = DynamoSettings::new("permissions");
+        assert_eq!(settings.max_attempts, 3);
+        let timeouts = settings.timeout_config();
+        assert_eq!(
+            timeouts.operation_attempt_timeout(),
+            Some(Duration::from_millis(300))
+        );
+        assert_eq!(
+            timeouts.operation_timeout(),
+            Some(Duration::from_millis(1_500))
+        );
+        assert_eq!(settings.retry_config().max_attempts(), 3);
+    }
+
+    #[test]
+    fn zero_attempts_still_make_one() {
+        let settings = DynamoSettings {
+            max_attempts: 0,
+            ..DynamoSettings::new("t")
+        };
+        assert_eq!(settings.retry_config().max_attempts(), 1);
+    }
+
+    #[test]
+    fn a_version_zero_condition_accepts_an_item_without_a_version() {
+        let mut p = Placeholders::default();
+        let expr = condition(Precondition::Version(0), &mut p).unwrap();
+        assert!(expr.contains("attribute_not_exists(#version)"), "{expr}");
+        assert!(expr.contains("attribute_exists(#id)"), "{expr}");
+        assert_eq!(p.names().unwrap().len(), 2);
+        assert_eq!(p.values().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn no_precondition_sends_no_placeholders() {
+        let mut p = Placeholders::default();
+        assert_eq!(condition(Precondition::None, &mut p), None);
+        assert_eq!(p.names(), None);
+        assert_eq!(p.values(), None);
+    }
+
+    #[test]
+    fn backoff_grows_and_stays_bounded() {
+        for round in 1..40 {
+            let pause = jittered_backoff(round);
+            assert!(pause <= UNPROCESSED_MAX_BACKOFF, "{pause:?}");
+            assert!(pause >= UNPROCESSED_BACKOFF / 2, "{pause:?}");
+        }
+    }
+}
