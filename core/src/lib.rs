@@ -9,12 +9,15 @@
 //! - [`store`]: the [`store::PermissionStore`] trait and its implementations (in memory; embedded
 //!   redb with feature `embedded`), pagination cursors, and operations built on the trait (an
 //!   atomic PATCH).
+//! - [`authz`]: route requirements (company, role, subject, client, authentication only) and
+//!   their evaluation, shared by the authorizer and the middleware.
 //! - [`source`]: where the Lambdas and middleware read permissions from (the API client or a
 //!   store), behind one trait.
 //! - `cache` (feature `cache`): a moka TTL cache that wraps any store behind the same trait.
 //!
 //! Lambda functions enable only the features they use, so they stay small and start fast.
 
+pub mod authz;
 #[cfg(feature = "cache")]
 pub mod cache;
 #[cfg(feature = "client")]

@@ -64,9 +64,173 @@ impl<S: PermissionStore> PermissionsSource for StoreSource<S> {
     }
 }
 
+#[cfg(feature = "client")]
+#[async_trait]
+impl PermissionsSource for crate::client::PermissionsClient {
+    async fn permissions(&self, id: &UserId) -> Result<Option<UserPermissions>, SourceError> {
+        self.get_user(id)
+            .await
+            .map_err(|e| SourceError::new("the permissions API failed", e))
+    }
+}
+
 #[async_trait]
 impl<T: PermissionsSource + ?Sized> PermissionsSource for Arc<T> {
     async fn permissions(&self, id: &UserId) -> Result<Option<UserPermissions>, SourceError> {
         (**self).permissions(id).await
+    }
+}
+
+/// Building a source from environment variables, for the Lambdas (which have no flags).
+///
+/// | variable | default | meaning |
+/// | --- | --- | --- |
+/// | `PERMISSIONS_SOURCE` | `api` | `api`: the permissions API through the client; `dynamodb`: the table directly |
+/// | `TABLE_NAME` | (required for `dynamodb`) | the permissions table |
+/// | `AWS_REGION` | the SDK's default chain | the table's region |
+/// | `DYNAMODB_ENDPOINT_URL` | unset | a local DynamoDB-compatible server |
+/// | `DYNAMODB_ATTEMPT_TIMEOUT_MS`, `DYNAMODB_TOTAL_TIMEOUT_MS`, `DYNAMODB_MAX_ATTEMPTS` | 300, 1500, 3 | DynamoDB timeouts and retries |
+/// | `PERMISSIONS_CACHE_TTL_SECS`, `PERMISSIONS_NEGATIVE_CACHE_TTL_SECS` | 10, 2 | the in-process cache in front of DynamoDB |
+///
+/// For `api`, the client reads its own variables (`PERMISSIONS_API_URL`, ...).
+#[cfg(all(feature = "dynamodb", feature = "client"))]
+pub mod env {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::{PermissionsSource, StoreSource};
+    use crate::cache::{CacheSettings, CachedStore};
+    use crate::store::dynamodb::{DynamoSettings, DynamoStore};
+
+    /// A setting that cannot be used, naming the variable.
+    #[derive(Debug, thiserror::Error)]
+    #[error("{variable}: {problem}")]
+    pub struct EnvError {
+        /// The environment variable.
+        pub variable: &'static str,
+        /// What is wrong.
+        pub problem: String,
+    }
+
+    fn bad(variable: &'static str, problem: impl Into<String>) -> EnvError {
+        EnvError {
+            variable,
+            problem: problem.into(),
+        }
+    }
+
+    fn number(
+        lookup: &impl Fn(&str) -> Option<String>,
+        variable: &'static str,
+        default: u64,
+    ) -> Result<u64, EnvError> {
+        match lookup(variable).filter(|v| !v.trim().is_empty()) {
+            None => Ok(default),
+            Some(v) => v
+                .trim()
+                .parse()
+                .map_err(|_| bad(variable, format!("must be a whole number, got {v:?}"))),
+        }
+    }
+
+    /// Which source the environment asks for.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum SourceKind {
+        /// The permissions API, through the client.
+        Api,
+        /// The DynamoDB table directly.
+        DynamoDb,
+    }
+
+    /// Reads `PERMISSIONS_SOURCE`.
+    pub fn source_kind(lookup: &impl Fn(&str) -> Option<String>) -> Result<SourceKind, EnvError> {
+        match lookup("PERMISSIONS_SOURCE").as_deref().map(str::trim) {
+            None | Some("") | Some("api") => Ok(SourceKind::Api),
+            Some("dynamodb") => Ok(SourceKind::DynamoDb),
+            Some(other) => Err(bad(
+                "PERMISSIONS_SOURCE",
+                format!("must be api or dynamodb, got {other:?}"),
+            )),
+        }
+    }
+
+    /// DynamoDB settings and cache settings from the environment.
+    pub fn dynamodb_settings(
+        lookup: &impl Fn(&str) -> Option<String>,
+    ) -> Result<(DynamoSettings, CacheSettings), EnvError> {
+        let table = lookup("TABLE_NAME")
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| bad("TABLE_NAME", "is required when PERMISSIONS_SOURCE=dynamodb"))?;
+        let mut settings = DynamoSettings::new(table);
+        settings.region = lookup("AWS_REGION").filter(|v| !v.is_empty());
+        settings.endpoint_url = lookup("DYNAMODB_ENDPOINT_URL").filter(|v| !v.is_empty());
+        settings.attempt_timeout = Duration::from_millis(number(
+            lookup,
+            "DYNAMODB_ATTEMPT_TIMEOUT_MS",
+            settings.attempt_timeout.as_millis() as u64,
+        )?);
+        settings.total_timeout = Duration::from_millis(number(
+            lookup,
+            "DYNAMODB_TOTAL_TIMEOUT_MS",
+            settings.total_timeout.as_millis() as u64,
+        )?);
+        settings.max_attempts = number(
+            lookup,
+            "DYNAMODB_MAX_ATTEMPTS",
+            settings.max_attempts as u64,
+        )?
+        .clamp(1, 10) as u32;
+        let cache = CacheSettings {
+            ttl: Duration::from_secs(number(lookup, "PERMISSIONS_CACHE_TTL_SECS", 10)?),
+            negative_ttl: Duration::from_secs(number(
+                lookup,
+                "PERMISSIONS_NEGATIVE_CACHE_TTL_SECS",
+                2,
+            )?),
+            capacity: 10_000,
+        };
+        Ok((settings, cache))
+    }
+
+    /// Building a source failed.
+    #[derive(Debug, thiserror::Error)]
+    pub enum SetupError {
+        /// A setting is missing or wrong.
+        #[error(transparent)]
+        Env(#[from] EnvError),
+        /// The permissions API client's settings are wrong.
+        #[error(transparent)]
+        Client(crate::client::ClientConfigError),
+        /// The DynamoDB client could not be built.
+        #[error("connecting to DynamoDB")]
+        DynamoDb(#[source] crate::store::dynamodb::DynamoError),
+    }
+
+    /// The source the environment asks for (`PERMISSIONS_SOURCE`).
+    pub async fn from_env(
+        lookup: &impl Fn(&str) -> Option<String>,
+    ) -> Result<Arc<dyn PermissionsSource>, SetupError> {
+        match source_kind(lookup)? {
+            SourceKind::DynamoDb => dynamodb_source(lookup).await,
+            SourceKind::Api => {
+                let config =
+                    crate::client::ClientConfig::from_lookup(lookup).map_err(SetupError::Client)?;
+                let client =
+                    crate::client::PermissionsClient::new(config).map_err(SetupError::Client)?;
+                Ok(Arc::new(client))
+            }
+        }
+    }
+
+    /// The DynamoDB table behind a cache, as a source.
+    pub async fn dynamodb_source(
+        lookup: &impl Fn(&str) -> Option<String>,
+    ) -> Result<Arc<dyn PermissionsSource>, SetupError> {
+        let (settings, cache) = dynamodb_settings(lookup)?;
+        let store = DynamoStore::connect(&settings)
+            .await
+            .map_err(SetupError::DynamoDb)?;
+        Ok(Arc::new(StoreSource(CachedStore::new(store, cache))))
     }
 }

@@ -1,0 +1,162 @@
+//! The authorizer's settings, from environment variables (a Lambda has no flags).
+//!
+//! | variable | default | meaning |
+//! | --- | --- | --- |
+//! | `AUTHORIZER_RULES` | — | the route rules as JSON (see [`crate::rules`]) |
+//! | `AUTHORIZER_RULES_FILE` | — | or a file holding them (one of the two is required) |
+//! | `AUTHORIZER_TOKEN_HEADER` | `Authorization` | the header carrying `Bearer <token>` in REQUEST events |
+//! | `AUTHORIZER_HTTP_RESPONSE` | `simple` | HTTP API answers: `simple` (`{isAuthorized, context}`) or `iam` (a policy) |
+//! | `AUTHORIZER_PERMISSIONS_TIMEOUT_MS` | `2000` | the most time spent reading permissions before denying |
+//! | `CLEARANCE_ROLES` | `Standard,Manager,Admin` | roles, lowest first |
+//!
+//! Token verification reads `COGNITO_USER_POOL_ID` / `JWT_ISSUER` / ... (`clearance_core::jwt`);
+//! the permissions source reads `PERMISSIONS_SOURCE` / `PERMISSIONS_API_URL` / `TABLE_NAME` / ...
+//! (`clearance_core::source::env`).
+
+use std::time::Duration;
+
+use clearance_core::domain::RoleOrder;
+
+use crate::handler::AuthorizerConfig;
+use crate::policy::HttpResponseFormat;
+use crate::rules::Rules;
+
+/// A setting that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{variable}: {problem}")]
+pub struct ConfigError {
+    /// The variable.
+    pub variable: &'static str,
+    /// What is wrong.
+    pub problem: String,
+}
+
+fn bad(variable: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError {
+        variable,
+        problem: problem.into(),
+    }
+}
+
+impl AuthorizerConfig {
+    /// Reads the settings through `lookup` (the environment, or a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |k: &str| {
+            lookup(k)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let rules_json = match (get("AUTHORIZER_RULES"), get("AUTHORIZER_RULES_FILE")) {
+            (Some(_), Some(_)) => {
+                return Err(bad(
+                    "AUTHORIZER_RULES",
+                    "set AUTHORIZER_RULES or AUTHORIZER_RULES_FILE, not both",
+                ));
+            }
+            (Some(json), None) => json,
+            (None, Some(path)) => std::fs::read_to_string(&path)
+                .map_err(|e| bad("AUTHORIZER_RULES_FILE", format!("cannot read {path}: {e}")))?,
+            (None, None) => {
+                return Err(bad(
+                    "AUTHORIZER_RULES",
+                    "no rules: set AUTHORIZER_RULES (JSON) or AUTHORIZER_RULES_FILE; without rules every request would be denied",
+                ));
+            }
+        };
+        let rules = Rules::from_json(&rules_json).map_err(|e| bad("AUTHORIZER_RULES", e))?;
+        let roles = match get("CLEARANCE_ROLES") {
+            Some(list) => {
+                RoleOrder::parse_list(&list).map_err(|e| bad("CLEARANCE_ROLES", e.to_string()))?
+            }
+            None => RoleOrder::default(),
+        };
+        for rule in &rules.rules {
+            if let Some(role) = &rule.requirement.role
+                && roles.rank_of(role).is_none()
+            {
+                return Err(bad(
+                    "AUTHORIZER_RULES",
+                    format!(
+                        "rule {} {} requires role {role:?}, which is not one of the configured roles ({})",
+                        rule.method,
+                        rule.path,
+                        roles.roles().join(", ")
+                    ),
+                ));
+            }
+        }
+        let http_format = match get("AUTHORIZER_HTTP_RESPONSE").as_deref() {
+            None | Some("simple") => HttpResponseFormat::Simple,
+            Some("iam") => HttpResponseFormat::Iam,
+            Some(other) => {
+                return Err(bad(
+                    "AUTHORIZER_HTTP_RESPONSE",
+                    format!("must be simple or iam, got {other:?}"),
+                ));
+            }
+        };
+        let timeout_ms = match get("AUTHORIZER_PERMISSIONS_TIMEOUT_MS") {
+            None => 2_000,
+            Some(v) => v.parse::<u64>().map_err(|_| {
+                bad(
+                    "AUTHORIZER_PERMISSIONS_TIMEOUT_MS",
+                    format!("must be a number of milliseconds, got {v:?}"),
+                )
+            })?,
+        };
+        Ok(Self {
+            token_header: get("AUTHORIZER_TOKEN_HEADER").unwrap_or_else(|| "Authorization".into()),
+            rules,
+            roles,
+            http_format,
+            permissions_timeout: Duration::from_millis(timeout_ms),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn from(pairs: &[(&str, &str)]) -> Result<AuthorizerConfig, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        AuthorizerConfig::from_lookup(|k| map.get(k).cloned())
+    }
+
+    const RULES: &str = r#"{"rules": [{"method": "GET", "path": "/companies/{company_id}/orders", "company": "company_id", "role": "Standard", "atLeast": true}]}"#;
+
+    #[test]
+    fn rules_are_required_and_checked_against_the_roles() {
+        assert_eq!(from(&[]).unwrap_err().variable, "AUTHORIZER_RULES");
+        let config = from(&[("AUTHORIZER_RULES", RULES)]).unwrap();
+        assert_eq!(config.rules.rules.len(), 1);
+        assert_eq!(config.token_header, "Authorization");
+        assert_eq!(config.http_format, HttpResponseFormat::Simple);
+        let err = from(&[
+            ("AUTHORIZER_RULES", RULES),
+            ("CLEARANCE_ROLES", "Viewer,Owner"),
+        ])
+        .unwrap_err();
+        assert!(err.problem.contains("\"Standard\""), "{err}");
+        assert_eq!(
+            from(&[
+                ("AUTHORIZER_RULES", RULES),
+                ("AUTHORIZER_HTTP_RESPONSE", "xml")
+            ])
+            .unwrap_err()
+            .variable,
+            "AUTHORIZER_HTTP_RESPONSE"
+        );
+        assert_eq!(
+            from(&[("AUTHORIZER_RULES_FILE", "/nonexistent/rules.json")])
+                .unwrap_err()
+                .variable,
+            "AUTHORIZER_RULES_FILE"
+        );
+    }
+}

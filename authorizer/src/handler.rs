@@ -1,0 +1,224 @@
+//! The decision: verify the token, find the route's rule, hydrate the caller's permissions, check,
+//! and answer with an explicit Allow or Deny.
+//!
+//! | situation | REST (TOKEN / REQUEST) | HTTP API |
+//! | --- | --- | --- |
+//! | no token, or a token that fails verification | error `Unauthorized` (401) | deny (403; a missing identity source is already a 401 from API Gateway) |
+//! | no rule matches the route | explicit Deny (403) | deny |
+//! | a rule fails | explicit Deny (403) | deny |
+//! | the permissions source fails or is slow | explicit Deny (403) | deny |
+//! | the rule is met | Allow, with the permissions as context | allow, with context |
+//!
+//! The policy's resource is the exact method ARN, so a cached policy never covers another route,
+//! unless every rule is authentication only: then the decision cannot depend on the route and the
+//! stage-wide wildcard lets API Gateway's cache serve every route from one decision.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use clearance_core::authz::{self, Caller, Outcome};
+use clearance_core::domain::{RoleOrder, UserId};
+use clearance_core::jwt::Verifier;
+use clearance_core::source::PermissionsSource;
+use serde_json::Value;
+
+use crate::event::{AuthorizerEvent, EventKind};
+use crate::policy::{Answer, HttpResponseFormat, context};
+use crate::rules::Rules;
+
+/// The error API Gateway turns into a 401. The text must be exactly `Unauthorized`.
+#[derive(Debug, thiserror::Error)]
+#[error("Unauthorized")]
+pub struct Unauthorized;
+
+/// The authorizer's settings.
+#[derive(Debug, Clone)]
+pub struct AuthorizerConfig {
+    /// The header carrying `Bearer <token>` in REQUEST events (looked up case-insensitively).
+    pub token_header: String,
+    /// The route rules.
+    pub rules: Rules,
+    /// The role order for "at least" checks.
+    pub roles: RoleOrder,
+    /// HTTP API answer format.
+    pub http_format: HttpResponseFormat,
+    /// The most time spent reading permissions before denying.
+    pub permissions_timeout: Duration,
+}
+
+/// The authorizer.
+pub struct Authorizer {
+    config: AuthorizerConfig,
+    verifier: Arc<Verifier>,
+    source: Arc<dyn PermissionsSource>,
+}
+
+/// Why a decision came out as it did, for the log line (never the token).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decided {
+    /// Allowed or not.
+    pub allow: bool,
+    /// A stable code for the rule or check that decided.
+    pub code: String,
+}
+
+impl Authorizer {
+    /// An authorizer with its verifier and permissions source.
+    pub fn new(
+        config: AuthorizerConfig,
+        verifier: Arc<Verifier>,
+        source: Arc<dyn PermissionsSource>,
+    ) -> Self {
+        Self {
+            config,
+            verifier,
+            source,
+        }
+    }
+
+    /// Handles one event: the JSON answer for API Gateway, or [`Unauthorized`].
+    pub async fn handle(&self, event: Value) -> Result<Value, Unauthorized> {
+        let (answer, decided) = self.decide(&event).await?;
+        tracing::info!(allow = decided.allow, code = %decided.code, "authorizer decision");
+        Ok(answer)
+    }
+
+    /// Like [`Authorizer::handle`], also returning why (for tests and benchmarks).
+    pub async fn decide(&self, event: &Value) -> Result<(Value, Decided), Unauthorized> {
+        let event = match AuthorizerEvent::parse(event, &self.config.token_header) {
+            Ok(e) => e,
+            Err(err) => {
+                // Without a well-formed ARN there is no policy to scope: refuse outright.
+                tracing::warn!(error = %err, "unreadable authorizer event");
+                return Err(Unauthorized);
+            }
+        };
+        let deny = |principal: &str, code: &str| {
+            let answer = Answer {
+                allow: false,
+                principal: principal.to_owned(),
+                resource: event.arn.clone(),
+                context: context(None, &[("reason", Some(code))]),
+            };
+            Ok((
+                answer.to_json(event.kind, self.config.http_format),
+                Decided {
+                    allow: false,
+                    code: code.to_owned(),
+                },
+            ))
+        };
+        let unauthenticated = |code: &str| {
+            tracing::info!(code, "token refused");
+            if event.kind == EventKind::HttpV2 {
+                deny("anonymous", code)
+            } else {
+                Err(Unauthorized)
+            }
+        };
+
+        let Some(token) = event.token.as_deref() else {
+            return unauthenticated("missing-token");
+        };
+        let verified = match self.verifier.verify(token).await {
+            Ok(v) => v,
+            Err(err) if err.is_unavailable() => {
+                tracing::error!(error = %err, "cannot verify tokens: the issuer's keys are unavailable");
+                return deny("anonymous", err.code());
+            }
+            Err(err) => return unauthenticated(err.code()),
+        };
+        let principal = verified
+            .sub
+            .clone()
+            .or_else(|| verified.client_id.clone())
+            .unwrap_or_else(|| "unknown".into());
+        let caller = Caller {
+            subject: verified.sub.clone(),
+            client_id: verified.client_id.clone(),
+            permissions_id: principal.clone(),
+        };
+
+        let Some((rule, params)) = self
+            .config
+            .rules
+            .find(&event.target.method, &event.target.path)
+        else {
+            return deny(&principal, "no-rule");
+        };
+
+        // Hydrate: every allowed caller's permissions travel on as context (pattern 3 relies on
+        // it), and rules on company or role need them to decide.
+        let permissions = match UserId::parse(caller.permissions_id.clone()) {
+            Err(_) => None,
+            Ok(id) => match tokio::time::timeout(
+                self.config.permissions_timeout,
+                self.source.permissions(&id),
+            )
+            .await
+            {
+                Ok(Ok(p)) => p,
+                Ok(Err(err)) => {
+                    tracing::error!(error = %err, "permissions source failed: denying");
+                    return deny(&principal, "permissions-unavailable");
+                }
+                Err(_) => {
+                    tracing::error!("permissions source timed out: denying");
+                    return deny(&principal, "permissions-unavailable");
+                }
+            },
+        };
+
+        let outcome = authz::evaluate(
+            &rule.requirement,
+            &caller,
+            permissions.as_ref(),
+            &params,
+            &self.config.roles,
+        );
+        if !outcome.allowed() {
+            return deny(&principal, outcome.code());
+        }
+        let resource = if self.config.rules.all_authenticate_only() {
+            event.target.stage_wildcard()
+        } else {
+            event.arn.clone()
+        };
+        let scope = verified.scopes.join(" ");
+        let answer = Answer {
+            allow: true,
+            principal: principal.clone(),
+            resource,
+            context: context(
+                permissions.as_ref(),
+                &[
+                    ("sub", verified.sub.as_deref()),
+                    ("clientId", verified.client_id.as_deref()),
+                    ("scope", (!scope.is_empty()).then_some(scope.as_str())),
+                    ("reason", Some(code_of(&outcome))),
+                ],
+            ),
+        };
+        Ok((
+            answer.to_json(event.kind, self.config.http_format),
+            Decided {
+                allow: true,
+                code: code_of(&outcome).to_owned(),
+            },
+        ))
+    }
+}
+
+fn code_of(outcome: &Outcome) -> &'static str {
+    outcome.code()
+}
+
+impl From<Unauthorized> for lambda_runtime::Diagnostic {
+    fn from(_: Unauthorized) -> Self {
+        // API Gateway answers 401 when the error message is exactly "Unauthorized".
+        lambda_runtime::Diagnostic {
+            error_type: "Unauthorized".into(),
+            error_message: "Unauthorized".into(),
+        }
+    }
+}

@@ -1,0 +1,34 @@
+//! `clearance-authorizer`: the Lambda binary. Everything is built once, before the first event.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clearance_authorizer::{Authorizer, AuthorizerConfig};
+use clearance_core::jwt::Verifier;
+use lambda_runtime::{LambdaEvent, service_fn};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let env = |k: &str| std::env::var(k).ok();
+    let config = AuthorizerConfig::from_lookup(env).context("authorizer settings")?;
+    let verifier = Verifier::from_env().context("token verification settings")?;
+    let source = clearance_core::source::env::from_env(&env)
+        .await
+        .context("permissions source settings")?;
+    let authorizer = Arc::new(Authorizer::new(config, Arc::new(verifier), source));
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        let authorizer = authorizer.clone();
+        async move { authorizer.handle(event.payload).await }
+    }))
+    .await
+    .map_err(|e| anyhow::anyhow!("the Lambda runtime stopped: {e}"))
+}

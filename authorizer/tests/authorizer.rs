@@ -1,0 +1,428 @@
+//! The authorizer's handler on the three event kinds API Gateway sends (fixtures in `events/`),
+//! with tokens signed by a test issuer whose JWKS is served over HTTP: every rule's allow and deny,
+//! every token failure, and a failing permissions source.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use clearance_authorizer::event::EventKind;
+use clearance_authorizer::{Authorizer, AuthorizerConfig};
+use clearance_core::domain::{CompanyId, Permissions, Role, UserId, UserPermissions};
+use clearance_core::jwt::{Verifier, VerifierConfig};
+use clearance_core::source::{PermissionsSource, SourceError, StoreSource};
+use clearance_core::store::memory::MemoryStore;
+use clearance_core::store::{PermissionStore, Precondition};
+use clearance_tests::issuer::{TestIssuer, now};
+use serde_json::{Value, json};
+
+const CLIENT: &str = "web-client";
+const MACHINE: &str = "m2m-client-7";
+
+const RULES: &str = r#"{"rules": [
+    {"method": "GET",  "path": "/companies/{company_id}/orders", "company": "company_id", "role": "Standard", "atLeast": true},
+    {"method": "POST", "path": "/companies/{company_id}/orders", "company": "company_id", "role": "Manager", "atLeast": true},
+    {"method": "DELETE", "path": "/companies/{company_id}/orders", "company": "company_id", "role": "Manager"},
+    {"method": "GET",  "path": "/users/{user_id}/orders/{id}", "subject": "user_id"},
+    {"method": "GET",  "path": "/clients/{client_id}/orders", "client": "client_id"}
+]}"#;
+
+struct Setup {
+    issuer: TestIssuer,
+    authorizer: Authorizer,
+}
+
+async fn store() -> Arc<MemoryStore> {
+    let store = Arc::new(MemoryStore::new());
+    for (id, companies, role) in [
+        ("manager-1", vec!["1111"], "Manager"),
+        ("standard-1", vec!["1111", "2222"], "Standard"),
+        (MACHINE, vec!["3333"], "Standard"),
+    ] {
+        let p = Permissions::new(
+            companies
+                .into_iter()
+                .map(|c| CompanyId::parse(c).unwrap())
+                .collect(),
+            Role::from_stored(role),
+        )
+        .unwrap();
+        store
+            .put(&UserId::parse(id).unwrap(), &p, Precondition::None, None)
+            .await
+            .unwrap();
+    }
+    store
+}
+
+fn config(rules: &str, http_format: &str) -> AuthorizerConfig {
+    let rules = rules.to_owned();
+    let http_format = http_format.to_owned();
+    AuthorizerConfig::from_lookup(move |k| match k {
+        "AUTHORIZER_RULES" => Some(rules.clone()),
+        "AUTHORIZER_HTTP_RESPONSE" => Some(http_format.clone()),
+        _ => None,
+    })
+    .unwrap()
+}
+
+async fn verifier(issuer: &TestIssuer) -> Arc<Verifier> {
+    let env: HashMap<String, String> = issuer
+        .verifier_env(&format!("{CLIENT},{MACHINE}"))
+        .into_iter()
+        .collect();
+    let config = VerifierConfig::from_lookup(|k| env.get(k).cloned()).unwrap();
+    Arc::new(Verifier::new(config).unwrap())
+}
+
+async fn setup_with(
+    rules: &str,
+    http_format: &str,
+    source: Option<Arc<dyn PermissionsSource>>,
+) -> Setup {
+    let issuer = TestIssuer::start().await;
+    let source = match source {
+        Some(s) => s,
+        None => Arc::new(StoreSource(store().await)),
+    };
+    let authorizer = Authorizer::new(config(rules, http_format), verifier(&issuer).await, source);
+    Setup { issuer, authorizer }
+}
+
+async fn setup() -> Setup {
+    setup_with(RULES, "simple", None).await
+}
+
+/// An event of `kind` for `method path` (matched by the rule pattern `resource`) carrying `token`.
+fn event(kind: EventKind, method: &str, path: &str, resource: &str, token: &str) -> Value {
+    let file = match kind {
+        EventKind::RestToken => "rest-token.json",
+        EventKind::RestRequest => "rest-request.json",
+        EventKind::HttpV2 => "http-api-v2.json",
+    };
+    let text =
+        std::fs::read_to_string(format!("{}/events/{file}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let text = text
+        .replace("__TOKEN__", token)
+        .replace("__METHOD__", method)
+        .replace("__RESOURCE__", resource)
+        .replace("__PATH__", path);
+    serde_json::from_str(&text).unwrap()
+}
+
+const KINDS: [EventKind; 3] = [
+    EventKind::RestToken,
+    EventKind::RestRequest,
+    EventKind::HttpV2,
+];
+
+/// Whether the answer allows, checking it is well formed for its kind.
+fn allowed(kind: EventKind, answer: &Value) -> bool {
+    if let Some(simple) = answer.get("isAuthorized") {
+        assert_eq!(kind, EventKind::HttpV2, "only HTTP APIs get simple answers");
+        return simple.as_bool().expect("isAuthorized is a boolean");
+    }
+    let statement = &answer["policyDocument"]["Statement"][0];
+    assert_eq!(answer["policyDocument"]["Version"], "2012-10-17");
+    assert_eq!(statement["Action"], "execute-api:Invoke");
+    match statement["Effect"].as_str() {
+        Some("Allow") => true,
+        Some("Deny") => false,
+        other => panic!("no explicit effect: {other:?}"),
+    }
+}
+
+async fn decide(
+    s: &Setup,
+    kind: EventKind,
+    method: &str,
+    path: &str,
+    resource: &str,
+    token: &str,
+) -> (bool, String, Value) {
+    let (answer, decided) = s
+        .authorizer
+        .decide(&event(kind, method, path, resource, token))
+        .await
+        .unwrap_or_else(|_| panic!("{method} {path}: unexpected Unauthorized"));
+    (allowed(kind, &answer), decided.code, answer)
+}
+
+#[tokio::test]
+async fn company_rules_allow_members_with_the_role_and_deny_others() {
+    let s = setup().await;
+    let manager = s.issuer.access_token("manager-1", CLIENT);
+    let standard = s.issuer.access_token("standard-1", CLIENT);
+    let orders = "/companies/{company_id}/orders";
+    for kind in KINDS {
+        let (ok, code, answer) =
+            decide(&s, kind, "GET", "/companies/1111/orders", orders, &manager).await;
+        assert!(ok, "{kind:?}: {code}");
+        let context = &answer["context"];
+        assert_eq!(context["id"], "manager-1");
+        assert_eq!(context["companies"], "[\"1111\"]");
+        assert_eq!(context["role"], "Manager");
+        for value in context.as_object().unwrap().values() {
+            assert!(
+                value.is_string(),
+                "context values must be flat strings: {context}"
+            );
+        }
+        if kind != EventKind::HttpV2 {
+            assert_eq!(answer["principalId"], "manager-1");
+            let resource = answer["policyDocument"]["Statement"][0]["Resource"]
+                .as_str()
+                .unwrap();
+            assert!(
+                resource.ends_with("/GET/companies/1111/orders"),
+                "the exact method ARN: {resource}"
+            );
+        }
+
+        let (ok, code, _) =
+            decide(&s, kind, "GET", "/companies/2222/orders", orders, &manager).await;
+        assert!(!ok);
+        assert_eq!(code, "not-a-member", "{kind:?}");
+
+        let (ok, _, _) = decide(&s, kind, "POST", "/companies/1111/orders", orders, &manager).await;
+        assert!(ok, "{kind:?}: a Manager may post");
+        let (ok, code, _) = decide(
+            &s,
+            kind,
+            "POST",
+            "/companies/1111/orders",
+            orders,
+            &standard,
+        )
+        .await;
+        assert!(!ok);
+        assert_eq!(code, "role-below-required");
+        let (ok, code, _) = decide(
+            &s,
+            kind,
+            "DELETE",
+            "/companies/1111/orders",
+            orders,
+            &standard,
+        )
+        .await;
+        assert!(!ok);
+        assert_eq!(code, "role-mismatch");
+    }
+}
+
+#[tokio::test]
+async fn user_routes_require_the_tokens_subject_and_machine_routes_its_client() {
+    let s = setup().await;
+    let user = s.issuer.access_token("standard-1", CLIENT);
+    let machine = s.issuer.machine_token(MACHINE, "orders/read");
+    for kind in KINDS {
+        let own = decide(
+            &s,
+            kind,
+            "GET",
+            "/users/standard-1/orders/9",
+            "/users/{user_id}/orders/{id}",
+            &user,
+        )
+        .await;
+        assert!(own.0, "{kind:?}");
+        let other = decide(
+            &s,
+            kind,
+            "GET",
+            "/users/manager-1/orders/9",
+            "/users/{user_id}/orders/{id}",
+            &user,
+        )
+        .await;
+        assert!(!other.0);
+        assert_eq!(other.1, "subject-mismatch");
+        let mine = decide(
+            &s,
+            kind,
+            "GET",
+            &format!("/clients/{MACHINE}/orders"),
+            "/clients/{client_id}/orders",
+            &machine,
+        )
+        .await;
+        assert!(mine.0, "{kind:?}: {}", mine.1);
+        assert_eq!(mine.2["context"]["companies"], "[\"3333\"]");
+        let theirs = decide(
+            &s,
+            kind,
+            "GET",
+            "/clients/other-client/orders",
+            "/clients/{client_id}/orders",
+            &machine,
+        )
+        .await;
+        assert!(!theirs.0);
+        assert_eq!(theirs.1, "client-mismatch");
+    }
+}
+
+#[tokio::test]
+async fn a_route_without_a_rule_is_denied() {
+    let s = setup().await;
+    let token = s.issuer.access_token("manager-1", CLIENT);
+    for kind in KINDS {
+        let (ok, code, _) = decide(
+            &s,
+            kind,
+            "GET",
+            "/admin/everything",
+            "/admin/everything",
+            &token,
+        )
+        .await;
+        assert!(!ok);
+        assert_eq!(code, "no-rule");
+    }
+}
+
+#[tokio::test]
+async fn authentication_only_rules_pass_the_permissions_on_with_a_stage_wide_policy() {
+    let s = setup_with(
+        r#"{"rules": [{"method": "ANY", "path": "/{proxy+}", "authenticateOnly": true}]}"#,
+        "iam",
+        None,
+    )
+    .await;
+    let token = s.issuer.access_token("standard-1", CLIENT);
+    for kind in KINDS {
+        let (ok, _, answer) = decide(
+            &s,
+            kind,
+            "GET",
+            "/companies/9999/orders",
+            "/{proxy+}",
+            &token,
+        )
+        .await;
+        assert!(ok, "{kind:?}");
+        let resource = answer["policyDocument"]["Statement"][0]["Resource"]
+            .as_str()
+            .unwrap();
+        assert!(resource.ends_with("/*/*"), "{resource}");
+        assert_eq!(answer["context"]["role"], "Standard");
+        assert_eq!(answer["context"]["companies"], "[\"1111\",\"2222\"]");
+    }
+    // A caller with no permissions is still authenticated: the context says nothing about them.
+    let stranger = s.issuer.access_token("stranger", CLIENT);
+    let (ok, _, answer) = decide(
+        &s,
+        EventKind::RestToken,
+        "GET",
+        "/x",
+        "/{proxy+}",
+        &stranger,
+    )
+    .await;
+    assert!(ok);
+    assert!(answer["context"].get("role").is_none());
+}
+
+#[tokio::test]
+async fn token_failures_are_unauthorized_on_rest_and_denied_on_http_apis() {
+    let s = setup().await;
+    let mut expired = s.issuer.access_claims("manager-1", CLIENT);
+    expired["exp"] = json!(now() - 60);
+    let mut wrong_client = s.issuer.access_claims("manager-1", CLIENT);
+    wrong_client["client_id"] = json!("someone-else");
+    let mut wrong_issuer = s.issuer.access_claims("manager-1", CLIENT);
+    wrong_issuer["iss"] = json!("https://evil.example");
+    let good = s.issuer.access_token("manager-1", CLIENT);
+    let (head, rest) = good.split_once('.').unwrap();
+    let (_, signature) = rest.split_once('.').unwrap();
+    let forged_claims = base64_url(&s.issuer.access_claims("admin-root", CLIENT).to_string());
+    let cases: Vec<(&str, String)> = vec![
+        ("missing", String::new()),
+        ("garbage", "not-a-jwt".into()),
+        ("expired", s.issuer.sign(&expired)),
+        ("wrong client", s.issuer.sign(&wrong_client)),
+        ("wrong issuer", s.issuer.sign(&wrong_issuer)),
+        (
+            "unknown kid",
+            s.issuer
+                .sign_with_kid(&s.issuer.access_claims("manager-1", CLIENT), "other-kid"),
+        ),
+        (
+            "forged claims",
+            format!("{head}.{forged_claims}.{signature}"),
+        ),
+    ];
+    for (name, token) in cases {
+        for kind in KINDS {
+            let mut e = event(
+                kind,
+                "GET",
+                "/companies/1111/orders",
+                "/companies/{company_id}/orders",
+                &token,
+            );
+            if token.is_empty() {
+                e["authorizationToken"] = json!("");
+                e["headers"]
+                    .as_object_mut()
+                    .map(|h| h.remove("authorization"));
+            }
+            let result = s.authorizer.decide(&e).await;
+            match kind {
+                EventKind::HttpV2 => {
+                    let (answer, decided) =
+                        result.unwrap_or_else(|_| panic!("{name}: HTTP APIs get a deny"));
+                    assert_eq!(answer["isAuthorized"], false, "{name}");
+                    assert_ne!(decided.code, "allowed");
+                }
+                _ => assert!(result.is_err(), "{name} on {kind:?} must be Unauthorized"),
+            }
+        }
+    }
+}
+
+fn base64_url(text: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
+}
+
+struct Down;
+
+#[async_trait]
+impl PermissionsSource for Down {
+    async fn permissions(&self, _: &UserId) -> Result<Option<UserPermissions>, SourceError> {
+        Err(SourceError::msg("connection refused"))
+    }
+}
+
+#[tokio::test]
+async fn a_failing_permissions_source_denies_never_allows() {
+    let s = setup_with(RULES, "simple", Some(Arc::new(Down))).await;
+    let token = s.issuer.access_token("manager-1", CLIENT);
+    for kind in KINDS {
+        let (ok, code, _) = decide(
+            &s,
+            kind,
+            "GET",
+            "/companies/1111/orders",
+            "/companies/{company_id}/orders",
+            &token,
+        )
+        .await;
+        assert!(!ok, "{kind:?}");
+        assert_eq!(code, "permissions-unavailable");
+    }
+}
+
+#[tokio::test]
+async fn malformed_events_are_refused() {
+    let s = setup().await;
+    for bad in [
+        json!(null),
+        json!({"type": "TOKEN"}),
+        json!({"type": "TOKEN", "methodArn": "arn:aws:s3:::bucket"}),
+    ] {
+        assert!(s.authorizer.decide(&bad).await.is_err(), "{bad}");
+    }
+}

@@ -1,0 +1,355 @@
+//! The trigger's settings, read once from environment variables (a Lambda has no flags).
+//!
+//! | variable | default | meaning |
+//! | --- | --- | --- |
+//! | `CLAIM_ROLE`, `CLAIM_COMPANIES`, `CLAIM_ID` | `role`, `companies`, `id` | claim names |
+//! | `ACCESS_TOKEN_CLAIMS` | `true` | versions 2 and 3: add the claims to the access token too |
+//! | `ACCESS_TOKEN_COMPANIES` | `array` | in the access token, `companies` as a JSON array or as `json-string` like the ID token |
+//! | `PERMISSION_SCOPES_PREFIX` | unset (off) | versions 2 and 3: add scopes `{prefix}company:{id}` and `{prefix}role:{role}` to the access token |
+//! | `USER_ID_SOURCE` | `sub` | whose permissions: the user's `sub` (falling back to `userName`) or `username` |
+//! | `ON_MISSING_PERMISSIONS` | `no-claims` | a user with no permissions gets a token without permission claims (`no-claims`) or cannot sign in (`deny`) |
+//! | `TRIGGER_BUDGET_MS` | `3000` | the most time spent looking permissions up before refusing the sign-in (Cognito allows 5 s) |
+//!
+//! A claim name that Cognito reserves is refused at start-up: the trigger never adds, overrides or
+//! suppresses those.
+
+use std::time::Duration;
+
+/// Claims the trigger must never add, override or suppress.
+pub const RESERVED_CLAIMS: &[&str] = &[
+    "acr",
+    "amr",
+    "aud",
+    "at_hash",
+    "auth_time",
+    "azp",
+    "cognito:username",
+    "exp",
+    "iat",
+    "identities",
+    "iss",
+    "jti",
+    "nbf",
+    "nonce",
+    "origin_jti",
+    "sub",
+    "token_use",
+    "client_id",
+    "scope",
+    "username",
+    "event_id",
+    "version",
+    "cognito:groups",
+    "cognito:roles",
+    "cognito:preferred_role",
+];
+
+/// How `companies` is written into a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompaniesFormat {
+    /// A JSON array of strings: `["1111","2222"]`.
+    Array,
+    /// A string holding JSON: `"[\"1111\"]"` (what the reference design and its front ends read).
+    JsonString,
+}
+
+/// Whose permissions a user's token carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserIdSource {
+    /// `request.userAttributes.sub`, falling back to `userName`.
+    Sub,
+    /// `userName`.
+    Username,
+}
+
+/// What to do when the permissions store has nothing for the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnMissing {
+    /// Issue the token without permission claims.
+    NoClaims,
+    /// Refuse the sign-in.
+    Deny,
+}
+
+/// The trigger's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TriggerConfig {
+    /// Claim name for the role.
+    pub role_claim: String,
+    /// Claim name for the companies.
+    pub companies_claim: String,
+    /// Claim name for the permissions' user id.
+    pub id_claim: String,
+    /// Versions 2 and 3: add the claims to the access token.
+    pub access_token_claims: bool,
+    /// The access token's `companies` format (the ID token's is always a JSON string).
+    pub access_token_companies: CompaniesFormat,
+    /// Versions 2 and 3: the prefix of scopes derived from the permissions; `None` adds none.
+    pub permission_scopes_prefix: Option<String>,
+    /// Whose permissions a user's token carries.
+    pub user_id_source: UserIdSource,
+    /// What to do for a user without permissions.
+    pub on_missing: OnMissing,
+    /// The most time spent looking permissions up.
+    pub budget: Duration,
+}
+
+impl Default for TriggerConfig {
+    fn default() -> Self {
+        Self {
+            role_claim: "role".into(),
+            companies_claim: "companies".into(),
+            id_claim: "id".into(),
+            access_token_claims: true,
+            access_token_companies: CompaniesFormat::Array,
+            permission_scopes_prefix: None,
+            user_id_source: UserIdSource::Sub,
+            on_missing: OnMissing::NoClaims,
+            budget: Duration::from_millis(3_000),
+        }
+    }
+}
+
+/// A setting that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{variable}: {problem}")]
+pub struct ConfigError {
+    /// The environment variable.
+    pub variable: &'static str,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+fn bad(variable: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError {
+        variable,
+        problem: problem.into(),
+    }
+}
+
+impl TriggerConfig {
+    /// Reads the settings from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads the settings through `lookup` (the environment, or a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut config = Self::default();
+        let get = |k: &str| {
+            lookup(k)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        if let Some(v) = get("CLAIM_ROLE") {
+            config.role_claim = v;
+        }
+        if let Some(v) = get("CLAIM_COMPANIES") {
+            config.companies_claim = v;
+        }
+        if let Some(v) = get("CLAIM_ID") {
+            config.id_claim = v;
+        }
+        if let Some(v) = get("ACCESS_TOKEN_CLAIMS") {
+            config.access_token_claims = match v.as_str() {
+                "true" | "1" | "yes" => true,
+                "false" | "0" | "no" => false,
+                _ => {
+                    return Err(bad(
+                        "ACCESS_TOKEN_CLAIMS",
+                        format!("must be true or false, got {v:?}"),
+                    ));
+                }
+            };
+        }
+        if let Some(v) = get("ACCESS_TOKEN_COMPANIES") {
+            config.access_token_companies = match v.as_str() {
+                "array" => CompaniesFormat::Array,
+                "json-string" => CompaniesFormat::JsonString,
+                _ => {
+                    return Err(bad(
+                        "ACCESS_TOKEN_COMPANIES",
+                        format!("must be array or json-string, got {v:?}"),
+                    ));
+                }
+            };
+        }
+        if let Some(v) = get("PERMISSION_SCOPES_PREFIX") {
+            if v.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Err(bad(
+                    "PERMISSION_SCOPES_PREFIX",
+                    "must not contain whitespace (scopes are space-separated)",
+                ));
+            }
+            config.permission_scopes_prefix = Some(v);
+        }
+        if let Some(v) = get("USER_ID_SOURCE") {
+            config.user_id_source = match v.as_str() {
+                "sub" => UserIdSource::Sub,
+                "username" => UserIdSource::Username,
+                _ => {
+                    return Err(bad(
+                        "USER_ID_SOURCE",
+                        format!("must be sub or username, got {v:?}"),
+                    ));
+                }
+            };
+        }
+        if let Some(v) = get("ON_MISSING_PERMISSIONS") {
+            config.on_missing = match v.as_str() {
+                "no-claims" => OnMissing::NoClaims,
+                "deny" => OnMissing::Deny,
+                _ => {
+                    return Err(bad(
+                        "ON_MISSING_PERMISSIONS",
+                        format!("must be no-claims or deny, got {v:?}"),
+                    ));
+                }
+            };
+        }
+        if let Some(v) = get("TRIGGER_BUDGET_MS") {
+            let ms: u64 = v.parse().map_err(|_| {
+                bad(
+                    "TRIGGER_BUDGET_MS",
+                    format!("must be a number of milliseconds, got {v:?}"),
+                )
+            })?;
+            if !(100..=4_500).contains(&ms) {
+                return Err(bad(
+                    "TRIGGER_BUDGET_MS",
+                    format!(
+                        "must be 100 to 4500 so the trigger answers inside Cognito's 5 s limit, got {ms}"
+                    ),
+                ));
+            }
+            config.budget = Duration::from_millis(ms);
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Refuses reserved, empty or repeated claim names.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let names = [
+            ("CLAIM_ROLE", &self.role_claim),
+            ("CLAIM_COMPANIES", &self.companies_claim),
+            ("CLAIM_ID", &self.id_claim),
+        ];
+        for (variable, name) in names {
+            if RESERVED_CLAIMS.contains(&name.as_str()) {
+                return Err(bad(
+                    variable,
+                    format!(
+                        "{name:?} is a claim Cognito reserves; the trigger never adds or overrides it: choose another name"
+                    ),
+                ));
+            }
+            if name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Err(bad(
+                    variable,
+                    format!("{name:?} is not a usable claim name"),
+                ));
+            }
+        }
+        if names[0].1 == names[1].1 || names[0].1 == names[2].1 || names[1].1 == names[2].1 {
+            return Err(bad(
+                "CLAIM_ROLE",
+                "CLAIM_ROLE, CLAIM_COMPANIES and CLAIM_ID must be three different names",
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn from(pairs: &[(&str, &str)]) -> Result<TriggerConfig, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        TriggerConfig::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_match_the_reference_design() {
+        let config = from(&[]).unwrap();
+        assert_eq!(config, TriggerConfig::default());
+        assert_eq!(
+            (
+                config.role_claim.as_str(),
+                config.companies_claim.as_str(),
+                config.id_claim.as_str()
+            ),
+            ("role", "companies", "id")
+        );
+    }
+
+    #[test]
+    fn every_reserved_claim_name_is_refused() {
+        for reserved in RESERVED_CLAIMS {
+            for variable in ["CLAIM_ROLE", "CLAIM_COMPANIES", "CLAIM_ID"] {
+                let err = from(&[(variable, reserved)]).unwrap_err();
+                assert_eq!(err.variable, variable);
+                assert!(err.problem.contains("reserves"), "{err}");
+            }
+        }
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        assert_eq!(
+            from(&[("ON_MISSING_PERMISSIONS", "maybe")])
+                .unwrap_err()
+                .variable,
+            "ON_MISSING_PERMISSIONS"
+        );
+        assert_eq!(
+            from(&[("TRIGGER_BUDGET_MS", "6000")]).unwrap_err().variable,
+            "TRIGGER_BUDGET_MS"
+        );
+        assert_eq!(
+            from(&[("ACCESS_TOKEN_COMPANIES", "csv")])
+                .unwrap_err()
+                .variable,
+            "ACCESS_TOKEN_COMPANIES"
+        );
+        assert_eq!(
+            from(&[("USER_ID_SOURCE", "email")]).unwrap_err().variable,
+            "USER_ID_SOURCE"
+        );
+        assert_eq!(
+            from(&[("PERMISSION_SCOPES_PREFIX", "a b")])
+                .unwrap_err()
+                .variable,
+            "PERMISSION_SCOPES_PREFIX"
+        );
+        assert!(from(&[("CLAIM_ID", "role")]).is_err());
+    }
+
+    #[test]
+    fn settings_are_read() {
+        let config = from(&[
+            ("CLAIM_ROLE", "custom:role"),
+            ("ACCESS_TOKEN_COMPANIES", "json-string"),
+            ("PERMISSION_SCOPES_PREFIX", "permissions/"),
+            ("ON_MISSING_PERMISSIONS", "deny"),
+            ("USER_ID_SOURCE", "username"),
+            ("TRIGGER_BUDGET_MS", "1500"),
+        ])
+        .unwrap();
+        assert_eq!(config.role_claim, "custom:role");
+        assert_eq!(config.access_token_companies, CompaniesFormat::JsonString);
+        assert_eq!(
+            config.permission_scopes_prefix.as_deref(),
+            Some("permissions/")
+        );
+        assert_eq!(config.on_missing, OnMissing::Deny);
+        assert_eq!(config.user_id_source, UserIdSource::Username);
+        assert_eq!(config.budget, Duration::from_millis(1500));
+    }
+}

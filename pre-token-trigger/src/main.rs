@@ -1,0 +1,38 @@
+//! `clearance-pre-token-trigger`: the Lambda binary. Settings, the permissions source and its
+//! cache are built once, before the first event; a bad setting stops start-up with its name.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clearance_pre_token_trigger::{Trigger, TriggerConfig};
+use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let env = |k: &str| std::env::var(k).ok();
+    let config = TriggerConfig::from_env().context("trigger settings")?;
+    let source = clearance_core::source::env::from_env(&env)
+        .await
+        .context("permissions source settings")?;
+    let trigger = Arc::new(Trigger::new(config, source));
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        let trigger = trigger.clone();
+        async move {
+            trigger.handle(event.payload).await.map_err(|e| Diagnostic {
+                error_type: "PreTokenGenerationRefused".into(),
+                error_message: e.to_string(),
+            })
+        }
+    }))
+    .await
+    .map_err(|e| anyhow::anyhow!("the Lambda runtime stopped: {e}"))
+}

@@ -1,0 +1,8 @@
+//! End-to-end tests across crates, through real components: the permissions service over HTTP,
+//! DynamoDB on dynalite, tokens signed by a test issuer whose JWKS is served over HTTP, and the
+//! Lambda binaries run as processes behind a fake Lambda Runtime API.
+
+#[path = "e2e/support.rs"]
+mod support;
+#[path = "e2e/trigger.rs"]
+mod trigger;
