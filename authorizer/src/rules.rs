@@ -25,7 +25,7 @@ use serde::Deserialize;
 
 /// One rule: a method, a path pattern, and what it requires.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "RawRule")]
+#[serde(from = "RawRule")]
 pub struct Rule {
     /// `GET`, `POST`, ... or `ANY` / `*` for every method.
     pub method: String,
@@ -56,11 +56,9 @@ struct RawRule {
     authenticate_only: bool,
 }
 
-impl TryFrom<RawRule> for Rule {
-    type Error = std::convert::Infallible;
-
-    fn try_from(raw: RawRule) -> Result<Self, Self::Error> {
-        Ok(Self {
+impl From<RawRule> for Rule {
+    fn from(raw: RawRule) -> Self {
+        Self {
             method: raw.method,
             path: raw.path,
             requirement: Requirement {
@@ -71,7 +69,7 @@ impl TryFrom<RawRule> for Rule {
                 client: raw.client,
                 authenticate_only: raw.authenticate_only,
             },
-        })
+        }
     }
 }
 

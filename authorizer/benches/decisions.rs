@@ -1,0 +1,121 @@
+//! Authorizer decisions per second on one core with warm caches.
+//!
+//! `cargo bench -p clearance-authorizer --bench decisions` runs, in one process on a single-threaded
+//! runtime (one core):
+//! - `baseline/verify_token`: RS256 signature and claim checks alone (the floor: every decision
+//!   needs one);
+//! - `authorizer/decide_warm`: a whole REST TOKEN decision (parse, verify, rule match, hydrate from
+//!   the permissions client's warm cache, evaluate, build the policy);
+//! - `authorizer/decide_deny_no_rule`: a decision that stops at the rule lookup.
+//!
+//! Criterion prints each as time per decision and decisions per second (`thrpt`); the ratio of
+//! `decide_warm` to `verify_token` is the cost of everything but the signature.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use clearance_authorizer::{Authorizer, AuthorizerConfig};
+use clearance_core::client::{ClientConfig, PermissionsClient};
+use clearance_core::domain::{CompanyId, Permissions, Role, UserId};
+use clearance_core::jwt::{Verifier, VerifierConfig};
+use clearance_core::store::memory::MemoryStore;
+use clearance_core::store::{PermissionStore, Precondition};
+use clearance_service::config::Settings;
+use clearance_tests::issuer::TestIssuer;
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use serde_json::json;
+
+const RULES: &str = r#"{"rules": [
+    {"method": "GET", "path": "/companies/{company_id}/orders", "company": "company_id", "role": "Standard", "atLeast": true},
+    {"method": "POST", "path": "/companies/{company_id}/orders", "company": "company_id", "role": "Manager", "atLeast": true},
+    {"method": "GET", "path": "/users/{user_id}/orders/{id}", "subject": "user_id"}
+]}"#;
+
+fn bench(c: &mut Criterion) {
+    // The issuer and the permissions service run on their own runtime threads; the measured work
+    // runs on a single-threaded runtime.
+    let servers = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (issuer, api) = servers.block_on(async {
+        let store = Arc::new(MemoryStore::new());
+        let p = Permissions::new(
+            vec![CompanyId::parse("1111").unwrap()],
+            Role::from_stored("Manager"),
+        )
+        .unwrap();
+        store
+            .put(
+                &UserId::parse("user-1").unwrap(),
+                &p,
+                Precondition::None,
+                None,
+            )
+            .await
+            .unwrap();
+        let state =
+            clearance_service::startup::with_cache(store, &Settings::for_data_dir("unused"));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let api = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(clearance_service::startup::serve(
+            listener,
+            clearance_service::app(state),
+            std::future::pending(),
+        ));
+        (TestIssuer::start().await, api)
+    });
+
+    let one_core = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let env: HashMap<String, String> = issuer.verifier_env("web-client").into_iter().collect();
+    let verifier = Arc::new(
+        Verifier::new(VerifierConfig::from_lookup(|k| env.get(k).cloned()).unwrap()).unwrap(),
+    );
+    let client = PermissionsClient::new(ClientConfig::new(&api).unwrap()).unwrap();
+    let config =
+        AuthorizerConfig::from_lookup(|k| (k == "AUTHORIZER_RULES").then(|| RULES.to_owned()))
+            .unwrap();
+    let authorizer = Authorizer::new(config, verifier.clone(), Arc::new(client));
+
+    let token = issuer.access_token("user-1", "web-client");
+    let arn =
+        |path: &str| format!("arn:aws:execute-api:us-east-1:123456789012:api1/prod/GET{path}");
+    let allow = json!({"type": "TOKEN", "authorizationToken": format!("Bearer {token}"), "methodArn": arn("/companies/1111/orders")});
+    let no_rule = json!({"type": "TOKEN", "authorizationToken": format!("Bearer {token}"), "methodArn": arn("/admin")});
+
+    // Warm every cache (JWKS, the client's permissions cache) and check the decisions are real.
+    one_core.block_on(async {
+        let (answer, _) = authorizer.decide(&allow).await.unwrap();
+        assert_eq!(answer["policyDocument"]["Statement"][0]["Effect"], "Allow");
+        let (answer, _) = authorizer.decide(&no_rule).await.unwrap();
+        assert_eq!(answer["policyDocument"]["Statement"][0]["Effect"], "Deny");
+    });
+
+    let mut baseline = c.benchmark_group("baseline");
+    baseline.throughput(Throughput::Elements(1));
+    baseline.bench_function("verify_token", |b| {
+        b.to_async(&one_core)
+            .iter(|| async { verifier.verify(&token).await.unwrap() })
+    });
+    baseline.finish();
+
+    let mut group = c.benchmark_group("authorizer");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("decide_warm", |b| {
+        b.to_async(&one_core)
+            .iter(|| async { authorizer.decide(&allow).await.unwrap() })
+    });
+    group.bench_function("decide_deny_no_rule", |b| {
+        b.to_async(&one_core)
+            .iter(|| async { authorizer.decide(&no_rule).await.unwrap() })
+    });
+    group.finish();
+    drop(servers);
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
