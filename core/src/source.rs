@@ -89,7 +89,7 @@ impl<T: PermissionsSource + ?Sized> PermissionsSource for Arc<T> {
 /// | `TABLE_NAME` | (required for `dynamodb`) | the permissions table |
 /// | `AWS_REGION` | the SDK's default chain | the table's region |
 /// | `DYNAMODB_ENDPOINT_URL` | unset | a local DynamoDB-compatible server |
-/// | `DYNAMODB_ATTEMPT_TIMEOUT_MS`, `DYNAMODB_TOTAL_TIMEOUT_MS`, `DYNAMODB_MAX_ATTEMPTS` | 300, 1500, 3 | DynamoDB timeouts and retries |
+/// | `CLEARANCE_DYNAMODB_ATTEMPT_TIMEOUT`, `CLEARANCE_DYNAMODB_TIMEOUT`, `CLEARANCE_DYNAMODB_MAX_ATTEMPTS` | `300ms`, `1500ms`, 3 | DynamoDB timeouts (durations such as `300ms`, `2s`) and attempts, as the service names them |
 /// | `PERMISSIONS_CACHE_TTL_SECS`, `PERMISSIONS_NEGATIVE_CACHE_TTL_SECS` | 10, 2 | the in-process cache in front of DynamoDB |
 ///
 /// For `api`, the client reads its own variables (`PERMISSIONS_API_URL`, ...).
@@ -133,6 +133,22 @@ pub mod env {
         }
     }
 
+    fn duration(
+        lookup: &impl Fn(&str) -> Option<String>,
+        variable: &'static str,
+    ) -> Result<Option<Duration>, EnvError> {
+        match lookup(variable).filter(|v| !v.trim().is_empty()) {
+            None => Ok(None),
+            Some(v) => match humantime::parse_duration(v.trim()) {
+                Ok(d) if !d.is_zero() => Ok(Some(d)),
+                _ => Err(bad(
+                    variable,
+                    format!("must be a duration above zero such as 300ms or 2s, got {v:?}"),
+                )),
+            },
+        }
+    }
+
     /// Which source the environment asks for.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     pub enum SourceKind {
@@ -165,22 +181,24 @@ pub mod env {
         let mut settings = DynamoSettings::new(table);
         settings.region = lookup("AWS_REGION").filter(|v| !v.is_empty());
         settings.endpoint_url = lookup("DYNAMODB_ENDPOINT_URL").filter(|v| !v.is_empty());
-        settings.attempt_timeout = Duration::from_millis(number(
+        if let Some(d) = duration(lookup, "CLEARANCE_DYNAMODB_ATTEMPT_TIMEOUT")? {
+            settings.attempt_timeout = d;
+        }
+        if let Some(d) = duration(lookup, "CLEARANCE_DYNAMODB_TIMEOUT")? {
+            settings.total_timeout = d;
+        }
+        let attempts = number(
             lookup,
-            "DYNAMODB_ATTEMPT_TIMEOUT_MS",
-            settings.attempt_timeout.as_millis() as u64,
-        )?);
-        settings.total_timeout = Duration::from_millis(number(
-            lookup,
-            "DYNAMODB_TOTAL_TIMEOUT_MS",
-            settings.total_timeout.as_millis() as u64,
-        )?);
-        settings.max_attempts = number(
-            lookup,
-            "DYNAMODB_MAX_ATTEMPTS",
+            "CLEARANCE_DYNAMODB_MAX_ATTEMPTS",
             settings.max_attempts as u64,
-        )?
-        .clamp(1, 10) as u32;
+        )?;
+        if !(1..=10).contains(&attempts) {
+            return Err(bad(
+                "CLEARANCE_DYNAMODB_MAX_ATTEMPTS",
+                format!("must be 1 to 10, got {attempts}"),
+            ));
+        }
+        settings.max_attempts = attempts as u32;
         let cache = CacheSettings {
             ttl: Duration::from_secs(number(lookup, "PERMISSIONS_CACHE_TTL_SECS", 10)?),
             negative_ttl: Duration::from_secs(number(

@@ -1,13 +1,21 @@
 //! Settings, read once at start-up from flags and environment variables (each flag names its
 //! variable in `--help`). A bad value stops the process with a message naming the setting.
+//!
+//! [`StoreArgs`] (which store, and how to reach it) is its own flattened group so that other
+//! binaries (the seed CLI) offer exactly the same flags and open the store the same way, with
+//! [`StoreArgs::open`].
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{ArgAction, Parser, ValueEnum};
 use clearance_core::cache::CacheSettings;
 use clearance_core::domain::RoleOrder;
+use clearance_core::store::PermissionStore;
+use clearance_core::store::dynamodb::{DynamoError, DynamoSettings, DynamoStore};
+use clearance_core::store::embedded::{EmbeddedStore, OpenError};
 
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -29,8 +37,8 @@ Runs as an HTTP server (default 127.0.0.1:8080, embedded store in ./data), or as
 function behind API Gateway when AWS_LAMBDA_RUNTIME_API is set."
 )]
 pub struct Settings {
-    /// Address to listen on. A non-loopback address needs --insecure-allow-remote while the API
-    /// runs without authentication.
+    /// Address to listen on. Without authentication (--auth none) a non-loopback address needs
+    /// --insecure-allow-remote.
     #[arg(long, env = "CLEARANCE_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
@@ -38,11 +46,16 @@ pub struct Settings {
     #[arg(long, env = "CLEARANCE_INSECURE_ALLOW_REMOTE")]
     pub insecure_allow_remote: bool,
 
-    /// Directory of the embedded store (created if missing).
-    #[arg(long, env = "CLEARANCE_DATA_DIR", default_value = "./data")]
-    pub data_dir: PathBuf,
+    /// Which store, and how to reach it.
+    #[command(flatten)]
+    pub store: StoreArgs,
 
-    /// Load the sample users from seed/data/users.json when the embedded store is empty.
+    /// Who may call: the authentication mode and its issuers.
+    #[command(flatten)]
+    pub auth: crate::http::auth::AuthArgs,
+
+    /// Load the sample users from seed/data/users.json when the embedded store is empty (never
+    /// into DynamoDB).
     #[arg(long, env = "CLEARANCE_SAMPLE_DATA", default_value_t = true, action = ArgAction::Set, value_name = "BOOL")]
     pub sample_data: bool,
 
@@ -77,7 +90,8 @@ impl Settings {
     /// on a free loopback port.
     pub fn for_data_dir(data_dir: impl Into<PathBuf>) -> Self {
         let mut settings = Self::parse_from(["clearance-service"]);
-        settings.data_dir = data_dir.into();
+        settings.store.store = Some(StoreKind::Embedded);
+        settings.store.data_dir = data_dir.into();
         settings.listen = SocketAddr::from(([127, 0, 0, 1], 0));
         settings
     }
@@ -107,7 +121,7 @@ impl Settings {
 
     /// Refuses a listen address the current authentication does not allow.
     pub fn check_listen(&self) -> Result<(), String> {
-        if self.listen.ip().is_loopback() {
+        if self.listen.ip().is_loopback() || self.auth.mode != crate::http::auth::AuthMode::None {
             return Ok(());
         }
         if self.insecure_allow_remote {
@@ -119,8 +133,414 @@ impl Settings {
         }
         Err(format!(
             "refusing to listen on {} without authentication: use a loopback address (127.0.0.1) \
-             or pass --insecure-allow-remote (CLEARANCE_INSECURE_ALLOW_REMOTE=true)",
+             or turn authentication on (--auth jwt), or pass --insecure-allow-remote \
+             (CLEARANCE_INSECURE_ALLOW_REMOTE=true)",
             self.listen
         ))
+    }
+}
+
+/// Where permissions are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StoreKind {
+    /// redb files in `--data-dir` (the default outside Lambda).
+    Embedded,
+    /// A DynamoDB table (the default on Lambda).
+    Dynamodb,
+}
+
+/// Which store to use and how to reach it: the flags every Clearance binary that opens the store
+/// shares (`#[command(flatten)]` it into the binary's own settings).
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Store")]
+pub struct StoreArgs {
+    /// Where permissions are kept [default: embedded; dynamodb when running on AWS Lambda].
+    #[arg(long = "store", env = "CLEARANCE_STORE", value_enum)]
+    pub store: Option<StoreKind>,
+
+    /// Directory of the embedded store (created if missing).
+    #[arg(long, env = "CLEARANCE_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// Create the table (key `id`, a string; on-demand billing) if it does not exist, and wait
+    /// until it is active. For development: in production the table belongs to infrastructure
+    /// as code.
+    #[arg(long, env = "CLEARANCE_CREATE_TABLE")]
+    pub create_table: bool,
+
+    /// The DynamoDB table and how to reach it.
+    #[command(flatten)]
+    pub dynamo: DynamoArgs,
+}
+
+/// The DynamoDB table and how to reach it (part of [`StoreArgs`]; usable alone by a command that
+/// only ever works on a table).
+#[derive(Debug, Clone, clap::Args)]
+pub struct DynamoArgs {
+    /// The DynamoDB table (required with --store dynamodb).
+    #[arg(long, env = "TABLE_NAME", value_name = "NAME", value_parser = parse_table_name)]
+    pub table: Option<String>,
+
+    /// The table's AWS region [default: the SDK's chain: AWS_REGION, then the profile's region].
+    #[arg(long, env = "AWS_REGION", value_parser = parse_non_empty)]
+    pub region: Option<String>,
+
+    /// Another DynamoDB endpoint than AWS's, e.g. a local dynalite (http://127.0.0.1:4567).
+    #[arg(long, env = "DYNAMODB_ENDPOINT_URL", value_name = "URL", value_parser = parse_endpoint_url)]
+    pub dynamodb_endpoint_url: Option<String>,
+
+    /// How long one DynamoDB attempt (connect, send, receive) may take before it is retried.
+    #[arg(long, env = "CLEARANCE_DYNAMODB_ATTEMPT_TIMEOUT", default_value = "300ms", value_name = "DURATION", value_parser = parse_positive_duration)]
+    pub dynamodb_attempt_timeout: Duration,
+
+    /// How long one DynamoDB call may take in all, retries included; after that the request is
+    /// answered 503 with Retry-After.
+    #[arg(long, env = "CLEARANCE_DYNAMODB_TIMEOUT", default_value = "1500ms", value_name = "DURATION", value_parser = parse_positive_duration)]
+    pub dynamodb_timeout: Duration,
+
+    /// How many times one DynamoDB call is tried in all, the first attempt included (1-10).
+    #[arg(long, env = "CLEARANCE_DYNAMODB_MAX_ATTEMPTS", default_value_t = DynamoSettings::DEFAULT_MAX_ATTEMPTS, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10))]
+    pub dynamodb_max_attempts: u32,
+}
+
+impl DynamoArgs {
+    /// The DynamoDB store's settings, or which setting is missing or wrong.
+    pub fn settings(&self) -> Result<DynamoSettings, SettingError> {
+        let Some(table) = &self.table else {
+            return Err(SettingError(
+                "the DynamoDB store needs a table: pass --table NAME or set TABLE_NAME".into(),
+            ));
+        };
+        if self.dynamodb_timeout < self.dynamodb_attempt_timeout {
+            return Err(SettingError(format!(
+                "--dynamodb-timeout (CLEARANCE_DYNAMODB_TIMEOUT, {}) must be at least \
+                 --dynamodb-attempt-timeout (CLEARANCE_DYNAMODB_ATTEMPT_TIMEOUT, {})",
+                humantime::format_duration(self.dynamodb_timeout),
+                humantime::format_duration(self.dynamodb_attempt_timeout),
+            )));
+        }
+        Ok(DynamoSettings {
+            table: table.clone(),
+            region: self.region.clone(),
+            endpoint_url: self.dynamodb_endpoint_url.clone(),
+            max_attempts: self.dynamodb_max_attempts,
+            attempt_timeout: self.dynamodb_attempt_timeout,
+            total_timeout: self.dynamodb_timeout,
+        })
+    }
+}
+
+/// A store setting that is missing, or does not fit with the others.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct SettingError(String);
+
+/// Opening the configured store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenStoreError {
+    /// The settings are incomplete or contradictory.
+    #[error(transparent)]
+    Setting(#[from] SettingError),
+    /// The embedded store could not be opened.
+    #[error("opening the embedded store in --data-dir {dir}")]
+    Embedded {
+        /// The data directory.
+        dir: String,
+        /// Why.
+        #[source]
+        source: OpenError,
+    },
+    /// The DynamoDB client could not be configured.
+    #[error("configuring the DynamoDB client for table {table:?}")]
+    Dynamo {
+        /// The table.
+        table: String,
+        /// Why.
+        #[source]
+        source: DynamoError,
+    },
+    /// `--create-table` failed.
+    #[error("creating the DynamoDB table {table:?} (--create-table)")]
+    CreateTable {
+        /// The table.
+        table: String,
+        /// Why.
+        #[source]
+        source: clearance_core::store::StoreError,
+    },
+}
+
+/// The store the settings chose, opened.
+pub enum Store {
+    /// The embedded (redb) store.
+    Embedded(EmbeddedStore),
+    /// The DynamoDB store.
+    Dynamo(DynamoStore),
+}
+
+impl Store {
+    /// The store behind the store trait, whichever it is.
+    pub fn shared(self) -> Arc<dyn PermissionStore> {
+        match self {
+            Self::Embedded(store) => Arc::new(store),
+            Self::Dynamo(store) => Arc::new(store),
+        }
+    }
+}
+
+impl StoreArgs {
+    /// The store to use: as set, or else DynamoDB on Lambda and the embedded store elsewhere.
+    pub fn kind(&self) -> StoreKind {
+        self.store.unwrap_or(if Settings::on_lambda() {
+            StoreKind::Dynamodb
+        } else {
+            StoreKind::Embedded
+        })
+    }
+
+    /// Refuses settings that do not fit together, naming them; warns about DynamoDB settings that
+    /// an embedded store ignores.
+    pub fn check(&self) -> Result<(), SettingError> {
+        match self.kind() {
+            StoreKind::Embedded => {
+                if self.create_table {
+                    return Err(SettingError(
+                        "--create-table (CLEARANCE_CREATE_TABLE) needs --store dynamodb \
+                         (CLEARANCE_STORE=dynamodb): the embedded store has no table to create"
+                            .into(),
+                    ));
+                }
+                if let Some(table) = &self.dynamo.table {
+                    tracing::warn!(
+                        table,
+                        "--table (TABLE_NAME) is set but the store is embedded: it is ignored \
+                         (pass --store dynamodb to use the table)"
+                    );
+                }
+                Ok(())
+            }
+            StoreKind::Dynamodb => self.dynamo_settings().map(drop),
+        }
+    }
+
+    /// The DynamoDB store's settings, or which setting is missing or wrong.
+    pub fn dynamo_settings(&self) -> Result<DynamoSettings, SettingError> {
+        self.dynamo.settings().map_err(|err| {
+            if self.store.is_none() && self.dynamo.table.is_none() {
+                SettingError(format!(
+                    "{err} (DynamoDB is the default store on AWS Lambda; \
+                     --store embedded / CLEARANCE_STORE=embedded chooses the other)"
+                ))
+            } else {
+                err
+            }
+        })
+    }
+
+    /// Opens the chosen store: the embedded store in the data directory, or a DynamoDB client
+    /// for the table (credentials from the SDK's default chain), first creating the table when
+    /// `--create-table` asks for it. Nothing is loaded into it.
+    pub async fn open(&self) -> Result<Store, OpenStoreError> {
+        self.check()?;
+        match self.kind() {
+            StoreKind::Embedded => EmbeddedStore::open(&self.data_dir)
+                .map(Store::Embedded)
+                .map_err(|source| OpenStoreError::Embedded {
+                    dir: self.data_dir.display().to_string(),
+                    source,
+                }),
+            StoreKind::Dynamodb => {
+                let settings = self.dynamo_settings()?;
+                let store =
+                    DynamoStore::connect(&settings)
+                        .await
+                        .map_err(|source| match source {
+                            DynamoError::NoRegion => OpenStoreError::Setting(SettingError(
+                                "--store dynamodb needs a region: pass --region or set AWS_REGION \
+                             (or a region in the AWS profile)"
+                                    .into(),
+                            )),
+                            source => OpenStoreError::Dynamo {
+                                table: settings.table.clone(),
+                                source,
+                            },
+                        })?;
+                if self.create_table {
+                    let created = store.create_table().await.map_err(|source| {
+                        OpenStoreError::CreateTable {
+                            table: settings.table.clone(),
+                            source,
+                        }
+                    })?;
+                    if created {
+                        tracing::info!(table = %settings.table, "created the DynamoDB table; it is active");
+                    } else {
+                        tracing::info!(table = %settings.table, "the DynamoDB table exists already; it is active");
+                    }
+                }
+                Ok(Store::Dynamo(store))
+            }
+        }
+    }
+}
+
+fn parse_non_empty(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err("must not be empty".into());
+    }
+    Ok(value.to_owned())
+}
+
+/// A table name as DynamoDB accepts it (3-255 of `A-Za-z0-9_.-`), or a table ARN.
+fn parse_table_name(value: &str) -> Result<String, String> {
+    if value.starts_with("arn:") && value.len() <= 1024 {
+        return Ok(value.to_owned());
+    }
+    if !(3..=255).contains(&value.len()) {
+        return Err(format!(
+            "a DynamoDB table name has 3 to 255 characters, {value:?} has {}",
+            value.chars().count()
+        ));
+    }
+    if let Some(bad) = value
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
+    {
+        return Err(format!(
+            "a DynamoDB table name may contain only A-Z, a-z, 0-9 and _ . - (found {bad:?} in {value:?})"
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+fn parse_endpoint_url(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    let rest = value
+        .strip_prefix("http://")
+        .or_else(|| value.strip_prefix("https://"));
+    match rest {
+        Some(host) if !host.is_empty() => Ok(value.to_owned()),
+        _ => Err(format!(
+            "must be an http:// or https:// URL such as http://127.0.0.1:4567, got {value:?}"
+        )),
+    }
+}
+
+fn parse_positive_duration(value: &str) -> Result<Duration, String> {
+    let duration = humantime::parse_duration(value).map_err(|e| e.to_string())?;
+    if duration.is_zero() {
+        return Err("must be more than 0 (e.g. 300ms, 2s)".into());
+    }
+    Ok(duration)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store_args(args: &[&str]) -> StoreArgs {
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            store: StoreArgs,
+        }
+        let mut argv = vec!["test"];
+        argv.extend_from_slice(args);
+        Cli::try_parse_from(argv).expect("parses").store
+    }
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        use clap::CommandFactory as _;
+        Settings::command().debug_assert();
+    }
+
+    #[test]
+    fn the_dynamodb_settings_come_from_the_flags() {
+        let args = store_args(&[
+            "--store",
+            "dynamodb",
+            "--table",
+            "permissions",
+            "--region",
+            "eu-west-1",
+            "--dynamodb-endpoint-url",
+            "http://127.0.0.1:4567",
+            "--dynamodb-attempt-timeout",
+            "200ms",
+            "--dynamodb-timeout",
+            "1s",
+            "--dynamodb-max-attempts",
+            "5",
+        ]);
+        assert_eq!(args.kind(), StoreKind::Dynamodb);
+        assert_eq!(
+            args.dynamo_settings().unwrap(),
+            DynamoSettings {
+                table: "permissions".into(),
+                region: Some("eu-west-1".into()),
+                endpoint_url: Some("http://127.0.0.1:4567".into()),
+                max_attempts: 5,
+                attempt_timeout: Duration::from_millis(200),
+                total_timeout: Duration::from_secs(1),
+            }
+        );
+    }
+
+    #[test]
+    fn the_timeout_defaults_are_the_stores() {
+        let args = store_args(&["--table", "permissions"]);
+        let settings = args.dynamo_settings().unwrap();
+        let defaults = DynamoSettings::new("permissions");
+        assert_eq!(settings.attempt_timeout, defaults.attempt_timeout);
+        assert_eq!(settings.total_timeout, defaults.total_timeout);
+        assert_eq!(settings.max_attempts, defaults.max_attempts);
+    }
+
+    #[test]
+    fn dynamodb_without_a_table_names_the_flag_and_the_variable() {
+        let mut args = store_args(&["--store", "dynamodb"]);
+        args.dynamo.table = None;
+        let err = args.check().unwrap_err().to_string();
+        assert!(
+            err.contains("--table") && err.contains("TABLE_NAME"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_total_timeout_shorter_than_an_attempt_is_refused() {
+        let args = store_args(&[
+            "--store",
+            "dynamodb",
+            "--table",
+            "permissions",
+            "--dynamodb-attempt-timeout",
+            "2s",
+            "--dynamodb-timeout",
+            "1s",
+        ]);
+        let err = args.check().unwrap_err().to_string();
+        assert!(err.contains("--dynamodb-timeout"), "{err}");
+    }
+
+    #[test]
+    fn create_table_needs_the_dynamodb_store() {
+        let args = store_args(&["--store", "embedded", "--create-table"]);
+        let err = args.check().unwrap_err().to_string();
+        assert!(err.contains("--create-table"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_are_refused_when_parsed() {
+        assert!(parse_table_name("ab").is_err());
+        assert!(parse_table_name("has space").is_err());
+        assert!(parse_table_name("clearance-permissions_v1.0").is_ok());
+        assert!(parse_table_name("arn:aws:dynamodb:eu-west-1:123456789012:table/p").is_ok());
+        assert!(parse_endpoint_url("127.0.0.1:4567").is_err());
+        assert!(parse_endpoint_url("http://127.0.0.1:4567").is_ok());
+        assert!(parse_positive_duration("0s").is_err());
+        assert!(parse_positive_duration("250ms").is_ok());
     }
 }

@@ -6,12 +6,12 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clearance_core::cache::CachedStore;
 use clearance_core::domain::{Permissions, UserId};
-use clearance_core::store::embedded::EmbeddedStore;
-use clearance_core::store::{PermissionStore, Precondition};
+use clearance_core::store::dynamodb::DynamoStore;
+use clearance_core::store::{PermissionStore, Precondition, StoreError};
 use serde::Deserialize;
 use tokio::net::TcpListener;
 
-use crate::config::Settings;
+use crate::config::{Settings, Store};
 use crate::state::AppState;
 
 /// The sample data set loaded into an empty embedded store (the same file the seed CLI uses).
@@ -25,23 +25,61 @@ struct SampleUser {
     role: String,
 }
 
-/// Builds the application state: the embedded store in the data directory, with the cache in front.
+/// Builds the application state: the configured store (see [`crate::config::StoreArgs`]) with the
+/// cache in front. An empty embedded store gets the sample data (if asked); a DynamoDB table never
+/// does, and is checked once: a table that cannot be used (missing, wrong key, no permission) stops
+/// start-up, while an unreachable DynamoDB only warns, since the service recovers when it is back.
 pub async fn build_state(settings: &Settings) -> anyhow::Result<AppState> {
-    let store = EmbeddedStore::open(&settings.data_dir).with_context(|| {
-        format!(
-            "opening the embedded store in --data-dir {}",
-            settings.data_dir.display()
-        )
-    })?;
-    if settings.sample_data && store.is_empty().await? {
-        let count = load_sample_data(&store, settings).await?;
-        tracing::info!(
-            users = count,
-            data_dir = %settings.data_dir.display(),
-            "the store was empty: loaded the sample users from seed/data/users.json"
-        );
+    let auth = crate::http::auth::Auth::from_args(&settings.auth, Settings::on_lambda())
+        .map_err(anyhow::Error::msg)?;
+    let mut state = build_store_state(settings).await?;
+    state.auth = Arc::new(auth);
+    Ok(state)
+}
+
+/// The state over the configured store, before authentication is added.
+async fn build_store_state(settings: &Settings) -> anyhow::Result<AppState> {
+    match settings.store.open().await? {
+        Store::Embedded(store) => {
+            if settings.sample_data && store.is_empty().await? {
+                let count = load_sample_data(&store, settings).await?;
+                tracing::info!(
+                    users = count,
+                    data_dir = %settings.store.data_dir.display(),
+                    "the store was empty: loaded the sample users from seed/data/users.json"
+                );
+            }
+            Ok(with_cache(store, settings))
+        }
+        Store::Dynamo(store) => {
+            check_table(&store).await?;
+            Ok(with_cache(store, settings))
+        }
     }
-    Ok(with_cache(store, settings))
+}
+
+/// Asks DynamoDB once whether the table can be used.
+async fn check_table(store: &DynamoStore) -> anyhow::Result<()> {
+    match store.ready().await {
+        Ok(()) => {
+            tracing::info!(table = store.table(), "using the DynamoDB table");
+            Ok(())
+        }
+        Err(err @ StoreError::Unavailable { .. }) => {
+            tracing::warn!(
+                table = store.table(),
+                cause = %crate::http::problem::error_chain(&err),
+                "DynamoDB did not answer at start-up; serving anyway (503 until it does)"
+            );
+            Ok(())
+        }
+        Err(err) => Err(anyhow::Error::new(err).context(format!(
+            "the DynamoDB table {:?} (--table / TABLE_NAME) cannot be used: check its name, its \
+             region (--region / AWS_REGION) and the IAM permissions, or pass --create-table \
+             to create it",
+            store.table()
+        ))),
+    }
 }
 
 /// Puts the configured cache (if any) in front of `store`.

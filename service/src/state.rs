@@ -1,10 +1,13 @@
-//! What every request handler shares: the store (behind its cache), the role order, and metrics.
+//! What every request handler shares: the store (behind its cache), the role order, the
+//! authentication in force, and metrics.
 
 use std::sync::Arc;
 
 use clearance_core::cache::CacheStats;
 use clearance_core::domain::RoleOrder;
 use clearance_core::store::PermissionStore;
+
+use crate::http::auth::Auth;
 
 /// Reads the cache's counters, whatever store is behind the cache.
 pub type StatsFn = Arc<dyn Fn() -> CacheStats + Send + Sync>;
@@ -18,6 +21,8 @@ pub struct AppState {
     pub roles: Arc<RoleOrder>,
     /// The cache's counters, when there is a cache.
     pub cache_stats: Option<StatsFn>,
+    /// Who may call (the `--auth` mode and its verifier).
+    pub auth: Arc<Auth>,
 }
 
 impl AppState {
@@ -27,6 +32,7 @@ impl AppState {
             store,
             roles: Arc::new(roles),
             cache_stats: None,
+            auth: Arc::new(Auth::none()),
         }
     }
 }

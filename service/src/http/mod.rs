@@ -4,11 +4,13 @@
 //! map the answer. [`app`] builds the whole router from an [`AppState`], so tests can drive it
 //! with or without a socket, and the Lambda runtime can serve it unchanged.
 
+pub mod auth;
 pub mod companies;
 pub mod context;
 pub mod decisions;
 pub mod docs;
 pub mod extract;
+pub mod gateway;
 pub mod health;
 pub mod problem;
 pub mod users;
@@ -28,6 +30,7 @@ use problem::{ApiError, PROBLEM_JSON};
 
 /// The router of the permissions API over `state`.
 pub fn app(state: AppState) -> Router {
+    let auth = state.auth.clone();
     Router::new()
         .route("/users/batch-get", post(users::batch_get))
         .route(
@@ -49,6 +52,7 @@ pub fn app(state: AppState) -> Router {
         .route("/openapi.json", get(docs::openapi_json))
         .route("/docs", get(docs::docs_page))
         .fallback(route_not_found)
+        .layer(middleware::from_fn_with_state(auth, auth::authenticate))
         .layer(middleware::from_fn(method_not_allowed_as_problem))
         .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
         .layer(

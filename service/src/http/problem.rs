@@ -188,6 +188,24 @@ impl ApiError {
     }
 }
 
+/// `err` and each of its sources, joined by `: ` (a source whose text its parent already shows is
+/// left out). For logs only: it may name anything underneath, such as an AWS error message.
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut previous = out.clone();
+    let mut source = err.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !previous.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        previous = text;
+        source = s.source();
+    }
+    out
+}
+
 /// The `type` URI for a problem slug.
 pub fn problem_type(slug: &str) -> String {
     format!("urn:clearance:problem:{slug}")
@@ -197,12 +215,13 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, slug, title) = self.parts();
         if status.is_server_error() {
-            // The one place a server-side failure's cause is logged; the client sees none of it.
-            let source = match &self {
-                Self::Store(e) => std::error::Error::source(e).map(|s| format!("{s:?}")),
-                _ => None,
+            // The one place a server-side failure's cause is logged (the store's error and every
+            // source under it, e.g. DynamoDB's error code and message); the client sees none of it.
+            let cause = match &self {
+                Self::Store(e) => error_chain(e),
+                other => error_chain(other),
             };
-            tracing::error!(error = %self, kind = slug, cause = source.as_deref().unwrap_or(""), "request failed");
+            tracing::error!(error = %self, kind = slug, cause = %cause, "request failed");
         }
         let field = match &self {
             Self::Validation(e) => Some(e.field.clone()),

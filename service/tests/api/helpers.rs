@@ -1,14 +1,36 @@
-//! `TestApp`: the real server on 127.0.0.1:0 and typed helpers to talk to it over HTTP.
+//! `TestApp`: the real server on 127.0.0.1:0 and typed helpers to talk to it over HTTP; and
+//! [`start_binary`], the service's binary as a process.
 
 use std::net::SocketAddr;
+use std::process::Stdio;
+use std::time::Duration;
 
 use clearance_core::store::PermissionStore;
+use clearance_core::store::dynamodb::{DynamoSettings, DynamoStore};
 use clearance_service::config::Settings;
 use clearance_service::startup;
+use clearance_tests::dynalite::Dynalite;
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::oneshot;
+
+/// The service's binary, built by cargo for these tests.
+pub const BINARY: &str = env!("CARGO_BIN_EXE_clearance-service");
+
+/// Environment variables a developer's machine or CI might set that would change which store the
+/// binary opens, and how; tests that run the binary clear them and set what they need.
+pub const AMBIENT: &[&str] = &[
+    "CLEARANCE_STORE",
+    "CLEARANCE_CREATE_TABLE",
+    "TABLE_NAME",
+    "DYNAMODB_ENDPOINT_URL",
+    "AWS_PROFILE",
+    "AWS_SESSION_TOKEN",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+];
 
 /// A running server and a client for it.
 pub struct TestApp {
@@ -72,8 +94,15 @@ impl TestApp {
         Self::serve(state, Box::new(dir)).await
     }
 
+    /// The server on a fresh table of its own dynalite (kept running until the app is dropped).
+    pub async fn dynalite() -> Self {
+        let dynalite = Dynalite::start().await;
+        let table = dynalite.fresh_table().await;
+        let store = dynamo_store(&dynalite, &table, roomy_timeouts(&table));
+        Self::with_store(store, Box::new(dynalite)).await
+    }
+
     /// The server over `store` with default settings (cache on).
-    #[allow(dead_code)] // used by the DynamoDB suite
     pub async fn with_store<S: PermissionStore>(
         store: S,
         guard: Box<dyn std::any::Any + Send>,
@@ -190,6 +219,70 @@ impl TestApp {
         assert!(answer.status.is_success(), "creating {id}: {}", answer.text);
         answer.json()
     }
+}
+
+/// DynamoDB settings for `table` with timeouts far above the production defaults, so that a busy
+/// machine cannot make a test flaky; the fault tests set their own.
+pub fn roomy_timeouts(table: &str) -> DynamoSettings {
+    DynamoSettings {
+        attempt_timeout: Duration::from_secs(10),
+        total_timeout: Duration::from_secs(30),
+        ..DynamoSettings::new(table)
+    }
+}
+
+/// The DynamoDB store on `table` of `dynalite`, with `settings`' retries and timeouts.
+pub fn dynamo_store(dynalite: &Dynalite, table: &str, settings: DynamoSettings) -> DynamoStore {
+    DynamoStore::from_client(dynalite.client(), table, &settings)
+}
+
+/// Starts the binary on a free port with `args` and `env` added, and waits until it listens;
+/// returns it, its base URL and the lines it logged until then.
+pub async fn start_binary(
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (tokio::process::Child, String, Vec<String>) {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let listen = format!("127.0.0.1:{port}");
+    let mut command = tokio::process::Command::new(BINARY);
+    command
+        .args(["--listen", &listen, "--log-format", "text"])
+        .args(args)
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true);
+    for name in AMBIENT {
+        command.env_remove(name);
+    }
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let mut child = command.spawn().expect("start the service binary");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    let started = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            let done = line.contains("listening");
+            seen.push(line);
+            if done {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert!(
+        matches!(started, Ok(true)),
+        "the service did not start: {seen:?}"
+    );
+    // Keep draining its output so it never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, format!("http://{listen}"), seen)
 }
 
 impl Drop for TestApp {

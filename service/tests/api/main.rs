@@ -1,10 +1,14 @@
 //! HTTP integration tests of the permissions API: the real server on 127.0.0.1:0, over a socket.
 //!
-//! The endpoint suites (`users`, `companies`, `decisions`, `errors`) are plain async functions that
-//! take a running [`helpers::TestApp`]; [`http_suite!`] turns each into a test for one store, so
-//! the same suite runs on every store. `platform` holds the tests that are about the process.
+//! The endpoint suites (`users`, `companies`, `decisions`, `errors`, `concurrency`) are plain async
+//! functions that take a running [`helpers::TestApp`]; [`http_suite!`] turns each into a test for
+//! one store, so the same suite runs on every store: `embedded`, and `dynamodb` on dynalite.
+//! `platform` holds the tests that are about the process; `dynamodb::*` those about running on
+//! DynamoDB (drop-in items, faults, the binary's DynamoDB settings).
 
+mod auth;
 mod companies;
+mod concurrency;
 mod decisions;
 mod errors;
 mod helpers;
@@ -49,6 +53,8 @@ macro_rules! http_suite {
             errors::an_unknown_route_is_a_404_problem,
             errors::an_invalid_id_in_the_path_is_400_naming_the_rule,
             errors::an_invalid_company_or_role_is_400_naming_the_rule,
+            concurrency::concurrent_patches_without_if_match_lose_no_company,
+            concurrency::concurrent_read_modify_writes_with_if_match_lose_no_company,
         );
     };
     (@each $spawn:expr; $($module:ident :: $name:ident),+ $(,)?) => {
@@ -65,4 +71,14 @@ macro_rules! http_suite {
 /// The suite on the embedded (redb) store.
 mod embedded {
     http_suite!(crate::helpers::TestApp::embedded());
+}
+
+/// The suite on the DynamoDB store, each test on its own dynalite and table; and the tests that are
+/// about DynamoDB itself (in `dynamodb/`).
+mod dynamodb {
+    mod binary;
+    mod drop_in;
+    mod faults;
+
+    http_suite!(crate::helpers::TestApp::dynalite());
 }

@@ -1,18 +1,15 @@
 //! What is not one endpoint: request ids, health, docs, metrics, persistence, start-up rules,
 //! graceful shutdown, and the same router under the Lambda runtime.
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use clearance_service::config::Settings;
 use clearance_tests::lambda_runtime::{FakeRuntime, Outcome};
 use reqwest::Method;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::helpers::TestApp;
-
-const BINARY: &str = env!("CARGO_BIN_EXE_clearance-service");
+use crate::helpers::{BINARY, TestApp, start_binary};
 
 #[tokio::test]
 async fn every_response_carries_a_request_id_and_an_incoming_one_is_kept() {
@@ -110,51 +107,6 @@ async fn a_write_survives_a_restart_on_the_same_data_dir() {
     let body = app.get("/users/durable").await.json();
     assert_eq!(body["companies"], json!(["1111"]));
     assert_eq!(body["version"], 2);
-}
-
-/// Starts the binary on a free port and waits until it answers; returns it and its base URL.
-async fn start_binary(
-    args: &[&str],
-    env: &[(&str, &str)],
-) -> (tokio::process::Child, String, Vec<String>) {
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let listen = format!("127.0.0.1:{port}");
-    let mut command = tokio::process::Command::new(BINARY);
-    command
-        .args(["--listen", &listen, "--log-format", "text"])
-        .args(args)
-        .env_remove("AWS_LAMBDA_RUNTIME_API")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true);
-    for (k, v) in env {
-        command.env(k, v);
-    }
-    let mut child = command.spawn().expect("start the service binary");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut seen = Vec::new();
-    let started = tokio::time::timeout(Duration::from_secs(20), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            let done = line.contains("listening");
-            seen.push(line);
-            if done {
-                return true;
-            }
-        }
-        false
-    })
-    .await;
-    assert!(
-        matches!(started, Ok(true)),
-        "the service did not start: {seen:?}"
-    );
-    // Keep draining its output so it never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, format!("http://{listen}"), seen)
 }
 
 #[tokio::test]
@@ -256,7 +208,7 @@ async fn sigterm_lets_a_request_in_flight_finish() {
     assert!(status.success(), "{status:?}");
 }
 
-fn fixture(name: &str) -> Value {
+pub(crate) fn fixture(name: &str) -> Value {
     let path = format!("{}/tests/api/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
 }
@@ -268,7 +220,11 @@ async fn the_same_router_answers_api_gateway_events_under_lambda() {
     let _function = runtime.spawn_function(
         BINARY.as_ref(),
         "clearance-permissions-api",
-        &[("CLEARANCE_DATA_DIR", dir.path().to_str().unwrap())],
+        // On Lambda the default store is DynamoDB; this test is about the embedded one.
+        &[
+            ("CLEARANCE_STORE", "embedded"),
+            ("CLEARANCE_DATA_DIR", dir.path().to_str().unwrap()),
+        ],
     );
 
     let rest = runtime

@@ -321,7 +321,8 @@ impl DynamoStore {
         }
     }
 
-    /// Asks DynamoDB whether the table can serve requests.
+    /// Asks DynamoDB whether the table can serve requests: it is active and keyed by `id` alone
+    /// (a table keyed otherwise will never serve, so that is not a passing state).
     async fn check_table(&self) -> Result<(), StoreError> {
         let out = self
             .client
@@ -330,6 +331,11 @@ impl DynamoStore {
             .send()
             .await
             .map_err(store_error)?;
+        if out.table.as_ref().is_some_and(|t| !has_reference_key(t)) {
+            return Err(StoreError::internal(DynamoError::WrongKeySchema {
+                table: self.table.clone(),
+            }));
+        }
         let status = out.table.and_then(|t| t.table_status);
         match status {
             // An UPDATING table (e.g. changing its billing) serves reads and writes as usual.

@@ -1,0 +1,299 @@
+//! Who may call the permissions API, chosen by `--auth`:
+//!
+//! - `jwt`: a bearer token from a configured issuer (Cognito or any OIDC issuer), verified with
+//!   `clearance_core::jwt`. Scopes grant rights: the read scope (default `clearance/read`) reads
+//!   and decides; the write scope (default `clearance/write`) changes permissions and also reads.
+//!   No or a bad token is 401 with `WWW-Authenticate: Bearer error="invalid_token"` and the check
+//!   that failed in the detail; a missing scope is 403.
+//! - `gateway`: under Lambda, behind API Gateway that already authenticated the caller (IAM, a
+//!   Cognito or a Lambda authorizer); the caller is read from the request context, which only the
+//!   Lambda runtime can set. Refused at start-up when not running under Lambda.
+//! - `none`: no authentication, only on a loopback address (or with `--insecure-allow-remote`).
+//!
+//! `/healthz` and `/readyz` are always open; `/openapi.json`, `/docs` and `/metrics` are open
+//! unless `--public-docs false`.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::{Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use clap::{Args, ValueEnum};
+use clearance_core::jwt::{ConfigError, VerifiedToken, Verifier, VerifierConfig};
+use clearance_core::store::StoreError;
+
+use super::context::Caller;
+use super::problem::ApiError;
+
+/// How callers authenticate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuthMode {
+    /// No authentication (loopback only, unless --insecure-allow-remote).
+    None,
+    /// Bearer JWTs from the configured issuers, with scopes.
+    Jwt,
+    /// The caller from API Gateway's request context (Lambda only).
+    Gateway,
+}
+
+/// Authentication settings (flags and environment variables).
+#[derive(Debug, Clone, Args)]
+pub struct AuthArgs {
+    /// How callers authenticate: none, jwt or gateway.
+    #[arg(
+        long = "auth",
+        env = "CLEARANCE_AUTH",
+        value_enum,
+        default_value = "none"
+    )]
+    pub mode: AuthMode,
+
+    /// jwt: a Cognito user pool id (e.g. eu-west-1_AbCdEf123) whose tokens are accepted.
+    #[arg(long, env = "COGNITO_USER_POOL_ID")]
+    pub cognito_user_pool_id: Option<String>,
+
+    /// jwt: an OIDC issuer URL whose tokens are accepted (instead of a Cognito pool).
+    #[arg(long, env = "JWT_ISSUER")]
+    pub jwt_issuer: Option<String>,
+
+    /// jwt: the issuer's JWKS URL (default {issuer}/.well-known/jwks.json).
+    #[arg(long, env = "JWT_JWKS_URL")]
+    pub jwt_jwks_url: Option<String>,
+
+    /// jwt: which Cognito tokens are accepted: id, access or any.
+    #[arg(long, env = "JWT_TOKEN_USE")]
+    pub jwt_token_use: Option<String>,
+
+    /// jwt: accepted app client ids, comma-separated (or * for any).
+    #[arg(long, env = "JWT_CLIENT_IDS")]
+    pub jwt_client_ids: Option<String>,
+
+    /// jwt: scopes every token must hold (besides the read/write scopes).
+    #[arg(long, env = "JWT_REQUIRED_SCOPES")]
+    pub jwt_required_scopes: Option<String>,
+
+    /// jwt: groups (cognito:groups), one of which a token must hold.
+    #[arg(long, env = "JWT_REQUIRED_GROUPS")]
+    pub jwt_required_groups: Option<String>,
+
+    /// jwt: clock leeway for exp and nbf, in seconds (default 0).
+    #[arg(long, env = "JWT_LEEWAY_SECS")]
+    pub jwt_leeway_secs: Option<String>,
+
+    /// jwt: a TOML or JSON file listing several issuers (instead of the flags above).
+    #[arg(long, env = "CLEARANCE_CONFIG")]
+    pub clearance_config: Option<String>,
+
+    /// The scope that grants reads and decisions.
+    #[arg(long, env = "CLEARANCE_READ_SCOPE", default_value = "clearance/read")]
+    pub read_scope: String,
+
+    /// The scope that grants changes (and reads).
+    #[arg(long, env = "CLEARANCE_WRITE_SCOPE", default_value = "clearance/write")]
+    pub write_scope: String,
+
+    /// Serve /openapi.json, /docs and /metrics without authentication.
+    #[arg(long, env = "CLEARANCE_PUBLIC_DOCS", default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub public_docs: bool,
+}
+
+impl AuthArgs {
+    /// The verifier configuration the jwt flags describe.
+    pub fn verifier_config(&self) -> Result<VerifierConfig, ConfigError> {
+        let pairs = [
+            ("COGNITO_USER_POOL_ID", &self.cognito_user_pool_id),
+            ("JWT_ISSUER", &self.jwt_issuer),
+            ("JWT_JWKS_URL", &self.jwt_jwks_url),
+            ("JWT_TOKEN_USE", &self.jwt_token_use),
+            ("JWT_CLIENT_IDS", &self.jwt_client_ids),
+            ("JWT_REQUIRED_SCOPES", &self.jwt_required_scopes),
+            ("JWT_REQUIRED_GROUPS", &self.jwt_required_groups),
+            ("JWT_LEEWAY_SECS", &self.jwt_leeway_secs),
+            ("CLEARANCE_CONFIG", &self.clearance_config),
+        ];
+        let region = std::env::var("COGNITO_REGION").ok();
+        VerifierConfig::from_lookup(|key| {
+            if key == "COGNITO_REGION" {
+                return region.clone();
+            }
+            pairs
+                .iter()
+                .find(|(k, _)| *k == key)
+                .and_then(|(_, v)| (*v).clone())
+        })
+    }
+}
+
+/// The authentication in force, shared by every request.
+pub struct Auth {
+    /// The mode.
+    pub mode: AuthMode,
+    verifier: Option<Arc<Verifier>>,
+    read_scope: String,
+    write_scope: String,
+    public_docs: bool,
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Auth")
+            .field("mode", &self.mode)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Auth {
+    /// No authentication.
+    pub fn none() -> Self {
+        Self {
+            mode: AuthMode::None,
+            verifier: None,
+            read_scope: String::new(),
+            write_scope: String::new(),
+            public_docs: true,
+        }
+    }
+
+    /// Builds the authentication `args` ask for. `jwt` needs a valid issuer configuration;
+    /// `gateway` needs the Lambda runtime.
+    pub fn from_args(args: &AuthArgs, on_lambda: bool) -> Result<Self, String> {
+        let verifier = match args.mode {
+            AuthMode::Jwt => {
+                let config = args.verifier_config().map_err(|e| {
+                    format!("--auth jwt needs an issuer: {e} (set --cognito-user-pool-id or --jwt-issuer, and --jwt-client-ids)")
+                })?;
+                Some(Arc::new(
+                    Verifier::new(config).map_err(|e| format!("--auth jwt: {e}"))?,
+                ))
+            }
+            AuthMode::Gateway if !on_lambda => {
+                return Err(
+                    "--auth gateway reads the caller from API Gateway's request context and works only under AWS Lambda (AWS_LAMBDA_RUNTIME_API is not set): use --auth jwt for a server"
+                        .into(),
+                );
+            }
+            _ => None,
+        };
+        for (flag, scope) in [
+            ("--read-scope", &args.read_scope),
+            ("--write-scope", &args.write_scope),
+        ] {
+            if scope.is_empty() || scope.contains(char::is_whitespace) {
+                return Err(format!(
+                    "{flag}: {scope:?} is not a scope (one word, no spaces)"
+                ));
+            }
+        }
+        Ok(Self {
+            mode: args.mode,
+            verifier,
+            read_scope: args.read_scope.clone(),
+            write_scope: args.write_scope.clone(),
+            public_docs: args.public_docs,
+        })
+    }
+
+    fn is_public(&self, path: &str) -> bool {
+        matches!(path, "/healthz" | "/readyz")
+            || (self.public_docs && matches!(path, "/openapi.json" | "/docs" | "/metrics"))
+    }
+}
+
+fn is_write(method: &Method) -> bool {
+    matches!(*method, Method::PUT | Method::PATCH | Method::DELETE)
+}
+
+fn bearer(req: &Request) -> Option<&str> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+/// Who acts, for `updatedBy` and the audit log: a user's `sub`, or a machine client's `client_id`.
+pub fn actor_of(token: &VerifiedToken) -> String {
+    let machine = token.username.is_none() && token.client_id.is_some();
+    let actor = if machine {
+        token.client_id.clone()
+    } else {
+        token.sub.clone()
+    };
+    actor
+        .or_else(|| token.client_id.clone())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// The authentication middleware: lets the request through with its [`Caller`], or answers 401,
+/// 403 or 503.
+pub async fn authenticate(State(auth): State<Arc<Auth>>, mut req: Request, next: Next) -> Response {
+    if auth.mode == AuthMode::None || auth.is_public(req.uri().path()) {
+        return next.run(req).await;
+    }
+    let write = is_write(req.method());
+    let (actor, scopes) = match auth.mode {
+        AuthMode::Jwt => {
+            let Some(verifier) = &auth.verifier else {
+                return ApiError::Unauthorized {
+                    detail: "no verifier configured".into(),
+                }
+                .into_response();
+            };
+            let Some(token) = bearer(&req) else {
+                return ApiError::Unauthorized {
+                    detail: "no bearer token: send Authorization: Bearer <access token>".into(),
+                }
+                .into_response();
+            };
+            match verifier.verify(token).await {
+                Ok(verified) => (actor_of(&verified), Some(verified.scopes.clone())),
+                Err(err) if err.is_unavailable() => {
+                    tracing::error!(error = %err, "cannot verify tokens: the issuer's keys are unavailable");
+                    return ApiError::Store(StoreError::unavailable(err, None)).into_response();
+                }
+                Err(err) => {
+                    tracing::info!(code = err.code(), "token refused");
+                    return ApiError::Unauthorized {
+                        detail: format!("the token was refused: {err}"),
+                    }
+                    .into_response();
+                }
+            }
+        }
+        AuthMode::Gateway => match crate::http::gateway::caller_from_context(&req) {
+            Some(found) => found,
+            None => {
+                return ApiError::Unauthorized {
+                    detail: "no authenticated caller in the API Gateway request context".into(),
+                }
+                .into_response();
+            }
+        },
+        AuthMode::None => unreachable!("handled above"),
+    };
+    // Scopes: None means the gateway authorised the call itself (IAM); scopes, when the caller's
+    // credential carries them, must grant what the request does.
+    if let Some(scopes) = &scopes {
+        let has = |s: &str| scopes.iter().any(|x| x == s);
+        let allowed = if write {
+            has(&auth.write_scope)
+        } else {
+            has(&auth.read_scope) || has(&auth.write_scope)
+        };
+        if !allowed {
+            let needed = if write {
+                &auth.write_scope
+            } else {
+                &auth.read_scope
+            };
+            return ApiError::Forbidden(format!(
+                "the token does not hold the scope {needed:?} this request needs"
+            ))
+            .into_response();
+        }
+    }
+    req.extensions_mut().insert(Caller { actor });
+    next.run(req).await
+}

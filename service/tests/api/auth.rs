@@ -1,0 +1,563 @@
+//! Caller authentication: `--auth jwt` with real tokens signed by a test issuer whose JWKS is
+//! served over HTTP, the audit events of writes read from the binary's JSON logs, and
+//! `--auth gateway` fed API Gateway events with each kind of authorizer context.
+
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use clearance_service::config::Settings;
+use clearance_service::http::auth::AuthMode;
+use clearance_tests::issuer::{TestIssuer, now};
+use clearance_tests::lambda_runtime::{FakeRuntime, Outcome};
+use reqwest::Method;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use crate::helpers::TestApp;
+
+const CLIENT: &str = "admin-console";
+const MACHINE: &str = "provisioner-m2m";
+
+fn jwt_settings(issuer: &TestIssuer, dir: &std::path::Path) -> Settings {
+    let mut settings = Settings::for_data_dir(dir);
+    settings.sample_data = false;
+    settings.auth.mode = AuthMode::Jwt;
+    settings.auth.jwt_issuer = Some(issuer.issuer());
+    settings.auth.jwt_jwks_url = Some(issuer.jwks_url());
+    settings.auth.jwt_client_ids = Some(format!("{CLIENT},{MACHINE}"));
+    settings
+}
+
+/// A user's token with `scope`.
+fn user_token(issuer: &TestIssuer, sub: &str, scope: &str) -> String {
+    let mut claims = issuer.access_claims(sub, CLIENT);
+    claims["scope"] = json!(scope);
+    issuer.sign(&claims)
+}
+
+fn bearer(token: &str) -> String {
+    format!("Bearer {token}")
+}
+
+#[tokio::test]
+async fn jwt_mode_refuses_a_call_without_a_token_with_401_and_a_challenge() {
+    let issuer = TestIssuer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::with_settings(&jwt_settings(&issuer, dir.path())).await;
+    let answer = app.get("/users/alice").await;
+    let body = answer.problem(401, "unauthorized");
+    assert_eq!(
+        answer.header("www-authenticate"),
+        Some("Bearer error=\"invalid_token\"")
+    );
+    assert!(
+        body["detail"].as_str().unwrap().contains("no bearer token"),
+        "{body}"
+    );
+    let answer = app
+        .send(
+            Method::GET,
+            "/users/alice",
+            &[("authorization", "Basic YWxhZGRpbjpvcGVuc2VzYW1l")],
+            None,
+        )
+        .await;
+    answer.problem(401, "unauthorized");
+}
+
+#[tokio::test]
+async fn jwt_mode_refuses_bad_tokens_naming_the_check_that_failed() {
+    let issuer = TestIssuer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::with_settings(&jwt_settings(&issuer, dir.path())).await;
+    let mut expired = issuer.access_claims("alice", CLIENT);
+    expired["exp"] = json!(now() - 10);
+    expired["scope"] = json!("clearance/read");
+    let mut other_client = issuer.access_claims("alice", "some-other-app");
+    other_client["scope"] = json!("clearance/read");
+    for (token, expected) in [
+        (issuer.sign(&expired), "expired"),
+        (issuer.sign(&other_client), "client"),
+        ("not-a-token".to_owned(), "malformed"),
+        (
+            issuer.sign_with_kid(&issuer.access_claims("alice", CLIENT), "nope"),
+            "nope",
+        ),
+    ] {
+        let auth = bearer(&token);
+        let answer = app
+            .send(
+                Method::GET,
+                "/users/alice",
+                &[("authorization", &auth)],
+                None,
+            )
+            .await;
+        let body = answer.problem(401, "unauthorized");
+        assert_eq!(
+            answer.header("www-authenticate"),
+            Some("Bearer error=\"invalid_token\"")
+        );
+        let detail = body["detail"].as_str().unwrap();
+        assert!(
+            detail.contains(expected),
+            "{detail} should mention {expected}"
+        );
+        assert!(
+            !detail.contains(&token) || token == "not-a-token",
+            "the token leaked: {detail}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_read_scope_reads_and_decides_but_cannot_write() {
+    let issuer = TestIssuer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::with_settings(&jwt_settings(&issuer, dir.path())).await;
+    let reader = bearer(&user_token(&issuer, "auditor", "openid clearance/read"));
+    let headers = [("authorization", reader.as_str())];
+    assert_eq!(
+        app.send(Method::GET, "/users/nobody", &headers, None)
+            .await
+            .status,
+        404
+    );
+    let check = app
+        .json(
+            Method::POST,
+            "/check",
+            json!({"user": "nobody", "company": "1111"}),
+            &headers,
+        )
+        .await;
+    assert_eq!(check.status, 200, "{}", check.text);
+    let batch = app
+        .json(
+            Method::POST,
+            "/users/batch-get",
+            json!({"ids": ["a"]}),
+            &headers,
+        )
+        .await;
+    assert_eq!(batch.status, 200, "{}", batch.text);
+    for method in [Method::PUT, Method::PATCH] {
+        let body = app
+            .json(
+                method,
+                "/users/x",
+                json!({"companies": [], "role": "Admin"}),
+                &headers,
+            )
+            .await
+            .problem(403, "forbidden");
+        assert!(
+            body["detail"].as_str().unwrap().contains("clearance/write"),
+            "{body}"
+        );
+    }
+    app.send(Method::DELETE, "/users/x", &headers, None)
+        .await
+        .problem(403, "forbidden");
+    let none = bearer(&user_token(&issuer, "nobody", "openid"));
+    app.send(Method::GET, "/users/x", &[("authorization", &none)], None)
+        .await
+        .problem(403, "forbidden");
+}
+
+#[tokio::test]
+async fn the_write_scope_writes_and_records_who_did_it() {
+    let issuer = TestIssuer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::with_settings(&jwt_settings(&issuer, dir.path())).await;
+    let user = bearer(&user_token(&issuer, "admin-sub-1", "clearance/write"));
+    let created = app
+        .json(
+            Method::PUT,
+            "/users/bob",
+            json!({"companies": ["1111"], "role": "Standard"}),
+            &[("authorization", &user)],
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    assert_eq!(created.json()["updatedBy"], "admin-sub-1");
+    let machine = bearer(&issuer.machine_token(MACHINE, "clearance/write"));
+    let patched = app
+        .json(
+            Method::PATCH,
+            "/users/bob",
+            json!({"role": "Manager"}),
+            &[("authorization", &machine)],
+        )
+        .await;
+    assert_eq!(patched.status, 200, "{}", patched.text);
+    assert_eq!(
+        patched.json()["updatedBy"],
+        MACHINE,
+        "a machine client is recorded by its client id"
+    );
+    let read = app
+        .send(
+            Method::GET,
+            "/users/bob",
+            &[("authorization", &machine)],
+            None,
+        )
+        .await;
+    assert_eq!(read.status, 200, "the write scope also reads");
+}
+
+#[tokio::test]
+async fn health_and_docs_stay_open_unless_docs_are_closed() {
+    let issuer = TestIssuer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = jwt_settings(&issuer, dir.path());
+    let app = TestApp::with_settings(&settings).await;
+    for path in ["/healthz", "/readyz", "/openapi.json", "/docs", "/metrics"] {
+        assert_eq!(app.get(path).await.status, 200, "{path}");
+    }
+    app.stop().await;
+    settings.auth.public_docs = false;
+    let app = TestApp::with_settings(&settings).await;
+    assert_eq!(app.get("/healthz").await.status, 200);
+    assert_eq!(app.get("/readyz").await.status, 200);
+    for path in ["/openapi.json", "/docs", "/metrics"] {
+        app.get(path).await.problem(401, "unauthorized");
+    }
+}
+
+/// Runs the binary with JSON logs, returning it, its URL and everything it logs.
+async fn start_logging_binary(
+    args: &[&str],
+    env: &[(String, String)],
+) -> (tokio::process::Child, String, Arc<Mutex<Vec<String>>>) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_clearance-service"));
+    command
+        .args(["--listen", &listen, "--log-format", "json"])
+        .args(args)
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .env("CLEARANCE_STORE", "embedded")
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdout(Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = command.spawn().unwrap();
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let mut reader = BufReader::new(child.stdout.take().unwrap()).lines();
+    let sink = lines.clone();
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = reader.next_line().await {
+            sink.lock().unwrap().push(line);
+        }
+    });
+    let url = format!("http://{listen}");
+    for _ in 0..200 {
+        if reqwest::get(format!("{url}/healthz")).await.is_ok() {
+            return (child, url, lines);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the service did not start: {:?}", lines.lock().unwrap());
+}
+
+#[tokio::test]
+async fn every_write_emits_one_audit_event_and_no_log_holds_the_token() {
+    let issuer = TestIssuer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let env = vec![
+        ("CLEARANCE_AUTH".to_owned(), "jwt".to_owned()),
+        ("JWT_ISSUER".to_owned(), issuer.issuer()),
+        ("JWT_JWKS_URL".to_owned(), issuer.jwks_url()),
+        ("JWT_CLIENT_IDS".to_owned(), MACHINE.to_owned()),
+        ("CLEARANCE_SAMPLE_DATA".to_owned(), "false".to_owned()),
+    ];
+    let (mut child, url, lines) =
+        start_logging_binary(&["--data-dir", dir.path().to_str().unwrap()], &env).await;
+    let token = issuer.machine_token(MACHINE, "clearance/write");
+    let client = reqwest::Client::new();
+    let send = |method: Method, path: &str, body: Option<Value>, request_id: &str| {
+        let mut request = client
+            .request(method, format!("{url}{path}"))
+            .bearer_auth(&token)
+            .header("x-request-id", request_id);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send()
+    };
+    let put = send(
+        Method::PUT,
+        "/users/carol",
+        Some(json!({"companies": ["1111"], "role": "Standard"})),
+        "req-put",
+    )
+    .await
+    .unwrap();
+    assert_eq!(put.status(), 201);
+    let patch = send(
+        Method::PATCH,
+        "/users/carol",
+        Some(json!({"addCompanies": ["2222"], "role": "Manager"})),
+        "req-patch",
+    )
+    .await
+    .unwrap();
+    assert_eq!(patch.status(), 200);
+    let refused = send(
+        Method::PUT,
+        "/users/carol",
+        Some(json!({"companies": ["x y"], "role": "Admin"})),
+        "req-bad",
+    )
+    .await
+    .unwrap();
+    assert_eq!(refused.status(), 400);
+    let delete = send(Method::DELETE, "/users/carol", None, "req-delete")
+        .await
+        .unwrap();
+    assert_eq!(delete.status(), 204);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    child.kill().await.unwrap();
+
+    let lines = lines.lock().unwrap().clone();
+    let events: Vec<Value> = lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["target"] == "audit")
+        .collect();
+    assert_eq!(
+        events.len(),
+        3,
+        "one event per successful write, none for the refused one: {events:#?}"
+    );
+    let by_request = |id: &str| {
+        events
+            .iter()
+            .find(|e| e["request_id"] == id)
+            .unwrap_or_else(|| panic!("no event for {id}"))
+    };
+    let create = by_request("req-put");
+    assert_eq!(create["action"], "create");
+    assert_eq!(create["actor"], MACHINE);
+    assert_eq!(create["user_id"], "carol");
+    assert_eq!(create["version"], 1);
+    assert_eq!(create["before"], "null");
+    let after: Value = serde_json::from_str(create["after"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        after,
+        json!({"companies": ["1111"], "role": "Standard", "version": 1})
+    );
+    assert!(create["time"].as_str().unwrap().ends_with('Z'));
+    let update = by_request("req-patch");
+    assert_eq!(update["action"], "update");
+    let before: Value = serde_json::from_str(update["before"].as_str().unwrap()).unwrap();
+    assert_eq!(before["role"], "Standard");
+    let after: Value = serde_json::from_str(update["after"].as_str().unwrap()).unwrap();
+    assert_eq!(after["companies"], json!(["1111", "2222"]));
+    assert_eq!(update["version"], 2);
+    let removed = by_request("req-delete");
+    assert_eq!(removed["action"], "delete");
+    assert_eq!(removed["after"], "null");
+
+    let all = lines.join("\n");
+    assert!(!all.contains(&token), "a token was logged");
+    let signature = token.rsplit('.').next().unwrap();
+    assert!(!all.contains(signature), "a token signature was logged");
+}
+
+#[tokio::test]
+async fn gateway_mode_is_refused_outside_lambda() {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_clearance-service"))
+        .args(["--auth", "gateway"])
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .output()
+        .await
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("only under AWS Lambda"), "{stderr}");
+}
+
+#[tokio::test]
+async fn jwt_mode_without_an_issuer_stops_start_up_naming_the_setting() {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_clearance-service"))
+        .args(["--auth", "jwt"])
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .env_remove("COGNITO_USER_POOL_ID")
+        .env_remove("JWT_ISSUER")
+        .output()
+        .await
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--auth jwt needs an issuer"), "{stderr}");
+}
+
+fn rest_event(
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+    authorizer: Value,
+    identity: Value,
+) -> Value {
+    let mut event: Value = serde_json::from_str(
+        &std::fs::read_to_string(format!(
+            "{}/tests/api/fixtures/apigw-rest-get-user.json",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    event["httpMethod"] = json!(method);
+    event["path"] = json!(path);
+    event["requestContext"]["httpMethod"] = json!(method);
+    event["requestContext"]["path"] = json!(format!("/prod{path}"));
+    event["requestContext"]["authorizer"] = authorizer;
+    for (k, v) in identity.as_object().unwrap() {
+        event["requestContext"]["identity"][k] = v.clone();
+    }
+    if let Some(body) = body {
+        event["body"] = json!(body.to_string());
+        event["headers"]["content-type"] = json!("application/json");
+        event["multiValueHeaders"]["content-type"] = json!(["application/json"]);
+    }
+    event
+}
+
+fn http_event(method: &str, path: &str, body: Option<Value>, authorizer: Value) -> Value {
+    let mut event: Value = serde_json::from_str(
+        &std::fs::read_to_string(format!(
+            "{}/tests/api/fixtures/apigw-http-v2-put-user.json",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    event["rawPath"] = json!(path);
+    event["requestContext"]["http"]["method"] = json!(method);
+    event["requestContext"]["http"]["path"] = json!(path);
+    event["requestContext"]["authorizer"] = authorizer;
+    match body {
+        Some(body) => event["body"] = json!(body.to_string()),
+        None => {
+            event.as_object_mut().unwrap().remove("body");
+        }
+    }
+    event
+}
+
+async fn invoke(runtime: &FakeRuntime, event: Value) -> (u64, Value) {
+    let Outcome::Response(out) = runtime.invoke(event, Duration::from_secs(20)).await else {
+        panic!("the function failed")
+    };
+    let status = out["statusCode"].as_u64().unwrap();
+    let body = out["body"]
+        .as_str()
+        .map(|b| serde_json::from_str(b).unwrap_or(Value::Null))
+        .unwrap_or(Value::Null);
+    (status, body)
+}
+
+#[tokio::test]
+async fn gateway_mode_reads_the_caller_from_each_kind_of_authorizer_context() {
+    let runtime = FakeRuntime::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let _function = runtime.spawn_function(
+        env!("CARGO_BIN_EXE_clearance-service").as_ref(),
+        "clearance-permissions-api",
+        &[
+            ("CLEARANCE_AUTH", "gateway"),
+            ("CLEARANCE_STORE", "embedded"),
+            ("CLEARANCE_DATA_DIR", dir.path().to_str().unwrap()),
+        ],
+    );
+    let body = json!({"companies": ["1111"], "role": "Standard"});
+
+    // REST API with a Cognito user-pool authorizer: a machine client's claims with the write scope.
+    let cognito = json!({"claims": {"sub": MACHINE, "client_id": MACHINE, "token_use": "access", "scope": "clearance/write"}});
+    let (status, created) = invoke(
+        &runtime,
+        rest_event("PUT", "/users/dave", Some(body.clone()), cognito, json!({})),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["updatedBy"], MACHINE);
+
+    // The same with only the read scope cannot write.
+    let reader = json!({"claims": {"sub": "u-1", "username": "u-1", "client_id": CLIENT, "scope": "clearance/read"}});
+    let (status, problem) = invoke(
+        &runtime,
+        rest_event(
+            "PUT",
+            "/users/dave",
+            Some(body.clone()),
+            reader.clone(),
+            json!({}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 403, "{problem}");
+    let (status, _) = invoke(
+        &runtime,
+        rest_event("GET", "/users/dave", None, reader, json!({})),
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    // No authorizer and no IAM identity: nobody is authenticated.
+    let (status, problem) = invoke(
+        &runtime,
+        rest_event("GET", "/users/dave", None, json!({}), json!({})),
+    )
+    .await;
+    assert_eq!(status, 401, "{problem}");
+
+    // IAM: the gateway's IAM policy decided; the caller's ARN is the actor.
+    let arn = "arn:aws:iam::123456789012:role/provisioner";
+    let (status, patched) = invoke(
+        &runtime,
+        rest_event(
+            "PATCH",
+            "/users/dave",
+            Some(json!({"role": "Manager"})),
+            json!({}),
+            json!({"userArn": arn, "caller": "AROAEXAMPLE"}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{patched}");
+    assert_eq!(patched["updatedBy"], arn);
+
+    // A Lambda authorizer's context.
+    let lambda_context = json!({"principalId": "u-7", "sub": "u-7", "scope": "clearance/write"});
+    let (status, patched) = invoke(
+        &runtime,
+        rest_event(
+            "PATCH",
+            "/users/dave",
+            Some(json!({"role": "Admin"})),
+            lambda_context,
+            json!({}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{patched}");
+    assert_eq!(patched["updatedBy"], "u-7");
+
+    // HTTP API with a JWT authorizer: scopes from the authorizer.
+    let jwt = json!({"jwt": {"claims": {"sub": MACHINE, "client_id": MACHINE}, "scopes": ["clearance/read"]}});
+    let (status, _) = invoke(
+        &runtime,
+        http_event("GET", "/users/dave", None, jwt.clone()),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _) = invoke(&runtime, http_event("DELETE", "/users/dave", None, jwt)).await;
+    assert_eq!(status, 403);
+}

@@ -1,0 +1,263 @@
+//! The binary's DynamoDB settings: `--store dynamodb` against dynalite (with `--create-table`), the
+//! DynamoDB store as the default on Lambda, and start-up refusing settings that cannot work.
+
+use std::path::Path;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use clearance_tests::dynalite::Dynalite;
+use clearance_tests::lambda_runtime::{FakeRuntime, Outcome};
+use serde_json::{Value, json};
+
+use crate::helpers::{AMBIENT, BINARY, start_binary};
+
+/// What the SDK's default chain needs to reach dynalite: its URL, a region and fake static
+/// credentials (dynalite checks that requests are signed, not by whom).
+fn dynalite_env(dynalite: &Dynalite) -> Vec<(&'static str, String)> {
+    vec![
+        ("DYNAMODB_ENDPOINT_URL", dynalite.endpoint()),
+        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_ACCESS_KEY_ID", "AKIDFAKEBINARYTEST".into()),
+        ("AWS_SECRET_ACCESS_KEY", "fake-secret".into()),
+        ("AWS_EC2_METADATA_DISABLED", "true".into()),
+    ]
+}
+
+fn borrowed<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    env.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+/// Runs the binary to its end with `args` and `env` (after clearing [`AMBIENT`]); returns
+/// whether it succeeded and what it wrote to stderr.
+async fn run_to_end(args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
+    let mut command = tokio::process::Command::new(BINARY);
+    command.args(["--listen", "127.0.0.1:0"]).args(args);
+    command.env_remove("AWS_LAMBDA_RUNTIME_API");
+    for name in AMBIENT {
+        command.env_remove(name);
+    }
+    command.envs(env.iter().copied());
+    let output = tokio::time::timeout(Duration::from_secs(30), command.output())
+        .await
+        .expect("the binary stops on its own")
+        .unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn the_binary_creates_the_table_on_dynalite_and_serves_from_it() {
+    let dynalite = Dynalite::start().await;
+    let data_dir = tempfile::tempdir().unwrap();
+    let env = dynalite_env(&dynalite);
+
+    let (mut child, base, log) = start_binary(
+        &[
+            "--store",
+            "dynamodb",
+            "--table",
+            "clearance-binary",
+            "--create-table",
+            "--data-dir",
+            data_dir.path().to_str().unwrap(),
+        ],
+        &borrowed(&env),
+    )
+    .await;
+
+    assert!(
+        log.iter().any(|l| l.contains("created the DynamoDB table")),
+        "{log:?}"
+    );
+    let client = reqwest::Client::new();
+    let put = client
+        .put(format!("{base}/users/from-the-binary"))
+        .json(&json!({"companies": ["1111"], "role": "Manager"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 201, "{:?}", put.text().await);
+    let got = client
+        .get(format!("{base}/users/from-the-binary"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.status(), 200);
+    assert_eq!(got.headers()["etag"], "\"1\"");
+    let body: Value = got.json().await.unwrap();
+    assert_eq!(body["companies"], json!(["1111"]));
+    // It is in the table, in the reference's shape.
+    let item = dynalite
+        .client()
+        .get_item()
+        .table_name("clearance-binary")
+        .key("id", AttributeValue::S("from-the-binary".into()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .expect("the item is in the table");
+    assert_eq!(item["role"].as_s().unwrap(), "Manager");
+    assert_eq!(
+        item["companies"].as_l().unwrap(),
+        &[AttributeValue::S("1111".into())]
+    );
+    // No sample data went into DynamoDB, and the embedded store was never opened.
+    let sample = client
+        .get(format!("{base}/users/3f1c0d52-7a6b-4e1f-9c2d-8b5a4e6f7a10"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sample.status(), 404);
+    assert!(is_empty(data_dir.path()), "the embedded store was opened");
+    let ready = client.get(format!("{base}/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+    child.kill().await.unwrap();
+}
+
+fn is_empty(dir: &Path) -> bool {
+    std::fs::read_dir(dir).unwrap().next().is_none()
+}
+
+#[tokio::test]
+async fn under_lambda_the_store_is_dynamodb_without_asking() {
+    let dynalite = Dynalite::start().await;
+    let table = dynalite.fresh_table().await;
+    // The reference design's user, as its own tools wrote it.
+    dynalite
+        .client()
+        .put_item()
+        .table_name(&table)
+        .item(
+            "id",
+            AttributeValue::S("3f1c0d52-7a6b-4e1f-9c2d-8b5a4e6f7a10".into()),
+        )
+        .item(
+            "companies",
+            AttributeValue::L(vec![AttributeValue::S("1111".into())]),
+        )
+        .item("role", AttributeValue::S("Manager".into()))
+        .send()
+        .await
+        .unwrap();
+    let runtime = FakeRuntime::start().await;
+    let mut env = dynalite_env(&dynalite);
+    env.push(("TABLE_NAME", table.clone()));
+    let _function = runtime.spawn_function(
+        BINARY.as_ref(),
+        "clearance-permissions-api",
+        &borrowed(&env),
+    );
+
+    let event = crate::platform::fixture("apigw-rest-get-user.json");
+    let outcome = runtime.invoke(event, Duration::from_secs(20)).await;
+
+    let Outcome::Response(response) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(response["statusCode"], 200, "{response}");
+    let body: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body["companies"], json!(["1111"]));
+    assert_eq!(
+        body["version"], 0,
+        "read from the table, not the sample data"
+    );
+}
+
+#[tokio::test]
+async fn start_up_refuses_dynamodb_settings_that_cannot_work_naming_them() {
+    let no_config = tempfile::tempdir().unwrap();
+    let config_file = no_config.path().join("none");
+    let config_file = config_file.to_str().unwrap();
+
+    let (ok, stderr) = run_to_end(&["--store", "dynamodb"], &[]).await;
+    assert!(!ok);
+    assert!(
+        stderr.contains("--table") && stderr.contains("TABLE_NAME"),
+        "{stderr}"
+    );
+
+    let (ok, stderr) = run_to_end(&[], &[("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9")]).await;
+    assert!(!ok);
+    assert!(
+        stderr.contains("default store on AWS Lambda") && stderr.contains("TABLE_NAME"),
+        "{stderr}"
+    );
+
+    let (ok, stderr) = run_to_end(&["--store", "embedded", "--create-table"], &[]).await;
+    assert!(!ok);
+    assert!(stderr.contains("--create-table"), "{stderr}");
+
+    let (ok, stderr) = run_to_end(&["--store", "dynamodb", "--table", "x"], &[]).await;
+    assert!(!ok);
+    assert!(
+        stderr.contains("--table") && stderr.contains("3 to 255"),
+        "{stderr}"
+    );
+
+    let (ok, stderr) = run_to_end(
+        &["--store", "dynamodb", "--table", "permissions"],
+        &[
+            ("AWS_CONFIG_FILE", config_file),
+            ("AWS_SHARED_CREDENTIALS_FILE", config_file),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+        ],
+    )
+    .await;
+    assert!(!ok);
+    assert!(
+        stderr.contains("--region") && stderr.contains("AWS_REGION"),
+        "{stderr}"
+    );
+
+    let (ok, stderr) = run_to_end(
+        &[
+            "--store",
+            "dynamodb",
+            "--table",
+            "permissions",
+            "--dynamodb-attempt-timeout",
+            "2s",
+            "--dynamodb-timeout",
+            "1s",
+        ],
+        &[],
+    )
+    .await;
+    assert!(!ok);
+    assert!(stderr.contains("--dynamodb-timeout"), "{stderr}");
+}
+
+#[tokio::test]
+async fn a_table_that_cannot_be_used_stops_start_up_naming_it() {
+    let dynalite = Dynalite::start().await;
+    let env = dynalite_env(&dynalite);
+    crate::dynamodb::faults::create_table_with_another_key(&dynalite, "keyed-by-pk").await;
+
+    let (ok, missing) = run_to_end(
+        &["--store", "dynamodb", "--table", "not-created"],
+        &borrowed(&env),
+    )
+    .await;
+    assert!(!ok);
+    assert!(
+        missing.contains("\"not-created\" (--table / TABLE_NAME) cannot be used")
+            && missing.contains("--create-table")
+            && missing.contains("ResourceNotFoundException"),
+        "{missing}"
+    );
+
+    let (ok, wrong_key) = run_to_end(
+        &["--store", "dynamodb", "--table", "keyed-by-pk"],
+        &borrowed(&env),
+    )
+    .await;
+    assert!(!ok);
+    assert!(
+        wrong_key.contains("\"keyed-by-pk\" (--table / TABLE_NAME) cannot be used")
+            && wrong_key.contains("does not have `id` (S) as its only key"),
+        "{wrong_key}"
+    );
+}
