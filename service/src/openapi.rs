@@ -3,12 +3,41 @@
 //! The committed copy lives in `openapi/openapi.json`; `cargo run -q -p clearance-openapi >
 //! openapi/openapi.json` regenerates it, and a test fails when it is out of date.
 
-use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::{Modify, OpenApi};
 
 use crate::http::{companies, decisions, health, problem, users};
 
+/// Documents `--auth jwt`: a bearer access token holding `clearance/read` (reads and decisions) or
+/// `clearance/write` (changes). Without authentication (`--auth none`, loopback only) no token is
+/// needed, so the requirement lists "none" as an alternative.
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "An access token from a configured issuer (--auth jwt). The scope clearance/read grants reads and decisions; clearance/write grants changes and reads.",
+                    ))
+                    .build(),
+            ),
+        );
+        doc.security = Some(vec![
+            SecurityRequirement::new("bearer", ["clearance/read", "clearance/write"]),
+            SecurityRequirement::default(),
+        ]);
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
+    modifiers(&BearerAuth),
     info(
         title = "Clearance permissions API",
         description = "Which companies a user may act for, and in what role: look-ups, management and decisions. \
