@@ -196,6 +196,16 @@ impl Authorizer {
                     ("clientId", verified.client_id.as_deref()),
                     ("scope", (!scope.is_empty()).then_some(scope.as_str())),
                     ("reason", Some(code_of(&outcome))),
+                    // Tells the middleware the permissions were looked up (pattern 3), so "none
+                    // found" is not looked up again.
+                    (
+                        "permissions",
+                        Some(if permissions.is_some() {
+                            "found"
+                        } else {
+                            "none"
+                        }),
+                    ),
                 ],
             ),
         };

@@ -135,7 +135,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     if on_lambda {
         tracing::info!("running under AWS Lambda");
         // Outside the router, so the path is fixed before routing.
-        let app = tower::ServiceExt::map_request(app, strip_rest_api_stage::<lambda_http::Body>);
+        let app = tower::ServiceExt::map_request(app, strip_stage::<lambda_http::Body>);
         return lambda_http::run(app)
             .await
             .map_err(|e| anyhow::anyhow!("the Lambda runtime stopped: {e}"));
@@ -147,13 +147,15 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     serve(listener, app, shutdown_signal()).await
 }
 
-/// API Gateway REST APIs put the stage in front of the path (`/prod/users/1`); the routes know
-/// nothing of stages, so take it off. (HTTP APIs on `$default` have no stage in the path.)
-fn strip_rest_api_stage<B>(mut req: axum::http::Request<B>) -> axum::http::Request<B> {
+/// lambda_http puts the API Gateway stage in front of the path (`/prod/users/1`) for REST APIs and
+/// for HTTP APIs on a named stage; the routes know nothing of stages, so take it off. (HTTP APIs on
+/// `$default` have no stage in the path.)
+fn strip_stage<B>(mut req: axum::http::Request<B>) -> axum::http::Request<B> {
     use lambda_http::RequestExt as _;
     use lambda_http::request::RequestContext;
     let stage = match req.extensions().request_context_ref() {
         Some(RequestContext::ApiGatewayV1(ctx)) => ctx.stage.clone(),
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.stage.clone().filter(|s| s != "$default"),
         _ => None,
     };
     let Some(stage) = stage else { return req };

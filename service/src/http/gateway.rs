@@ -3,9 +3,9 @@
 //!
 //! | in front of the API | actor | scopes checked |
 //! | --- | --- | --- |
-//! | REST API, Cognito user-pool authorizer (`authorizer.claims`) | `client_id` for machine tokens, else `sub` | the token's `scope` |
+//! | REST API, Cognito user-pool authorizer (`authorizer.claims`) | `sub`, else `client_id` (a Cognito machine token's `sub` is its client id) | the token's `scope` |
 //! | HTTP API, JWT authorizer (`authorizer.jwt`) | same | the token's scopes |
-//! | a Lambda authorizer (`principalId`, `sub`, `clientId`, `scope` in its context) | `clientId`, else `sub`, else `principalId` | its `scope`, if it passed one |
+//! | a Lambda authorizer (`principalId`, `sub`, `clientId`, `scope` in its context) | `sub`, else `clientId`, else `principalId` | its `scope`, if it passed one |
 //! | IAM (SigV4) | the Cognito identity id, else the caller's ARN | none: the IAM policy decided |
 
 use std::collections::HashMap;
@@ -24,21 +24,17 @@ fn from_claims(
     get: impl Fn(&str) -> Option<String>,
     scopes: Option<Vec<String>>,
 ) -> Option<(String, Option<Vec<String>>)> {
-    let machine = get("username").is_none() && get("cognito:username").is_none();
-    let actor = if machine {
-        get("client_id").or_else(|| get("sub"))
-    } else {
-        get("sub")
-    }?;
+    // The same rule as the authorizer and the middleware: the subject, else the client (a Cognito
+    // client-credentials token's subject is its client id).
+    let actor = get("sub").or_else(|| get("client_id"))?;
     let scopes = scopes.unwrap_or_else(|| split_scopes(get("scope").as_deref()));
     Some((actor, Some(scopes)))
 }
 
 fn from_lambda_context(fields: &HashMap<String, Value>) -> Option<(String, Option<Vec<String>>)> {
     let text = |k: &str| fields.get(k).and_then(Value::as_str).map(str::to_owned);
-    let actor = text("clientId")
-        .filter(|_| text("sub") == text("clientId"))
-        .or_else(|| text("sub"))
+    let actor = text("sub")
+        .or_else(|| text("clientId"))
         .or_else(|| text("principalId"))?;
     let scopes = text("scope").map(|s| split_scopes(Some(&s)));
     Some((actor, scopes))

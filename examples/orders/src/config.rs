@@ -1,0 +1,89 @@
+//! Settings, read once at start-up.
+//!
+//! Flags (each also an environment variable) say where to listen and which roles exist. The
+//! verifier and the permissions source read their own environment variables, as the Lambdas do:
+//!
+//! - verifier: `JWT_ISSUER` (any OIDC issuer) or `COGNITO_USER_POOL_ID`, with `JWT_CLIENT_IDS`,
+//!   `JWT_TOKEN_USE`, `JWT_JWKS_URL`, ... (see `clearance_core::jwt`);
+//! - permissions source: `PERMISSIONS_SOURCE` (`api`, the default, or `dynamodb`), then
+//!   `PERMISSIONS_API_URL`, ... or `TABLE_NAME`, ... (see `clearance_core::source::env`).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::Parser;
+use clearance_core::domain::RoleOrder;
+
+/// The variable Lambda sets for its runtime API: when present, the service runs under
+/// `lambda_http`.
+pub const LAMBDA_RUNTIME_API: &str = "AWS_LAMBDA_RUNTIME_API";
+
+/// The variables that configure a token verifier; with none set, no bearer token is accepted.
+const VERIFIER_SETTINGS: [&str; 3] = ["JWT_ISSUER", "COGNITO_USER_POOL_ID", "CLEARANCE_CONFIG"];
+
+/// The orders API's settings.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "orders-api",
+    version,
+    about = "An example orders API protected by Clearance (a plain server, or AWS Lambda when AWS_LAMBDA_RUNTIME_API is set)"
+)]
+pub struct Settings {
+    /// The address to listen on (plain server only).
+    #[arg(long, env = "ORDERS_LISTEN", default_value = "127.0.0.1:8081")]
+    pub listen: SocketAddr,
+
+    /// The roles, lowest first (as the permissions service's --roles).
+    #[arg(
+        long,
+        env = "CLEARANCE_ROLES",
+        default_value = "Standard,Manager,Admin",
+        value_parser = parse_roles
+    )]
+    pub roles: RoleOrder,
+
+    /// The longest wait for the caller's permissions before answering 503, in milliseconds.
+    #[arg(long, env = "ORDERS_PERMISSIONS_TIMEOUT_MS", default_value_t = 3000)]
+    pub permissions_timeout_ms: u64,
+}
+
+fn parse_roles(list: &str) -> Result<RoleOrder, String> {
+    RoleOrder::parse_list(list).map_err(|e| e.to_string())
+}
+
+impl Settings {
+    /// The permissions timeout.
+    pub fn permissions_timeout(&self) -> Duration {
+        Duration::from_millis(self.permissions_timeout_ms.max(1))
+    }
+}
+
+/// Whether the environment `lookup` gives is Lambda's.
+pub fn on_lambda(lookup: &impl Fn(&str) -> Option<String>) -> bool {
+    lookup(LAMBDA_RUNTIME_API).is_some_and(|v| !v.is_empty())
+}
+
+/// Whether `lookup` configures a token verifier.
+pub fn verifier_configured(lookup: &impl Fn(&str) -> Option<String>) -> bool {
+    VERIFIER_SETTINGS
+        .iter()
+        .any(|name| lookup(name).is_some_and(|v| !v.trim().is_empty()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_listen_on_loopback_8081() {
+        let settings = Settings::try_parse_from(["orders-api"]).unwrap();
+        assert_eq!(settings.listen.to_string(), "127.0.0.1:8081");
+        assert_eq!(settings.roles, RoleOrder::default());
+    }
+
+    #[test]
+    fn a_bad_role_list_names_the_flag() {
+        let err = Settings::try_parse_from(["orders-api", "--roles", "A,A"]).unwrap_err();
+        assert!(err.to_string().contains("--roles"), "{err}");
+    }
+}

@@ -1,0 +1,347 @@
+//! The layer that establishes who is calling: [`AuthLayer`].
+//!
+//! For each request, in order:
+//!
+//! 1. **The API Gateway context** ([`context_identity`]): when running under `lambda_http` behind
+//!    an authorizer, API Gateway already verified the caller. Never present on a plain server.
+//! 2. **Else a bearer token** (`Authorization: Bearer <token>`), verified with the configured
+//!    [`Verifier`] (signature against the issuer's JWKS, expiry, audience or client id, ...).
+//! 3. **Else** 401 with `WWW-Authenticate: Bearer`.
+//!
+//! Then the caller's permissions are hydrated: taken from a Lambda authorizer's context when it
+//! carried them, otherwise read from the [`PermissionsSource`] under the caller's permissions id
+//! (the token's `sub`, or its client id for machine tokens). A source that fails or does not
+//! answer in time is a 503: never an allow. The [`Identity`] goes into the request's extensions
+//! for the route layers ([`require`](mod@crate::require)) and the handlers.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::response::{IntoResponse, Response};
+use clearance_core::authz::Caller;
+use clearance_core::domain::{RoleOrder, UserId, UserPermissions};
+use clearance_core::jwt::Verifier;
+use clearance_core::source::PermissionsSource;
+use http::{HeaderMap, Request, header};
+use tower::{Layer, Service};
+use tracing::Instrument as _;
+
+use crate::context::{ContextIdentity, context_identity};
+use crate::identity::{Identity, Origin};
+use crate::problem::AuthError;
+
+/// The default longest wait for the permissions source.
+pub const DEFAULT_PERMISSIONS_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The role order the [`AuthLayer`] was configured with, passed to the route layers as a request
+/// extension.
+#[derive(Debug, Clone)]
+pub(crate) struct Roles(pub(crate) Arc<RoleOrder>);
+
+struct Shared {
+    verifier: Option<Arc<Verifier>>,
+    source: Arc<dyn PermissionsSource>,
+    roles: Arc<RoleOrder>,
+    permissions_timeout: Duration,
+    trust_request_context: bool,
+}
+
+/// Establishes the caller's [`Identity`] (see the [module docs](self)). Build it once and add it
+/// to the routes that need a caller, outside the route layers:
+///
+/// ```no_run
+/// # use std::sync::Arc;
+/// # use axum::{Router, routing::get};
+/// # use clearance_core::{jwt::Verifier, source::PermissionsSource};
+/// # fn app(verifier: Arc<Verifier>, source: Arc<dyn PermissionsSource>) -> Router {
+/// use clearance_axum::{AuthLayer, require_company};
+///
+/// let auth = AuthLayer::new(source).with_verifier(verifier);
+/// Router::new()
+///     .route(
+///         "/companies/{company_id}/orders",
+///         get(|| async { "orders" }).route_layer(require_company("company_id", Some("Standard"), true)),
+///     )
+///     .layer(auth)
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct AuthLayer {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for AuthLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthLayer")
+            .field("verifier", &self.shared.verifier)
+            .field("roles", &self.shared.roles)
+            .field("permissions_timeout", &self.shared.permissions_timeout)
+            .field("trust_request_context", &self.shared.trust_request_context)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuthLayer {
+    /// A layer reading permissions from `source`, with no verifier (only the API Gateway context
+    /// identifies callers until [`with_verifier`](Self::with_verifier)), the default role order
+    /// (`Standard < Manager < Admin`) and a 3 s permissions timeout.
+    pub fn new(source: Arc<dyn PermissionsSource>) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                verifier: None,
+                source,
+                roles: Arc::new(RoleOrder::default()),
+                permissions_timeout: DEFAULT_PERMISSIONS_TIMEOUT,
+                trust_request_context: true,
+            }),
+        }
+    }
+
+    fn map(self, f: impl FnOnce(&mut Shared)) -> Self {
+        let mut shared = Shared {
+            verifier: self.shared.verifier.clone(),
+            source: self.shared.source.clone(),
+            roles: self.shared.roles.clone(),
+            permissions_timeout: self.shared.permissions_timeout,
+            trust_request_context: self.shared.trust_request_context,
+        };
+        f(&mut shared);
+        Self {
+            shared: Arc::new(shared),
+        }
+    }
+
+    /// Accepts `Authorization: Bearer` tokens this verifier accepts.
+    pub fn with_verifier(self, verifier: Arc<Verifier>) -> Self {
+        self.map(|s| s.verifier = Some(verifier))
+    }
+
+    /// The role order for "at least" requirements.
+    pub fn with_roles(self, roles: RoleOrder) -> Self {
+        self.map(|s| s.roles = Arc::new(roles))
+    }
+
+    /// The longest wait for the permissions source before answering 503.
+    pub fn with_permissions_timeout(self, timeout: Duration) -> Self {
+        self.map(|s| s.permissions_timeout = timeout)
+    }
+
+    /// Whether to take the caller from the API Gateway context (default `true`). Turn it off to
+    /// accept bearer tokens only, even under Lambda.
+    pub fn trust_request_context(self, trust: bool) -> Self {
+        self.map(|s| s.trust_request_context = trust)
+    }
+}
+
+impl<S> Layer<S> for AuthLayer {
+    type Service = AuthService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        AuthService {
+            inner,
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+/// The service [`AuthLayer`] wraps around the routes.
+#[derive(Clone)]
+pub struct AuthService<S> {
+    inner: S,
+    shared: Arc<Shared>,
+}
+
+impl<S> std::fmt::Debug for AuthService<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthService").finish_non_exhaustive()
+    }
+}
+
+impl<S, B> Service<Request<B>> for AuthService<S>
+where
+    S: Service<Request<B>> + Clone + Send + 'static,
+    S::Response: IntoResponse,
+    S::Future: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<B>) -> Self::Future {
+        // The clone that was polled ready serves this request; the fresh clone waits for the next.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let shared = self.shared.clone();
+        // Everything read from the request is read here, so the future does not borrow it.
+        let from_context = shared
+            .trust_request_context
+            .then(|| context_identity(&req))
+            .flatten();
+        let token = bearer_token(req.headers());
+        Box::pin(async move {
+            match shared.identify(from_context, token).await {
+                Ok(identity) => {
+                    req.extensions_mut().insert(Roles(shared.roles.clone()));
+                    req.extensions_mut().insert(identity);
+                    inner.call(req).await.map(IntoResponse::into_response)
+                }
+                Err(err) => {
+                    // 5xx causes are logged once, where the response is made.
+                    if matches!(
+                        err,
+                        AuthError::MissingToken
+                            | AuthError::TokensNotAccepted
+                            | AuthError::InvalidToken(_)
+                            | AuthError::Unidentified
+                    ) {
+                        tracing::info!(code = err.code(), "request refused: not authenticated");
+                    }
+                    Ok(err.into_response())
+                }
+            }
+        })
+    }
+}
+
+/// What the `Authorization` header holds.
+enum Token {
+    None,
+    Bearer(String),
+    /// Another scheme, or an empty or unreadable value.
+    Unusable,
+}
+
+fn bearer_token(headers: &HeaderMap) -> Token {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Token::None;
+    };
+    let Ok(value) = value.to_str() else {
+        return Token::Unusable;
+    };
+    match value.trim().split_once(' ') {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
+            Token::Bearer(token.trim().to_owned())
+        }
+        _ => Token::Unusable,
+    }
+}
+
+impl Shared {
+    async fn identify(
+        &self,
+        from_context: Option<ContextIdentity>,
+        token: Token,
+    ) -> Result<Identity, AuthError> {
+        let (caller, scopes, carried, looked_up, origin) = match from_context {
+            Some(found) => (
+                found.caller,
+                found.scopes,
+                found.permissions,
+                found.permissions_looked_up,
+                found.origin,
+            ),
+            None => {
+                let (caller, scopes) = self.verify(token).await?;
+                (caller, scopes, None, false, Origin::BearerToken)
+            }
+        };
+        let permissions = match carried {
+            Some(p) => Some(p),
+            // The authorizer looked and found none: asking again would only repeat its answer.
+            None if looked_up => None,
+            None => self.hydrate(&caller.permissions_id).await?,
+        };
+        Ok(Identity {
+            caller,
+            scopes,
+            permissions,
+            origin,
+        })
+    }
+
+    async fn verify(&self, token: Token) -> Result<(Caller, Vec<String>), AuthError> {
+        let token = match token {
+            Token::Bearer(token) => token,
+            Token::None => return Err(AuthError::MissingToken),
+            Token::Unusable => {
+                return Err(AuthError::InvalidToken(
+                    clearance_core::jwt::JwtError::Malformed(
+                        "the Authorization header is not \"Bearer <token>\"",
+                    ),
+                ));
+            }
+        };
+        let Some(verifier) = &self.verifier else {
+            return Err(AuthError::TokensNotAccepted);
+        };
+        let verified = verifier.verify(&token).await.map_err(|err| {
+            if err.is_unavailable() {
+                AuthError::KeysUnavailable(err)
+            } else {
+                AuthError::InvalidToken(err)
+            }
+        })?;
+        let permissions_id = verified
+            .sub
+            .clone()
+            .or_else(|| verified.client_id.clone())
+            .ok_or(AuthError::Unidentified)?;
+        let caller = Caller {
+            subject: verified.sub.clone(),
+            client_id: verified.client_id.clone(),
+            permissions_id,
+        };
+        Ok((caller, verified.scopes.clone()))
+    }
+
+    /// The caller's permissions from the source; `None` when none are stored (or the id cannot be
+    /// a user id, so none can be).
+    async fn hydrate(&self, permissions_id: &str) -> Result<Option<UserPermissions>, AuthError> {
+        let Ok(id) = UserId::parse(permissions_id.to_owned()) else {
+            return Ok(None);
+        };
+        let span = tracing::debug_span!("permissions", user = %id);
+        match tokio::time::timeout(self.permissions_timeout, self.source.permissions(&id))
+            .instrument(span)
+            .await
+        {
+            Ok(Ok(permissions)) => Ok(permissions),
+            Ok(Err(err)) => Err(AuthError::PermissionsUnavailable(err)),
+            Err(_) => Err(AuthError::PermissionsTimeout(self.permissions_timeout)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::AUTHORIZATION, value.parse().unwrap());
+        headers
+    }
+
+    #[test]
+    fn only_a_non_empty_bearer_token_is_taken() {
+        assert!(matches!(bearer_token(&HeaderMap::new()), Token::None));
+        assert!(matches!(bearer_token(&headers("Bearer abc")), Token::Bearer(t) if t == "abc"));
+        assert!(matches!(bearer_token(&headers("bearer  abc ")), Token::Bearer(t) if t == "abc"));
+        assert!(matches!(
+            bearer_token(&headers("Basic abc")),
+            Token::Unusable
+        ));
+        assert!(matches!(bearer_token(&headers("Bearer ")), Token::Unusable));
+        assert!(matches!(bearer_token(&headers("abc")), Token::Unusable));
+    }
+}
