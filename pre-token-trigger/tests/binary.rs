@@ -13,6 +13,13 @@ use serde_json::{Value, json};
 
 const SUB: &str = "3f1c0d52-7a6b-4e1f-9c2d-8b5a4e6f7a10";
 
+/// The binary under test: this build's, or another (e.g. a release build, to measure its start-up
+/// time) named by `CLEARANCE_TRIGGER_BINARY`.
+fn binary() -> String {
+    std::env::var("CLEARANCE_TRIGGER_BINARY")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_clearance-pre-token-trigger").to_owned())
+}
+
 fn event(name: &str) -> Value {
     let path = format!("{}/events/{name}", env!("CARGO_MANIFEST_DIR"));
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
@@ -50,7 +57,7 @@ async fn the_trigger_binary_answers_cognito_events_under_the_lambda_runtime() {
     let runtime = FakeRuntime::start().await;
     let started = Instant::now();
     let _function = runtime.spawn_function(
-        env!("CARGO_BIN_EXE_clearance-pre-token-trigger").as_ref(),
+        binary().as_ref(),
         "clearance-pre-token-trigger",
         &[("PERMISSIONS_API_URL", &url)],
     );

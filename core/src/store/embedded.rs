@@ -88,6 +88,23 @@ impl EmbeddedStore {
         .await
     }
 
+    /// Every user, in id order, read in one transaction (a consistent snapshot). For tools that
+    /// dump or reconcile the whole store (the seed CLI's export and `replace-all`); the store
+    /// trait has no such listing.
+    pub async fn all(&self) -> Result<Vec<UserPermissions>, StoreError> {
+        self.blocking(|db| {
+            let txn = db.begin_read().map_err(internal)?;
+            let users = txn.open_table(USERS).map_err(internal)?;
+            let mut all = Vec::new();
+            for entry in users.iter().map_err(internal)? {
+                let (id, bytes) = entry.map_err(internal)?;
+                all.push(decode(id.value(), bytes.value())?);
+            }
+            Ok(all)
+        })
+        .await
+    }
+
     async fn blocking<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,

@@ -45,9 +45,11 @@
 //! failure for 1 s) so that a load balancer probing `/readyz` hard does not turn into as many calls
 //! to DynamoDB.
 
+mod bulk;
 mod errors;
 mod mapping;
 
+pub use bulk::{BATCH_WRITE_CHUNK, BulkError, BulkOutcome};
 pub use errors::DynamoError;
 
 use std::collections::{BTreeSet, HashMap};

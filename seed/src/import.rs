@@ -1,0 +1,532 @@
+//! `import`: read, validate everything, then write in batches, with progress, Ctrl-C and a summary.
+//!
+//! The order of work is what makes the promises of `--help` hold:
+//! 1. refuse what cannot be done before reading anything (replace-all through the API);
+//! 2. read and validate every record; report every invalid one; stop unless all are valid (or
+//!    `--skip-invalid`);
+//! 3. open the target; for replace-all, list the stored ids and ask before deleting;
+//! 4. write batches of [`BATCH`] with `--concurrency` in flight; on Ctrl-C stop issuing batches and
+//!    wait for those in flight (a second Ctrl-C stops at once);
+//! 5. replace-all only, and only if every write was confirmed: delete the ids not in the file;
+//! 6. print the summary; the exit status says whether everything was confirmed.
+
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::io::{IsTerminal, Read};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use clearance_core::domain::UserId;
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use tokio::sync::watch;
+
+use crate::api::ApiClient;
+use crate::check::{self, Checked, Record};
+use crate::cli::{Format, ImportArgs, Mode, exit};
+use crate::input;
+use crate::progress::Progress;
+use crate::target::{BatchResult, NO_LISTING, Target, WriteMode};
+
+/// Users per batch: one DynamoDB `BatchWriteItem`, or that many single writes elsewhere.
+pub const BATCH: usize = clearance_core::store::dynamodb::BATCH_WRITE_CHUNK;
+/// Parallel scan segments used to list the stored ids for replace-all.
+const LIST_SEGMENTS: u32 = 4;
+/// How many ids a confirmation prompt shows.
+const PROMPT_SAMPLE: usize = 10;
+
+/// Runs `import`; returns the exit status.
+pub async fn run(args: ImportArgs) -> u8 {
+    let started = Instant::now();
+    if args.api.is_some() && args.mode == Mode::ReplaceAll {
+        eprintln!("error: --mode replace-all cannot be used with --api: {NO_LISTING}");
+        return exit::NOTHING_WRITTEN;
+    }
+
+    if args.api.is_some() && args.store.store.is_some() {
+        eprintln!("note: --store (CLEARANCE_STORE) is ignored: writing through --api");
+    }
+
+    // Read and validate everything before touching the target.
+    let name = if args.file == Path::new("-") {
+        "standard input".to_owned()
+    } else {
+        args.file.display().to_string()
+    };
+    let Some(format) = args.format.or_else(|| Format::from_extension(&args.file)) else {
+        eprintln!(
+            "error: cannot tell the format of {name}: pass --format json, ndjson or csv \
+             (or use a .json, .ndjson, .jsonl or .csv file)"
+        );
+        return exit::NOTHING_WRITTEN;
+    };
+    let bytes = match read_input(&args.file) {
+        Ok(bytes) => bytes,
+        Err(err) => {
+            eprintln!("error: cannot read {name}: {err}");
+            return exit::NOTHING_WRITTEN;
+        }
+    };
+    let entries = match input::parse(format, &bytes) {
+        Ok(entries) => entries,
+        Err(fatal) => {
+            eprintln!("{name}: {fatal}");
+            eprintln!("nothing was written");
+            return exit::NOTHING_WRITTEN;
+        }
+    };
+    drop(bytes);
+    let checked = check::check(entries, &args.roles);
+    for invalid in &checked.invalid {
+        eprintln!("line {}: {}", invalid.line, invalid.reason);
+    }
+    if !checked.invalid.is_empty() {
+        if !args.skip_invalid {
+            eprintln!(
+                "{} of {} records in {name} are invalid: nothing was written (fix them, or pass \
+                 --skip-invalid to write the {} valid ones)",
+                checked.invalid.len(),
+                checked.read,
+                checked.valid.len()
+            );
+            return exit::NOTHING_WRITTEN;
+        }
+        eprintln!(
+            "{} invalid records are skipped (--skip-invalid)",
+            checked.invalid.len()
+        );
+    }
+    if args.dry_run && args.mode != Mode::ReplaceAll {
+        print_dry_run(&args, &checked, &[]);
+        return exit::OK;
+    }
+
+    // Open the target; for replace-all, find what it would delete and ask.
+    let target = match &args.api {
+        Some(url) => ApiClient::new(url.clone(), args.bearer_token.as_deref())
+            .map(Target::Api)
+            .map_err(|e| crate::error_chain(&e)),
+        None => Target::open_store(&args.store, false).await,
+    };
+    let target = match target {
+        Ok(target) => target,
+        Err(message) => {
+            eprintln!("error: {message}");
+            eprintln!("nothing was written");
+            return exit::NOTHING_WRITTEN;
+        }
+    };
+    let deletions = if args.mode == Mode::ReplaceAll {
+        match target.all_ids(LIST_SEGMENTS).await {
+            Ok(ids) => ids
+                .into_iter()
+                .filter(|id| !checked.ids_in_file.contains(id.as_str()))
+                .collect(),
+            Err(message) => {
+                eprintln!(
+                    "error: listing the users in {}: {message}",
+                    target.describe()
+                );
+                eprintln!("nothing was written");
+                return exit::NOTHING_WRITTEN;
+            }
+        }
+    } else {
+        Vec::new()
+    };
+    if args.dry_run {
+        print_dry_run(&args, &checked, &deletions);
+        return exit::OK;
+    }
+    if !deletions.is_empty() && !args.yes {
+        match confirm(&args, &target, &deletions).await {
+            Ok(()) => {}
+            Err(message) => {
+                eprintln!("{message}");
+                eprintln!("nothing was written");
+                return exit::NOTHING_WRITTEN;
+            }
+        }
+    }
+
+    // Write, then delete.
+    let mut interrupts = Interrupts::listen();
+    let concurrency = usize::from(args.concurrency);
+    let max_retry = args.max_retry_time;
+    let mode = match args.mode {
+        Mode::InsertOnly => WriteMode::InsertOnly,
+        Mode::Upsert | Mode::ReplaceAll => WriteMode::Upsert,
+    };
+    let total = checked.valid.len();
+    let batches: Vec<Vec<Record>> = checked
+        .valid
+        .chunks(BATCH)
+        .map(<[Record]>::to_vec)
+        .collect();
+    let mut progress = Progress::new("writing", total as u64, args.quiet);
+    let target = &target;
+    let writes = drive(
+        batches,
+        |record: &Record| record.id.clone(),
+        concurrency,
+        &mut progress,
+        &mut interrupts,
+        |batch| async move {
+            let deadline = Instant::now() + max_retry;
+            target.put_batch(&batch, mode, deadline).await
+        },
+    )
+    .await;
+    progress.finish();
+
+    let mut deletes = None;
+    let mut deletions_held_back = false;
+    if !deletions.is_empty() {
+        if writes.complete() {
+            let batches: Vec<Vec<UserId>> =
+                deletions.chunks(BATCH).map(<[UserId]>::to_vec).collect();
+            let mut progress = Progress::new("deleting", deletions.len() as u64, args.quiet);
+            deletes = Some(
+                drive(
+                    batches,
+                    UserId::clone,
+                    concurrency,
+                    &mut progress,
+                    &mut interrupts,
+                    |batch| async move {
+                        let deadline = Instant::now() + max_retry;
+                        target.delete_batch(&batch, deadline).await
+                    },
+                )
+                .await,
+            );
+            progress.finish();
+        } else {
+            deletions_held_back = true;
+        }
+    }
+
+    let report = Report {
+        checked: &checked,
+        writes: &writes,
+        deletes: deletes.as_ref(),
+        deletions_planned: deletions.len(),
+        deletions_held_back,
+        replace_all: args.mode == Mode::ReplaceAll,
+        elapsed: started.elapsed(),
+        target: target.describe(),
+    };
+    report.print(args.quiet)
+}
+
+fn read_input(path: &Path) -> std::io::Result<Vec<u8>> {
+    if path == Path::new("-") {
+        let mut bytes = Vec::new();
+        std::io::stdin().lock().read_to_end(&mut bytes)?;
+        Ok(bytes)
+    } else {
+        std::fs::read(path)
+    }
+}
+
+fn print_dry_run(args: &ImportArgs, checked: &Checked, deletions: &[UserId]) {
+    if args.mode == Mode::ReplaceAll {
+        if deletions.is_empty() {
+            eprintln!("replace-all would delete no users");
+        } else {
+            eprintln!(
+                "replace-all would delete {} users not in the file:",
+                deletions.len()
+            );
+            for id in deletions {
+                eprintln!("  {id}");
+            }
+        }
+    }
+    eprintln!(
+        "dry run: read {}, valid {}, invalid {}; nothing was written",
+        checked.read,
+        checked.valid.len(),
+        checked.invalid.len()
+    );
+}
+
+/// Asks on the terminal whether replace-all may delete `deletions`; an error says why not.
+async fn confirm(args: &ImportArgs, target: &Target, deletions: &[UserId]) -> Result<(), String> {
+    let mut sample: Vec<String> = deletions
+        .iter()
+        .take(PROMPT_SAMPLE)
+        .map(ToString::to_string)
+        .collect();
+    if deletions.len() > PROMPT_SAMPLE {
+        sample.push(format!("and {} more", deletions.len() - PROMPT_SAMPLE));
+    }
+    let what = format!(
+        "replace-all will delete {} users from {} that are not in the file ({})",
+        deletions.len(),
+        target.describe(),
+        sample.join(", ")
+    );
+    let stdin_free = args.file != Path::new("-");
+    if !stdin_free || !std::io::stdin().is_terminal() {
+        return Err(format!(
+            "{what}: pass --yes to confirm (there is no terminal to ask on)"
+        ));
+    }
+    eprint!("{what}.\nType yes to go on: ");
+    let answer = tokio::task::spawn_blocking(|| {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).map(|_| line)
+    })
+    .await
+    .map_err(|e| e.to_string())?
+    .map_err(|e| format!("cannot read the answer: {e}"))?;
+    if matches!(answer.trim(), "yes" | "y" | "YES" | "Yes") {
+        Ok(())
+    } else {
+        Err("not confirmed".into())
+    }
+}
+
+/// Ctrl-C presses, counted, from the moment writing starts.
+///
+/// Listening replaces the default "stop the process" at once, so it starts only when there is
+/// something to stop cleanly.
+struct Interrupts {
+    presses: watch::Receiver<u32>,
+}
+
+impl Interrupts {
+    fn listen() -> Self {
+        let (tx, presses) = watch::channel(0);
+        tokio::spawn(async move {
+            let mut count = 0;
+            while tokio::signal::ctrl_c().await.is_ok() {
+                count += 1;
+                if tx.send(count).is_err() {
+                    break;
+                }
+            }
+        });
+        Self { presses }
+    }
+
+    /// Waits for the next press and returns how many there have been.
+    async fn next(&mut self) -> u32 {
+        if self.presses.changed().await.is_err() {
+            // No signal handler could be installed: no press will ever come.
+            std::future::pending::<()>().await;
+        }
+        *self.presses.borrow_and_update()
+    }
+
+    /// Whether Ctrl-C has been pressed at all.
+    fn pressed(&self) -> bool {
+        *self.presses.borrow() > 0
+    }
+}
+
+/// What one phase (writing or deleting) came to.
+#[derive(Debug, Default)]
+struct Phase {
+    written: usize,
+    skipped: Vec<UserId>,
+    failed: Vec<(UserId, String)>,
+    /// Stopped by Ctrl-C.
+    interrupted: bool,
+    /// Never sent, because of Ctrl-C.
+    not_attempted: usize,
+    /// In flight when a second Ctrl-C stopped waiting: not confirmed.
+    abandoned: Vec<UserId>,
+}
+
+impl Phase {
+    fn add(&mut self, result: BatchResult) {
+        self.written += result.written.len();
+        self.skipped.extend(result.skipped);
+        self.failed.extend(result.failed);
+    }
+
+    /// Every id was dealt with and nothing failed.
+    fn complete(&self) -> bool {
+        !self.interrupted && self.failed.is_empty() && self.abandoned.is_empty()
+    }
+}
+
+/// Runs `run` over `batches`, `concurrency` at a time, advancing `progress`, until all are done
+/// or Ctrl-C is pressed (then those in flight are awaited; a second press abandons them).
+async fn drive<T, F, Fut>(
+    batches: Vec<Vec<T>>,
+    id_of: impl Fn(&T) -> UserId,
+    concurrency: usize,
+    progress: &mut Progress,
+    interrupts: &mut Interrupts,
+    run: F,
+) -> Phase
+where
+    F: Fn(Vec<T>) -> Fut,
+    Fut: Future<Output = BatchResult>,
+{
+    let mut phase = Phase::default();
+    let mut queue = batches.into_iter().enumerate();
+    let mut in_flight = FuturesUnordered::new();
+    let mut flying: HashMap<usize, Vec<UserId>> = HashMap::new();
+    if interrupts.pressed() {
+        phase.interrupted = true;
+    }
+    loop {
+        while !phase.interrupted && in_flight.len() < concurrency {
+            let Some((index, batch)) = queue.next() else {
+                break;
+            };
+            flying.insert(index, batch.iter().map(&id_of).collect());
+            let work = run(batch);
+            in_flight.push(async move { (index, work.await) });
+        }
+        if in_flight.is_empty() {
+            break;
+        }
+        tokio::select! {
+            Some((index, result)) = in_flight.next() => {
+                flying.remove(&index);
+                progress.advance(result.count() as u64);
+                phase.add(result);
+            }
+            presses = interrupts.next() => {
+                if presses == 1 {
+                    phase.interrupted = true;
+                    progress.println(&format!(
+                        "interrupted: waiting for the {} batches in flight (Ctrl-C again to stop \
+                         without waiting)",
+                        in_flight.len()
+                    ));
+                } else {
+                    phase.interrupted = true;
+                    phase.abandoned = flying.drain().flat_map(|(_, ids)| ids).collect();
+                    phase.abandoned.sort_unstable();
+                    break;
+                }
+            }
+        }
+    }
+    phase.not_attempted = queue.map(|(_, batch)| batch.len()).sum();
+    phase
+}
+
+/// Everything the summary says.
+struct Report<'a> {
+    checked: &'a Checked,
+    writes: &'a Phase,
+    deletes: Option<&'a Phase>,
+    deletions_planned: usize,
+    deletions_held_back: bool,
+    replace_all: bool,
+    elapsed: Duration,
+    target: String,
+}
+
+impl Report<'_> {
+    /// Prints the lists and the summary line (failures even when quiet); returns the exit status.
+    fn print(&self, quiet: bool) -> u8 {
+        let writes = self.writes;
+        if !quiet && !writes.skipped.is_empty() {
+            let mut skipped = writes.skipped.clone();
+            skipped.sort_unstable();
+            eprintln!("left untouched, they exist already ({}):", skipped.len());
+            for id in &skipped {
+                eprintln!("  {id}");
+            }
+        }
+        print_failures("not written", &writes.failed);
+        print_abandoned(&writes.abandoned);
+        if let Some(deletes) = self.deletes {
+            print_failures("not deleted", &deletes.failed);
+            print_abandoned(&deletes.abandoned);
+        }
+        if self.deletions_held_back {
+            eprintln!(
+                "the {} users not in the file were NOT deleted, since not every write was \
+                 confirmed",
+                self.deletions_planned
+            );
+        }
+
+        let interrupted = writes.interrupted || self.deletes.is_some_and(|d| d.interrupted);
+        let failed = writes.failed.len() + writes.abandoned.len();
+        let deleted = self.deletes.map_or(0, |d| d.written);
+        let delete_failed = self
+            .deletes
+            .map_or(0, |d| d.failed.len() + d.abandoned.len());
+        if !quiet {
+            let seconds = self.elapsed.as_secs_f64();
+            let rate = if seconds > 0.0 {
+                writes.written as f64 / seconds
+            } else {
+                0.0
+            };
+            let deleted_part = if self.replace_all {
+                format!(", deleted {deleted}")
+            } else {
+                String::new()
+            };
+            eprintln!(
+                "summary: read {}, valid {}, written {}, skipped {}, failed {}{deleted_part}, \
+                 time {seconds:.2} s, rate {rate:.0} records/s",
+                self.checked.read,
+                self.checked.valid.len(),
+                writes.written,
+                writes.skipped.len(),
+                failed,
+            );
+        }
+        if interrupted {
+            let not_attempted = writes.not_attempted + self.deletes.map_or(0, |d| d.not_attempted);
+            eprintln!(
+                "interrupted: {} records were written to {} before stopping; {} were not \
+                 attempted",
+                writes.written, self.target, not_attempted
+            );
+            return exit::INTERRUPTED;
+        }
+        if failed > 0 || delete_failed > 0 || self.deletions_held_back {
+            eprintln!(
+                "NOT COMPLETE: {failed} writes and {delete_failed} deletions were not confirmed \
+                 in {} (listed above)",
+                self.target
+            );
+            return exit::PARTIAL;
+        }
+        if !quiet {
+            eprintln!("done: every write was confirmed by {}", self.target);
+        }
+        exit::OK
+    }
+}
+
+/// Lists failed ids grouped by reason.
+fn print_failures(what: &str, failed: &[(UserId, String)]) {
+    let mut by_reason: BTreeMap<&str, Vec<&UserId>> = BTreeMap::new();
+    for (id, reason) in failed {
+        by_reason.entry(reason.as_str()).or_default().push(id);
+    }
+    for (reason, mut ids) in by_reason {
+        ids.sort_unstable();
+        eprintln!("{what} ({}): {reason}", ids.len());
+        for id in ids {
+            eprintln!("  {id}");
+        }
+    }
+}
+
+fn print_abandoned(abandoned: &[UserId]) {
+    if abandoned.is_empty() {
+        return;
+    }
+    eprintln!(
+        "not confirmed ({}): in flight when a second Ctrl-C stopped waiting",
+        abandoned.len()
+    );
+    for id in abandoned {
+        eprintln!("  {id}");
+    }
+}

@@ -1,0 +1,314 @@
+//! Where an import writes and an export reads: the embedded store, a DynamoDB table, or the API.
+//!
+//! Each target writes a batch of records its own way and reports, per id, whether the write was
+//! confirmed, skipped (insert-only, the user exists) or failed (and why):
+//! - embedded: one conditional [`PermissionStore::put`] per record (each a committed, fsynced redb
+//!   transaction), so versions and insert-only are exact;
+//! - DynamoDB: one `BatchGetItem` for the batch's stored versions, then one `BatchWriteItem`
+//!   through [`DynamoStore::batch_put`] (see `--help` for what that means for versions and races);
+//! - the API: one `PUT /users/{id}` per record.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use clearance_core::domain::{UserId, UserPermissions};
+use clearance_core::store::dynamodb::DynamoStore;
+use clearance_core::store::embedded::{self, EmbeddedStore};
+use clearance_core::store::{PermissionStore, Precondition, StoreError};
+
+use crate::api::{ApiClient, PutResult};
+use crate::check::Record;
+use crate::cli::{StoreArgs, StoreKind};
+use crate::error_chain;
+
+/// Who the writes are made by (`updatedBy`).
+pub const ACTOR: &str = "seed-cli";
+
+/// How long to wait before asking DynamoDB again for a batch's stored versions.
+const VERSIONS_RETRY_PAUSE: Duration = Duration::from_millis(200);
+
+/// What an import does with a user that exists already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteMode {
+    /// Replace it.
+    Upsert,
+    /// Leave it untouched.
+    InsertOnly,
+}
+
+/// What happened to one batch.
+#[derive(Debug, Default)]
+pub struct BatchResult {
+    /// Confirmed written (or, for deletions, deleted).
+    pub written: Vec<UserId>,
+    /// Left untouched: insert-only, and the user exists.
+    pub skipped: Vec<UserId>,
+    /// Not written, or not confirmed, with why.
+    pub failed: Vec<(UserId, String)>,
+}
+
+impl BatchResult {
+    /// How many ids this result accounts for.
+    pub fn count(&self) -> usize {
+        self.written.len() + self.skipped.len() + self.failed.len()
+    }
+
+    fn all_failed<'a>(ids: impl IntoIterator<Item = &'a UserId>, reason: &str) -> Self {
+        Self {
+            failed: ids
+                .into_iter()
+                .map(|id| (id.clone(), reason.to_owned()))
+                .collect(),
+            ..Self::default()
+        }
+    }
+}
+
+/// An open target.
+pub enum Target {
+    /// The embedded store in a data directory.
+    Embedded {
+        /// The store.
+        store: EmbeddedStore,
+        /// Its directory, for messages.
+        dir: PathBuf,
+    },
+    /// A DynamoDB table.
+    Dynamo(DynamoStore),
+    /// The permissions API.
+    Api(ApiClient),
+}
+
+impl Target {
+    /// Opens the store `args` choose. With `must_exist`, an embedded store that has never been
+    /// created is an error (rather than an empty store made on the spot). A DynamoDB table is
+    /// checked to be reachable and active.
+    pub async fn open_store(args: &StoreArgs, must_exist: bool) -> Result<Self, String> {
+        match args.kind() {
+            StoreKind::Embedded => {
+                let dir = args.data_dir.clone();
+                if must_exist && !dir.join(embedded::FILE_NAME).is_file() {
+                    return Err(format!(
+                        "there is no embedded store in --data-dir {} (CLEARANCE_DATA_DIR)",
+                        dir.display()
+                    ));
+                }
+                let store = EmbeddedStore::open(&dir).map_err(|e| error_chain(&e))?;
+                Ok(Self::Embedded { store, dir })
+            }
+            StoreKind::Dynamodb => {
+                let settings = args.dynamo.settings()?;
+                let store = DynamoStore::connect(&settings)
+                    .await
+                    .map_err(|e| error_chain(&e))?;
+                store.ready().await.map_err(|e| {
+                    format!(
+                        "DynamoDB table {:?} cannot be used: {} (create it with `clearance-seed \
+                         create-table`)",
+                        settings.table,
+                        error_chain(&e)
+                    )
+                })?;
+                Ok(Self::Dynamo(store))
+            }
+        }
+    }
+
+    /// The target in words, for messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Embedded { dir, .. } => format!("the embedded store in {}", display(dir)),
+            Self::Dynamo(store) => format!("DynamoDB table {:?}", store.table()),
+            Self::Api(client) => format!("the API at {}", client.base()),
+        }
+    }
+
+    /// Writes `records` (ids unique), each batch retrying what was not confirmed until
+    /// `deadline`.
+    pub async fn put_batch(
+        &self,
+        records: &[Record],
+        mode: WriteMode,
+        deadline: Instant,
+    ) -> BatchResult {
+        match self {
+            Self::Embedded { store, .. } => put_embedded(store, records, mode).await,
+            Self::Dynamo(store) => put_dynamo(store, records, mode, deadline).await,
+            Self::Api(client) => {
+                let mut result = BatchResult::default();
+                for record in records {
+                    let id = record.id.clone();
+                    match client
+                        .put(record, mode == WriteMode::InsertOnly, deadline)
+                        .await
+                    {
+                        PutResult::Written => result.written.push(id),
+                        PutResult::Exists => result.skipped.push(id),
+                        PutResult::Failed(reason) => result.failed.push((id, reason)),
+                    }
+                }
+                result
+            }
+        }
+    }
+
+    /// Deletes `ids`. An id that is already gone counts as deleted.
+    pub async fn delete_batch(&self, ids: &[UserId], deadline: Instant) -> BatchResult {
+        match self {
+            Self::Embedded { store, .. } => {
+                let mut result = BatchResult::default();
+                for id in ids {
+                    match store.delete(id, Precondition::None).await {
+                        Ok(_) | Err(StoreError::NotFound) => result.written.push(id.clone()),
+                        Err(err) => result.failed.push((id.clone(), error_chain(&err))),
+                    }
+                }
+                result
+            }
+            Self::Dynamo(store) => {
+                let outcome = store.batch_delete(ids, deadline).await;
+                let reason = outcome
+                    .error
+                    .as_ref()
+                    .map_or_else(|| "not confirmed".to_owned(), |e| error_chain(e));
+                BatchResult {
+                    written: outcome.written,
+                    skipped: Vec::new(),
+                    failed: outcome
+                        .not_written
+                        .into_iter()
+                        .map(|id| (id, reason.clone()))
+                        .collect(),
+                }
+            }
+            Self::Api(_) => BatchResult::all_failed(ids, "the API cannot delete in bulk"),
+        }
+    }
+
+    /// Every user, sorted by id.
+    pub async fn all_users(&self, segments: u32) -> Result<Vec<UserPermissions>, String> {
+        let mut users = match self {
+            Self::Embedded { store, .. } => store.all().await,
+            Self::Dynamo(store) => store.scan_all(segments).await,
+            Self::Api(_) => return Err(NO_LISTING.into()),
+        }
+        .map_err(|e| error_chain(&e))?;
+        users.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+        Ok(users)
+    }
+
+    /// Every user id, sorted.
+    pub async fn all_ids(&self, segments: u32) -> Result<Vec<UserId>, String> {
+        let mut ids = match self {
+            Self::Embedded { store, .. } => store
+                .all()
+                .await
+                .map(|users| users.into_iter().map(|u| u.id).collect()),
+            Self::Dynamo(store) => store.scan_ids(segments).await,
+            Self::Api(_) => return Err(NO_LISTING.into()),
+        }
+        .map_err(|e| error_chain(&e))?;
+        ids.sort_unstable();
+        Ok(ids)
+    }
+}
+
+/// Why the API cannot serve a whole-store read.
+pub const NO_LISTING: &str = "the permissions API has no endpoint that lists every user, so it \
+    cannot be exported or reconciled through the API: use --store embedded or --store dynamodb";
+
+fn display(path: &Path) -> String {
+    path.display().to_string()
+}
+
+async fn put_embedded(store: &EmbeddedStore, records: &[Record], mode: WriteMode) -> BatchResult {
+    let precondition = match mode {
+        WriteMode::Upsert => Precondition::None,
+        WriteMode::InsertOnly => Precondition::MustNotExist,
+    };
+    let mut result = BatchResult::default();
+    for record in records {
+        let id = record.id.clone();
+        match store
+            .put(&record.id, &record.permissions, precondition, Some(ACTOR))
+            .await
+        {
+            Ok(_) => result.written.push(id),
+            Err(StoreError::Conflict { .. }) if mode == WriteMode::InsertOnly => {
+                result.skipped.push(id);
+            }
+            Err(err) => result.failed.push((id, error_chain(&err))),
+        }
+    }
+    result
+}
+
+async fn put_dynamo(
+    store: &DynamoStore,
+    records: &[Record],
+    mode: WriteMode,
+    deadline: Instant,
+) -> BatchResult {
+    let ids: Vec<UserId> = records.iter().map(|r| r.id.clone()).collect();
+    let versions = match stored_versions(store, &ids, deadline).await {
+        Ok(versions) => versions,
+        Err(err) => {
+            let reason = format!("reading the stored versions failed: {}", error_chain(&err));
+            return BatchResult::all_failed(&ids, &reason);
+        }
+    };
+    let at = clearance_core::store::now();
+    let mut result = BatchResult::default();
+    let mut users = Vec::with_capacity(records.len());
+    for record in records {
+        let stored = versions.get(&record.id);
+        if stored.is_some() && mode == WriteMode::InsertOnly {
+            result.skipped.push(record.id.clone());
+            continue;
+        }
+        users.push(UserPermissions {
+            id: record.id.clone(),
+            companies: record.permissions.companies.clone(),
+            role: record.permissions.role.clone(),
+            version: stored.map_or(1, |v| v + 1),
+            updated_at: Some(at),
+            updated_by: Some(ACTOR.to_owned()),
+        });
+    }
+    if users.is_empty() {
+        return result;
+    }
+    let outcome = store.batch_put(&users, deadline).await;
+    let reason = outcome
+        .error
+        .as_ref()
+        .map_or_else(|| "not confirmed".to_owned(), |e| error_chain(e));
+    result.written = outcome.written;
+    result.failed = outcome
+        .not_written
+        .into_iter()
+        .map(|id| (id, reason.clone()))
+        .collect();
+    result
+}
+
+/// The stored version of each of `ids` that exists, asking again while DynamoDB is unavailable
+/// for now and `deadline` allows.
+async fn stored_versions(
+    store: &DynamoStore,
+    ids: &[UserId],
+    deadline: Instant,
+) -> Result<HashMap<UserId, u64>, StoreError> {
+    loop {
+        match store.batch_get(ids).await {
+            Ok(found) => return Ok(found.into_iter().map(|u| (u.id, u.version)).collect()),
+            Err(StoreError::Unavailable { .. })
+                if Instant::now() + VERSIONS_RETRY_PAUSE < deadline =>
+            {
+                tokio::time::sleep(VERSIONS_RETRY_PAUSE).await;
+            }
+            Err(err) => return Err(err),
+        }
+    }
+}
