@@ -54,11 +54,7 @@ async fn the_authorizer_binary_allows_denies_and_refuses_under_the_lambda_runtim
     // CLEARANCE_AUTHORIZER_BINARY.
     let binary = std::env::var("CLEARANCE_AUTHORIZER_BINARY")
         .unwrap_or_else(|_| env!("CARGO_BIN_EXE_clearance-authorizer").to_owned());
-    let _function = runtime.spawn_function(
-        binary.as_ref(),
-        "clearance-authorizer",
-        &env_refs,
-    );
+    let _function = runtime.spawn_function(binary.as_ref(), "clearance-authorizer", &env_refs);
     let arn =
         |path: &str| format!("arn:aws:execute-api:us-east-1:123456789012:api1/prod/GET{path}");
     let token = issuer.access_token("user-1", "web-client");
