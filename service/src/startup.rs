@@ -135,7 +135,10 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     if on_lambda {
         tracing::info!("running under AWS Lambda");
         // Outside the router, so the path is fixed before routing.
-        let app = tower::ServiceExt::map_request(app, strip_stage::<lambda_http::Body>);
+        let app = tower::ServiceExt::map_request(
+            app,
+            clearance_axum::lambda::strip_stage::<lambda_http::Body>,
+        );
         return lambda_http::run(app)
             .await
             .map_err(|e| anyhow::anyhow!("the Lambda runtime stopped: {e}"));
@@ -145,41 +148,6 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         .with_context(|| format!("binding --listen {}", settings.listen))?;
     tracing::info!(listen = %listener.local_addr()?, "Clearance permissions API listening");
     serve(listener, app, shutdown_signal()).await
-}
-
-/// lambda_http puts the API Gateway stage in front of the path (`/prod/users/1`) for REST APIs and
-/// for HTTP APIs on a named stage; the routes know nothing of stages, so take it off. (HTTP APIs on
-/// `$default` have no stage in the path.)
-fn strip_stage<B>(mut req: axum::http::Request<B>) -> axum::http::Request<B> {
-    use lambda_http::RequestExt as _;
-    use lambda_http::request::RequestContext;
-    let stage = match req.extensions().request_context_ref() {
-        Some(RequestContext::ApiGatewayV1(ctx)) => ctx.stage.clone(),
-        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.stage.clone().filter(|s| s != "$default"),
-        _ => None,
-    };
-    let Some(stage) = stage else { return req };
-    let prefix = format!("/{stage}");
-    let uri = req.uri();
-    let Some(rest) = uri
-        .path()
-        .strip_prefix(&prefix)
-        .filter(|r| r.starts_with('/'))
-    else {
-        return req;
-    };
-    let rebuilt = match uri.query() {
-        Some(q) => format!("{rest}?{q}"),
-        None => rest.to_owned(),
-    };
-    if let Ok(path_and_query) = rebuilt.parse::<axum::http::uri::PathAndQuery>() {
-        let mut parts = uri.clone().into_parts();
-        parts.path_and_query = Some(path_and_query);
-        if let Ok(new_uri) = axum::http::Uri::from_parts(parts) {
-            *req.uri_mut() = new_uri;
-        }
-    }
-    req
 }
 
 /// Serves `app` on `listener` until `shutdown` completes; requests in flight are finished first.
