@@ -16,7 +16,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use clearance_core::authz::{self, Caller, Outcome};
+use clearance_core::authz::{self, Caller};
 use clearance_core::domain::{RoleOrder, UserId};
 use clearance_core::jwt::Verifier;
 use clearance_core::source::PermissionsSource;
@@ -195,7 +195,7 @@ impl Authorizer {
                     ("sub", verified.sub.as_deref()),
                     ("clientId", verified.client_id.as_deref()),
                     ("scope", (!scope.is_empty()).then_some(scope.as_str())),
-                    ("reason", Some(code_of(&outcome))),
+                    ("reason", Some(outcome.code())),
                     // Tells the middleware the permissions were looked up (pattern 3), so "none
                     // found" is not looked up again.
                     (
@@ -213,14 +213,10 @@ impl Authorizer {
             answer.to_json(event.kind, self.config.http_format),
             Decided {
                 allow: true,
-                code: code_of(&outcome).to_owned(),
+                code: outcome.code().to_owned(),
             },
         ))
     }
-}
-
-fn code_of(outcome: &Outcome) -> &'static str {
-    outcome.code()
 }
 
 impl From<Unauthorized> for lambda_runtime::Diagnostic {
