@@ -5,7 +5,7 @@
 //! | `AUTHORIZER_RULES` | — | the route rules as JSON (see [`crate::rules`]) |
 //! | `AUTHORIZER_RULES_FILE` | — | or a file holding them (one of the two is required) |
 //! | `AUTHORIZER_TOKEN_HEADER` | `Authorization` | the header carrying `Bearer <token>` in REQUEST events |
-//! | `AUTHORIZER_HTTP_RESPONSE` | `simple` | HTTP API answers: `simple` (`{isAuthorized, context}`) or `iam` (a policy) |
+//! | `AUTHORIZER_HTTP_RESPONSE` | `iam` | HTTP API answers: `iam` (a policy scoped to the route ARN) or `simple` (`{isAuthorized, context}`, which names no route: see [`AuthorizerConfig::cross_route_risk`]) |
 //! | `AUTHORIZER_PERMISSIONS_TIMEOUT_MS` | `2000` | the most time spent reading permissions before denying |
 //! | `CLEARANCE_ROLES` | `Standard,Manager,Admin` | roles, lowest first |
 //!
@@ -86,8 +86,8 @@ impl AuthorizerConfig {
             }
         }
         let http_format = match get("AUTHORIZER_HTTP_RESPONSE").as_deref() {
-            None | Some("simple") => HttpResponseFormat::Simple,
-            Some("iam") => HttpResponseFormat::Iam,
+            None | Some("iam") => HttpResponseFormat::Iam,
+            Some("simple") => HttpResponseFormat::Simple,
             Some(other) => {
                 return Err(bad(
                     "AUTHORIZER_HTTP_RESPONSE",
@@ -114,6 +114,17 @@ impl AuthorizerConfig {
     }
 }
 
+impl AuthorizerConfig {
+    /// When HTTP API answers are simple (`{"isAuthorized": true}`, chosen explicitly), API Gateway
+    /// reuses a cached answer for every route of the API: the warning to log at start-up, unless
+    /// the rules make every decision route-independent.
+    pub fn cross_route_risk(&self) -> Option<String> {
+        (self.http_format == HttpResponseFormat::Simple && !self.rules.route_independent()).then(|| {
+            "AUTHORIZER_HTTP_RESPONSE=simple: a simple answer names no route, so with an authorizer result TTL above 0 API Gateway reuses one caller's Allow for every route of the API, including routes these rules deny; use iam (the default), or set the HTTP API authorizer's result TTL to 0, or add the route ($context.routeKey) to its identity sources".to_owned()
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
@@ -136,7 +147,8 @@ mod tests {
         let config = from(&[("AUTHORIZER_RULES", RULES)]).unwrap();
         assert_eq!(config.rules.rules.len(), 1);
         assert_eq!(config.token_header, "Authorization");
-        assert_eq!(config.http_format, HttpResponseFormat::Simple);
+        assert_eq!(config.http_format, HttpResponseFormat::Iam);
+        assert!(config.cross_route_risk().is_none());
         let err = from(&[
             ("AUTHORIZER_RULES", RULES),
             ("CLEARANCE_ROLES", "Viewer,Owner"),
@@ -151,6 +163,18 @@ mod tests {
             .unwrap_err()
             .variable,
             "AUTHORIZER_HTTP_RESPONSE"
+        );
+        let simple = from(&[
+            ("AUTHORIZER_RULES", RULES),
+            ("AUTHORIZER_HTTP_RESPONSE", "simple"),
+        ])
+        .unwrap();
+        assert_eq!(simple.http_format, HttpResponseFormat::Simple);
+        assert!(
+            simple
+                .cross_route_risk()
+                .unwrap()
+                .contains("every route of the API")
         );
         assert_eq!(
             from(&[("AUTHORIZER_RULES_FILE", "/nonexistent/rules.json")])

@@ -9,9 +9,16 @@
 //! | the permissions source fails or is slow | explicit Deny (403) | deny |
 //! | the rule is met | Allow, with the permissions as context | allow, with context |
 //!
-//! The policy's resource is the exact method ARN, so a cached policy never covers another route,
-//! unless every rule is authentication only: then the decision cannot depend on the route and the
-//! stage-wide wildcard lets API Gateway's cache serve every route from one decision.
+//! API Gateway caches an answer by the request's identity sources and reuses it for every route of
+//! the API until the result TTL ends, so an Allow must never cover more than the decision did:
+//!
+//! - the policy's resource is the exact method ARN (REST) or route ARN (HTTP API), so a cached
+//!   policy is evaluated afresh against each route, and a route it does not name is refused;
+//! - the stage-wide wildcard is given only when the decision cannot depend on the route at all
+//!   ([`Rules::route_independent`]: every rule is authentication only and together they match
+//!   every method of `/` and `/{proxy+}`); a "no rule matches" deny depends on the route too;
+//! - HTTP API simple answers (`{"isAuthorized": true}`) name no resource at all: they are used
+//!   only when chosen explicitly, and start-up warns unless the rules are route-independent.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -128,16 +135,13 @@ impl Authorizer {
             }
             Err(err) => return unauthenticated(err.code()),
         };
-        let principal = verified
-            .sub
-            .clone()
-            .or_else(|| verified.client_id.clone())
-            .unwrap_or_else(|| "unknown".into());
-        let caller = Caller {
-            subject: verified.sub.clone(),
-            client_id: verified.client_id.clone(),
-            permissions_id: principal.clone(),
+        // One identity rule everywhere (`Caller::identify`): a token naming nobody is refused,
+        // never looked up under a made-up id.
+        let Some(caller) = Caller::identify(verified.sub.as_deref(), verified.client_id.as_deref())
+        else {
+            return unauthenticated("unidentified");
         };
+        let principal = caller.permissions_id.clone();
 
         let Some((rule, params)) = self
             .config
@@ -179,7 +183,7 @@ impl Authorizer {
         if !outcome.allowed() {
             return deny(&principal, outcome.code());
         }
-        let resource = if self.config.rules.all_authenticate_only() {
+        let resource = if self.config.rules.route_independent() {
             event.target.stage_wildcard()
         } else {
             event.arn.clone()

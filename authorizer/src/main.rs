@@ -20,6 +20,9 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let env = |k: &str| std::env::var(k).ok();
     let config = AuthorizerConfig::from_lookup(env).context("authorizer settings")?;
+    if let Some(risk) = config.cross_route_risk() {
+        tracing::warn!("{risk}");
+    }
     let verifier = Verifier::from_env().context("token verification settings")?;
     let source = clearance_core::source::env::from_env(&env)
         .await

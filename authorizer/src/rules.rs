@@ -182,10 +182,26 @@ impl Rules {
         })
     }
 
-    /// Whether every rule is authentication only: then a decision never depends on the route, and
-    /// a stage-wide policy is safe to cache.
-    pub fn all_authenticate_only(&self) -> bool {
-        !self.rules.is_empty() && self.rules.iter().all(|r| r.requirement.authenticate_only)
+    /// Whether a decision can never depend on the route: every rule is authentication only, and
+    /// the rules match every request (some rule for every method matches `/`, and some matches
+    /// every deeper path through a greedy `{name+}` at the root). Only then is an answer that
+    /// covers the whole stage (a stage-wide policy, or an HTTP API simple answer) safe to cache:
+    /// otherwise a "no rule matches" deny, or a check on the path, would be skipped for every
+    /// route the cached answer is reused for.
+    pub fn route_independent(&self) -> bool {
+        let every_method = |r: &&Rule| r.method == "*" || r.method.eq_ignore_ascii_case("ANY");
+        let all_authenticate_only =
+            !self.rules.is_empty() && self.rules.iter().all(|r| r.requirement.authenticate_only);
+        let covers_root = self
+            .rules
+            .iter()
+            .filter(every_method)
+            .any(|r| match_path(&r.path, "/").is_some());
+        let covers_the_rest = self.rules.iter().filter(every_method).any(|r| {
+            let segments: Vec<&str> = r.path.split('/').skip(1).collect();
+            matches!(segments.as_slice(), [only] if only.starts_with('{') && only.ends_with("+}"))
+        });
+        all_authenticate_only && covers_root && covers_the_rest
     }
 }
 
@@ -259,7 +275,40 @@ mod tests {
             None
         );
         assert!(rules.find("GET", "/other").is_none());
-        assert!(!rules.all_authenticate_only());
+        assert!(!rules.route_independent());
+    }
+
+    #[test]
+    fn only_rules_that_match_every_request_without_checks_are_route_independent() {
+        let independent = |json: &str| Rules::from_json(json).unwrap().route_independent();
+        assert!(independent(
+            r#"{"rules": [
+                {"method": "ANY", "path": "/", "authenticateOnly": true},
+                {"method": "ANY", "path": "/{proxy+}", "authenticateOnly": true}
+            ]}"#
+        ));
+        // `/` is not matched by `/{proxy+}`: a request for it would be denied (no rule), so an
+        // answer cached from another route must not admit it.
+        assert!(!independent(
+            r#"{"rules": [{"method": "ANY", "path": "/{proxy+}", "authenticateOnly": true}]}"#
+        ));
+        // Authentication only, but only on some routes: "no rule matches" still depends on them.
+        assert!(!independent(
+            r#"{"rules": [{"method": "GET", "path": "/profile", "authenticateOnly": true}]}"#
+        ));
+        assert!(!independent(
+            r#"{"rules": [
+                {"method": "GET", "path": "/", "authenticateOnly": true},
+                {"method": "GET", "path": "/{proxy+}", "authenticateOnly": true}
+            ]}"#
+        ));
+        assert!(!independent(
+            r#"{"rules": [
+                {"method": "ANY", "path": "/", "authenticateOnly": true},
+                {"method": "ANY", "path": "/{proxy+}", "authenticateOnly": true},
+                {"method": "GET", "path": "/admin", "role": "Admin"}
+            ]}"#
+        ));
     }
 
     #[test]

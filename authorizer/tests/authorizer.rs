@@ -285,7 +285,10 @@ async fn a_route_without_a_rule_is_denied() {
 #[tokio::test]
 async fn authentication_only_rules_pass_the_permissions_on_with_a_stage_wide_policy() {
     let s = setup_with(
-        r#"{"rules": [{"method": "ANY", "path": "/{proxy+}", "authenticateOnly": true}]}"#,
+        r#"{"rules": [
+            {"method": "ANY", "path": "/", "authenticateOnly": true},
+            {"method": "ANY", "path": "/{proxy+}", "authenticateOnly": true}
+        ]}"#,
         "iam",
         None,
     )
@@ -322,6 +325,27 @@ async fn authentication_only_rules_pass_the_permissions_on_with_a_stage_wide_pol
     .await;
     assert!(ok);
     assert!(answer["context"].get("role").is_none());
+}
+
+#[tokio::test]
+async fn authentication_only_rules_that_leave_a_route_unmatched_get_the_exact_arn() {
+    // `/{proxy+}` does not match `/`, so `/` is denied (no rule): a stage-wide Allow cached from
+    // another route would admit it. The same for rules on some routes only.
+    for rules in [
+        r#"{"rules": [{"method": "ANY", "path": "/{proxy+}", "authenticateOnly": true}]}"#,
+        r#"{"rules": [{"method": "GET", "path": "/profile", "authenticateOnly": true}]}"#,
+    ] {
+        let s = setup_with(rules, "iam", None).await;
+        let token = s.issuer.access_token("standard-1", CLIENT);
+        for kind in KINDS {
+            let (ok, _, answer) = decide(&s, kind, "GET", "/profile", "/profile", &token).await;
+            assert!(ok, "{kind:?}");
+            let resource = answer["policyDocument"]["Statement"][0]["Resource"]
+                .as_str()
+                .unwrap();
+            assert!(resource.ends_with("/GET/profile"), "{kind:?}: {resource}");
+        }
+    }
 }
 
 #[tokio::test]

@@ -14,6 +14,17 @@ use crate::domain::{
     CompanyId, DecisionReason, RoleOrder, RoleRequirement, UserPermissions, decide,
 };
 
+/// Whether a caller is a person or a machine client: the one rule every Clearance component
+/// applies (see [`Caller::identify`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CallerKind {
+    /// A person, identified by the token's `sub`.
+    #[default]
+    User,
+    /// A machine client holding a client-credentials token, identified by its client id.
+    Machine,
+}
+
 /// Who is calling, as established by token verification (or an upstream authorizer).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Caller {
@@ -22,8 +33,50 @@ pub struct Caller {
     /// The token's `client_id` (access tokens) or `aud` (ID tokens).
     pub client_id: Option<String>,
     /// The id the caller's permissions are stored under (`sub` for users, the client id for
-    /// machine clients).
+    /// machine clients), and the actor recorded for the caller's changes.
     pub permissions_id: String,
+    /// A person or a machine client.
+    pub kind: CallerKind,
+}
+
+impl Caller {
+    /// Who a verified credential names, by the one rule shared by the trigger, the authorizer,
+    /// the middleware and the permissions API (`updatedBy`, the audit log's `actor`):
+    ///
+    /// - a token whose `sub` equals its client id, or that has a client id and no `sub`, is a
+    ///   client-credentials token: a **machine**, identified by its client id (Cognito and RFC 9068
+    ///   both set `sub` to the client for the client-credentials grant);
+    /// - any other token with a `sub` is a **user**, identified by `sub`, whatever the issuer and
+    ///   even when it also names the app client the user signed in through;
+    /// - a token with neither is refused (`None`): nobody can be held to account for it.
+    ///
+    /// Empty strings count as absent.
+    pub fn identify(subject: Option<&str>, client_id: Option<&str>) -> Option<Self> {
+        let subject = subject.filter(|s| !s.is_empty());
+        let client_id = client_id.filter(|c| !c.is_empty());
+        let (permissions_id, kind) = match (subject, client_id) {
+            (Some(sub), Some(client)) if sub == client => (client, CallerKind::Machine),
+            (Some(sub), _) => (sub, CallerKind::User),
+            (None, Some(client)) => (client, CallerKind::Machine),
+            (None, None) => return None,
+        };
+        Some(Self {
+            subject: subject.map(str::to_owned),
+            client_id: client_id.map(str::to_owned),
+            permissions_id: permissions_id.to_owned(),
+            kind,
+        })
+    }
+
+    /// Whether the caller is a machine client (a client-credentials token).
+    pub fn is_machine(&self) -> bool {
+        self.kind == CallerKind::Machine
+    }
+
+    /// The actor recorded for the caller's changes: the user's `sub` or the machine's client id.
+    pub fn actor(&self) -> &str {
+        &self.permissions_id
+    }
 }
 
 /// What a route requires. Deserialised from rule files (camelCase).
@@ -65,6 +118,9 @@ pub enum Outcome {
     SubjectMismatch,
     /// The path parameter does not equal the token's client id.
     ClientMismatch,
+    /// A client rule was met by a user's token (which names the app client the user signed in
+    /// through); client routes need a machine's client-credentials token.
+    NotAMachine,
 }
 
 impl Outcome {
@@ -81,6 +137,7 @@ impl Outcome {
             Self::InvalidCompany(_) => "invalid-company",
             Self::SubjectMismatch => "subject-mismatch",
             Self::ClientMismatch => "client-mismatch",
+            Self::NotAMachine => "not-a-machine",
         }
     }
 }
@@ -95,6 +152,9 @@ impl std::fmt::Display for Outcome {
             }
             Self::SubjectMismatch => f.write_str("the path names another user"),
             Self::ClientMismatch => f.write_str("the path names another client"),
+            Self::NotAMachine => {
+                f.write_str("the route is for machine clients: a user's token cannot use it")
+            }
         }
     }
 }
@@ -142,7 +202,9 @@ pub fn evaluate(
     if let Some(name) = &requirement.subject {
         match param(name) {
             Err(e) => return e,
-            Ok(value) if caller.subject.as_deref() != Some(value.as_str()) => {
+            Ok(value)
+                if caller.is_machine() || caller.subject.as_deref() != Some(value.as_str()) =>
+            {
                 return Outcome::SubjectMismatch;
             }
             Ok(_) => {}
@@ -151,6 +213,9 @@ pub fn evaluate(
     if let Some(name) = &requirement.client {
         match param(name) {
             Err(e) => return e,
+            // A user's token names the app client the user signed in through: only a machine's
+            // own client-credentials token may act as the client.
+            Ok(_) if !caller.is_machine() => return Outcome::NotAMachine,
             Ok(value) if caller.client_id.as_deref() != Some(value.as_str()) => {
                 return Outcome::ClientMismatch;
             }
@@ -203,11 +268,29 @@ mod tests {
     }
 
     fn caller() -> Caller {
-        Caller {
-            subject: Some("u1".into()),
-            client_id: Some("client-a".into()),
-            permissions_id: "u1".into(),
-        }
+        Caller::identify(Some("u1"), Some("client-a")).unwrap()
+    }
+
+    fn machine() -> Caller {
+        Caller::identify(Some("client-a"), Some("client-a")).unwrap()
+    }
+
+    #[test]
+    fn one_rule_tells_users_from_machines_and_refuses_the_unidentified() {
+        let user = caller();
+        assert_eq!(user.kind, CallerKind::User);
+        assert_eq!(user.actor(), "u1");
+        let m = machine();
+        assert!(m.is_machine());
+        assert_eq!(m.actor(), "client-a");
+        let no_sub = Caller::identify(None, Some("client-b")).unwrap();
+        assert!(no_sub.is_machine());
+        assert_eq!(no_sub.actor(), "client-b");
+        // Any issuer: a user's token naming its app client is still the user's.
+        let id_token_user = Caller::identify(Some("alice"), None).unwrap();
+        assert_eq!(id_token_user.kind, CallerKind::User);
+        assert!(Caller::identify(None, None).is_none());
+        assert!(Caller::identify(Some(""), Some("")).is_none());
     }
 
     fn params(pairs: &[(&str, &str)]) -> HashMap<String, String> {
@@ -322,7 +405,7 @@ mod tests {
         assert!(
             evaluate(
                 &client_rule,
-                &caller(),
+                &machine(),
                 None,
                 &params(&[("client_id", "client-a")]),
                 &order
@@ -332,13 +415,37 @@ mod tests {
         assert_eq!(
             evaluate(
                 &client_rule,
-                &caller(),
+                &machine(),
                 None,
                 &params(&[("client_id", "client-b")]),
                 &order
             )
             .code(),
             "client-mismatch"
+        );
+        // A user's token names the client it signed in through: not enough for a client route.
+        assert_eq!(
+            evaluate(
+                &client_rule,
+                &caller(),
+                None,
+                &params(&[("client_id", "client-a")]),
+                &order
+            )
+            .code(),
+            "not-a-machine"
+        );
+        // Nor may a machine pass as the user a path names.
+        assert_eq!(
+            evaluate(
+                &user_rule,
+                &machine(),
+                None,
+                &params(&[("user_id", "client-a")]),
+                &order
+            )
+            .code(),
+            "subject-mismatch"
         );
         let no_subject = Caller {
             subject: None,

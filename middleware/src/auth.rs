@@ -291,16 +291,8 @@ impl Shared {
                 AuthError::InvalidToken(err)
             }
         })?;
-        let permissions_id = verified
-            .sub
-            .clone()
-            .or_else(|| verified.client_id.clone())
+        let caller = Caller::identify(verified.sub.as_deref(), verified.client_id.as_deref())
             .ok_or(AuthError::Unidentified)?;
-        let caller = Caller {
-            subject: verified.sub.clone(),
-            client_id: verified.client_id.clone(),
-            permissions_id,
-        };
         Ok((caller, verified.scopes.clone()))
     }
 

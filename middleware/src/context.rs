@@ -78,7 +78,10 @@ fn from_rest(ctx: &ApiGatewayProxyRequestContext) -> Option<ContextIdentity> {
     if let Some(found) = from_lambda_context(fields) {
         return Some(found);
     }
-    iam(ctx.identity.cognito_identity_id.as_deref())
+    iam(
+        ctx.identity.cognito_identity_id.as_deref(),
+        ctx.identity.user_arn.as_deref(),
+    )
 }
 
 fn from_http_api(ctx: &ApiGatewayV2httpRequestContext) -> Option<ContextIdentity> {
@@ -93,8 +96,14 @@ fn from_http_api(ctx: &ApiGatewayV2httpRequestContext) -> Option<ContextIdentity
     if let Some(found) = from_lambda_context(&authorizer.fields) {
         return Some(found);
     }
-    let identity = authorizer.iam.as_ref()?.cognito_identity.as_ref()?;
-    iam(identity.identity_id.as_deref())
+    let iam_identity = authorizer.iam.as_ref()?;
+    iam(
+        iam_identity
+            .cognito_identity
+            .as_ref()
+            .and_then(|c| c.identity_id.as_deref()),
+        iam_identity.user_arn.as_deref(),
+    )
 }
 
 /// A verified token's claims, as a JWT or Cognito authorizer passes them on (string values).
@@ -109,17 +118,14 @@ fn from_claims<'a>(
     let client_id = non_empty("client_id")
         .or_else(|| non_empty("azp"))
         .or_else(|| non_empty("aud"));
-    let permissions_id = subject.clone().or_else(|| client_id.clone())?;
+    // The one identity rule (`Caller::identify`): a user by `sub`, a machine by its client id.
+    let caller = Caller::identify(subject.as_deref(), client_id.as_deref())?;
     let scopes = match scopes {
         Some(scopes) if !scopes.is_empty() => scopes.to_vec(),
         _ => split_scopes(claim("scope")),
     };
     Some(ContextIdentity {
-        caller: Caller {
-            subject,
-            client_id,
-            permissions_id,
-        },
+        caller,
         scopes,
         permissions: None,
         permissions_looked_up: false,
@@ -136,21 +142,15 @@ fn from_lambda_context(fields: &HashMap<String, Value>) -> Option<ContextIdentit
             .filter(|v| !v.is_empty())
             .map(str::to_owned)
     };
-    let subject = text("sub");
-    let client_id = text("clientId");
-    let id = text("id");
-    let permissions_id = id
-        .clone()
-        .or_else(|| subject.clone())
-        .or_else(|| client_id.clone())
-        .or_else(|| text("principalId"))?;
-    let permissions = id.and_then(|id| context_permissions(id, fields));
+    // The same rule as for tokens: a context naming no subject and no client names nobody (a
+    // bare `principalId` is not enough: it is whatever the authorizer chose to put there).
+    let caller = Caller::identify(text("sub").as_deref(), text("clientId").as_deref())?;
+    // The permissions are the caller's only if the authorizer looked up the same id.
+    let permissions = text("id")
+        .filter(|id| *id == caller.permissions_id)
+        .and_then(|id| context_permissions(id, fields));
     Some(ContextIdentity {
-        caller: Caller {
-            subject,
-            client_id,
-            permissions_id,
-        },
+        caller,
         scopes: split_scopes(fields.get("scope").and_then(Value::as_str)),
         permissions_looked_up: matches!(
             fields.get("permissions").and_then(Value::as_str),
@@ -190,15 +190,13 @@ fn context_permissions(id: String, fields: &HashMap<String, Value>) -> Option<Us
     })
 }
 
-/// An IAM caller with Cognito identity-pool credentials.
-fn iam(identity_id: Option<&str>) -> Option<ContextIdentity> {
-    let id = identity_id.filter(|id| !id.is_empty())?.to_owned();
+/// An IAM (SigV4) caller: its Cognito identity-pool id, else its IAM ARN.
+fn iam(identity_id: Option<&str>, user_arn: Option<&str>) -> Option<ContextIdentity> {
+    let id = identity_id
+        .filter(|id| !id.is_empty())
+        .or(user_arn.filter(|arn| !arn.is_empty()))?;
     Some(ContextIdentity {
-        caller: Caller {
-            subject: Some(id.clone()),
-            client_id: None,
-            permissions_id: id,
-        },
+        caller: Caller::identify(Some(id), None)?,
         scopes: Vec::new(),
         permissions: None,
         permissions_looked_up: false,
@@ -246,9 +244,27 @@ mod tests {
     fn an_incomplete_or_invalid_lambda_context_leaves_the_permissions_to_the_source() {
         let no_role = lambda_fields(&[("id", "u1"), ("companies", "[]"), ("sub", "u1")]);
         assert_eq!(from_lambda_context(&no_role).unwrap().permissions, None);
-        let bad = lambda_fields(&[("id", "u1"), ("companies", "[\"a b\"]"), ("role", "Admin")]);
+        let bad = lambda_fields(&[
+            ("id", "u1"),
+            ("companies", "[\"a b\"]"),
+            ("role", "Admin"),
+            ("sub", "u1"),
+        ]);
         assert_eq!(from_lambda_context(&bad).unwrap().permissions, None);
-        let not_json = lambda_fields(&[("id", "u1"), ("companies", "1111"), ("role", "Admin")]);
+        let not_json = lambda_fields(&[
+            ("id", "u1"),
+            ("companies", "1111"),
+            ("role", "Admin"),
+            ("sub", "u1"),
+        ]);
+        // Permissions looked up for another id than the caller's are not the caller's.
+        let other = lambda_fields(&[
+            ("id", "u2"),
+            ("companies", "[\"1111\"]"),
+            ("role", "Admin"),
+            ("sub", "u1"),
+        ]);
+        assert_eq!(from_lambda_context(&other).unwrap().permissions, None);
         assert_eq!(from_lambda_context(&not_json).unwrap().permissions, None);
     }
 
@@ -256,7 +272,8 @@ mod tests {
     fn a_context_naming_nobody_is_no_caller() {
         assert!(from_lambda_context(&lambda_fields(&[("reason", "allowed")])).is_none());
         assert!(from_claims(|_| None, None, Origin::HttpApiJwtClaims).is_none());
-        assert!(iam(Some("")).is_none());
+        assert!(iam(Some(""), None).is_none());
+        assert!(iam(None, Some("")).is_none());
     }
 
     #[test]

@@ -188,6 +188,9 @@ fn forbidden_detail(outcome: &Outcome) -> String {
             "you may act only for yourself: the path names another user".into()
         }
         Outcome::ClientMismatch => "the path names another client".into(),
+        Outcome::NotAMachine => {
+            "this route is for machine clients: use a client-credentials token".into()
+        }
         // Not reached: allows pass and missing parameters are a misconfiguration; kept general.
         Outcome::Allow(_)
         | Outcome::Deny(DecisionReason::Allowed)

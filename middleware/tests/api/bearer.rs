@@ -126,7 +126,8 @@ async fn the_client_rule_allows_only_the_client_the_path_names() {
         .send("GET", &format!("/clients/{CLIENT}/orders"), Some(&machine))
         .await;
     assert_eq!(other.problem(403, "forbidden")["code"], "client-mismatch");
-    // A user's token issued to the web client passes the web client's route.
+    // A user's token names the web client the user signed in through; it is still a user's
+    // token, not the client's own (client credentials): refused.
     let user = app
         .send(
             "GET",
@@ -134,7 +135,7 @@ async fn the_client_rule_allows_only_the_client_the_path_names() {
             Some(&app.token(MANAGER)),
         )
         .await;
-    assert_eq!(user.status, 200, "{}", user.body);
+    assert_eq!(user.problem(403, "forbidden")["code"], "not-a-machine");
 }
 
 #[tokio::test]

@@ -168,21 +168,32 @@ fn cases() -> Vec<Case> {
             403,
             "subject-mismatch",
         ),
+        // A user's token names the app client the user signed in through: not the client's own.
         (
             "GET",
             format!("/clients/{CLIENT}/orders"),
             "/clients/{client_id}/orders",
             vec![("client_id", CLIENT.into())],
             MANAGER,
-            200,
-            "",
+            403,
+            "not-a-machine",
         ),
+        // A client-credentials token (sub = client id) on its own route, and on another's.
         (
             "GET",
             format!("/clients/{MACHINE}/orders"),
             "/clients/{client_id}/orders",
             vec![("client_id", MACHINE.into())],
-            MANAGER,
+            MACHINE,
+            200,
+            "",
+        ),
+        (
+            "GET",
+            format!("/clients/{CLIENT}/orders"),
+            "/clients/{client_id}/orders",
+            vec![("client_id", CLIENT.into())],
+            MACHINE,
             403,
             "client-mismatch",
         ),
@@ -196,8 +207,10 @@ async fn every_rule_holds_for_callers_established_by_each_authorizer() {
     for kind in KINDS {
         for (method, path, resource, params, who, status, code) in cases() {
             let params: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            // A machine's client-credentials token names itself as both subject and client.
+            let client = if who == MACHINE { MACHINE } else { CLIENT };
             let answer = app
-                .call(&event(kind, who, CLIENT, method, &path, resource, &params))
+                .call(&event(kind, who, client, method, &path, resource, &params))
                 .await;
             assert_eq!(
                 answer.status, status,
@@ -206,7 +219,7 @@ async fn every_rule_holds_for_callers_established_by_each_authorizer() {
             );
             if status == 200 {
                 assert_eq!(answer.body["permissionsId"], who);
-                assert_eq!(answer.body["clientId"], CLIENT);
+                assert_eq!(answer.body["clientId"], client);
                 assert_eq!(answer.body["scopes"], json!(["openid", "email"]));
                 let origin = match kind {
                     Kind::RestCognito => "CognitoAuthorizerClaims",
@@ -378,8 +391,8 @@ async fn iam_callers_are_identified_by_their_cognito_identity() {
             .await;
         assert_eq!(
             client.problem(403, "forbidden")["code"],
-            "client-mismatch",
-            "IAM callers have no client"
+            "not-a-machine",
+            "IAM callers are not machine clients"
         );
     }
 }

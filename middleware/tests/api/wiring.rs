@@ -32,11 +32,7 @@ fn as_manager(app: Router) -> Router {
         |mut req: Request<Body>| async move {
             let permissions = people().into_iter().find(|p| p.id.as_str() == MANAGER);
             req.extensions_mut().insert(Identity {
-                caller: Caller {
-                    subject: Some(MANAGER.into()),
-                    client_id: None,
-                    permissions_id: MANAGER.into(),
-                },
+                caller: Caller::identify(Some(MANAGER), None).unwrap(),
                 scopes: Vec::new(),
                 permissions,
                 origin: Origin::BearerToken,

@@ -9,6 +9,8 @@
 //!   Cognito or a Lambda authorizer); the caller is read from the request context, which only the
 //!   Lambda runtime can set. Refused at start-up when not running under Lambda.
 //! - `none`: no authentication, only on a loopback address (or with `--insecure-allow-remote`).
+//!   Refused under Lambda, where the function serves whatever route API Gateway sends it, unless
+//!   `--insecure-allow-unauthenticated-lambda` says so explicitly.
 //!
 //! `/healthz` and `/readyz` are always open; `/openapi.json`, `/docs` and `/metrics` are open
 //! unless `--public-docs false`.
@@ -93,6 +95,19 @@ pub struct AuthArgs {
     #[arg(long, env = "CLEARANCE_WRITE_SCOPE", default_value = "clearance/write")]
     pub write_scope: String,
 
+    /// Under Lambda, accept --auth none: anyone who can reach the function's routes may read and
+    /// change every user's permissions. Only for a function no route exposes.
+    #[arg(
+        long,
+        env = "CLEARANCE_INSECURE_ALLOW_UNAUTHENTICATED_LAMBDA",
+        default_value_t = false,
+        action = clap::ArgAction::Set,
+        num_args = 0..=1,
+        default_missing_value = "true",
+        value_name = "BOOL"
+    )]
+    pub insecure_allow_unauthenticated_lambda: bool,
+
     /// Serve /openapi.json, /docs and /metrics without authentication.
     #[arg(long, env = "CLEARANCE_PUBLIC_DOCS", default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
     pub public_docs: bool,
@@ -167,6 +182,12 @@ impl Auth {
                     Verifier::new(config).map_err(|e| format!("--auth jwt: {e}"))?,
                 ))
             }
+            AuthMode::None if on_lambda && !args.insecure_allow_unauthenticated_lambda => {
+                return Err(
+                    "--auth none under AWS Lambda would let anyone who reaches the function read and change every user's permissions: use --auth gateway (behind an API Gateway authorizer or IAM) or --auth jwt; to accept it anyway, set CLEARANCE_INSECURE_ALLOW_UNAUTHENTICATED_LAMBDA=true"
+                        .into(),
+                );
+            }
             AuthMode::Gateway if !on_lambda => {
                 return Err(
                     "--auth gateway reads the caller from API Gateway's request context and works only under AWS Lambda (AWS_LAMBDA_RUNTIME_API is not set): use --auth jwt for a server"
@@ -213,17 +234,12 @@ fn bearer(req: &Request) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-/// Who acts, for `updatedBy` and the audit log: a user's `sub`, or a machine client's `client_id`.
-pub fn actor_of(token: &VerifiedToken) -> String {
-    let machine = token.username.is_none() && token.client_id.is_some();
-    let actor = if machine {
-        token.client_id.clone()
-    } else {
-        token.sub.clone()
-    };
-    actor
-        .or_else(|| token.client_id.clone())
-        .unwrap_or_else(|| "unknown".into())
+/// Who acts, for `updatedBy` and the audit log, by the one identity rule
+/// (`clearance_core::authz::Caller::identify`): a user's `sub`, or a machine client's client id
+/// for a client-credentials token. `None` for a token that names neither.
+pub fn actor_of(token: &VerifiedToken) -> Option<String> {
+    clearance_core::authz::Caller::identify(token.sub.as_deref(), token.client_id.as_deref())
+        .map(|caller| caller.permissions_id)
 }
 
 /// The authentication middleware: lets the request through with its [`Caller`], or answers 401,
@@ -248,7 +264,16 @@ pub async fn authenticate(State(auth): State<Arc<Auth>>, mut req: Request, next:
                 .into_response();
             };
             match verifier.verify(token).await {
-                Ok(verified) => (actor_of(&verified), Some(verified.scopes.clone())),
+                Ok(verified) => match actor_of(&verified) {
+                    Some(actor) => (actor, Some(verified.scopes.clone())),
+                    None => {
+                        tracing::info!(code = "unidentified", "token refused");
+                        return ApiError::Unauthorized {
+                            detail: "the token was refused: it names no subject (sub) and no client (client_id)".into(),
+                        }
+                        .into_response();
+                    }
+                },
                 Err(err) if err.is_unavailable() => {
                     tracing::error!(error = %err, "cannot verify tokens: the issuer's keys are unavailable");
                     return ApiError::Store(StoreError::unavailable(err, None)).into_response();

@@ -561,3 +561,151 @@ async fn gateway_mode_reads_the_caller_from_each_kind_of_authorizer_context() {
     let (status, _) = invoke(&runtime, http_event("DELETE", "/users/dave", None, jwt)).await;
     assert_eq!(status, 403);
 }
+
+/// Every kind of caller API Gateway can pass on, with no scope, the read scope and the write
+/// scope, for a read and a write. Only IAM callers (whose IAM policy API Gateway evaluated for the
+/// exact method and path) skip the scope check; a token-derived caller without scopes (a Cognito ID
+/// token, or a Lambda authorizer's context without `scope`) may neither read nor write.
+#[tokio::test]
+async fn gateway_mode_checks_scopes_for_every_caller_derived_from_a_token() {
+    let runtime = FakeRuntime::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let _function = runtime.spawn_function(
+        env!("CARGO_BIN_EXE_clearance-service").as_ref(),
+        "clearance-permissions-api",
+        &[
+            ("CLEARANCE_AUTH", "gateway"),
+            ("CLEARANCE_STORE", "embedded"),
+            ("CLEARANCE_DATA_DIR", dir.path().to_str().unwrap()),
+        ],
+    );
+    let user = "u-self";
+    // A signed-in user granting themselves Admin: what a missing scope check would allow.
+    let body = json!({"companies": ["1111"], "role": "Admin"});
+    let scope_sets: [(&str, Option<&str>); 3] = [
+        ("no scope", None),
+        ("read", Some("clearance/read")),
+        ("write", Some("clearance/write")),
+    ];
+    for (name, scope) in scope_sets {
+        let with_scope = |mut object: Value| {
+            if let Some(scope) = scope {
+                object["scope"] = json!(scope);
+            }
+            object
+        };
+        let rest_cognito = with_scope(
+            json!({"sub": user, "cognito:username": user, "aud": CLIENT, "token_use": "id"}),
+        );
+        let rest_lambda = with_scope(json!({"principalId": user, "sub": user, "clientId": CLIENT}));
+        let http_lambda = with_scope(json!({"sub": user, "clientId": CLIENT}));
+        let http_jwt_scopes: Vec<&str> = scope.into_iter().collect();
+        let kinds: Vec<(&str, Box<dyn Fn(&str, Option<Value>) -> Value>)> = vec![
+            (
+                "REST Cognito authorizer",
+                Box::new(move |method, body| {
+                    rest_event(
+                        method,
+                        &format!("/users/{user}"),
+                        body,
+                        json!({"claims": rest_cognito.clone()}),
+                        json!({}),
+                    )
+                }),
+            ),
+            (
+                "REST Lambda authorizer",
+                Box::new(move |method, body| {
+                    rest_event(
+                        method,
+                        &format!("/users/{user}"),
+                        body,
+                        rest_lambda.clone(),
+                        json!({}),
+                    )
+                }),
+            ),
+            (
+                "HTTP API Lambda authorizer",
+                Box::new(move |method, body| {
+                    http_event(
+                        method,
+                        &format!("/users/{user}"),
+                        body,
+                        json!({"lambda": http_lambda.clone()}),
+                    )
+                }),
+            ),
+            (
+                "HTTP API JWT authorizer",
+                Box::new(move |method, body| {
+                    http_event(
+                        method,
+                        &format!("/users/{user}"),
+                        body,
+                        json!({"jwt": {"claims": {"sub": user, "client_id": CLIENT}, "scopes": http_jwt_scopes.clone()}}),
+                    )
+                }),
+            ),
+        ];
+        for (kind, event) in &kinds {
+            let (read, answer) = invoke(&runtime, event("GET", None)).await;
+            let (write, written) = invoke(&runtime, event("PUT", Some(body.clone()))).await;
+            match scope {
+                None => {
+                    assert_eq!(read, 403, "{kind}, {name}: read {answer}");
+                    assert_eq!(write, 403, "{kind}, {name}: write {written}");
+                }
+                Some("clearance/read") => {
+                    assert!(
+                        matches!(read, 200 | 404),
+                        "{kind}, {name}: read {read} {answer}"
+                    );
+                    assert_eq!(write, 403, "{kind}, {name}: write {written}");
+                }
+                Some(_) => {
+                    assert!(
+                        matches!(read, 200 | 404),
+                        "{kind}, {name}: read {read} {answer}"
+                    );
+                    assert!(
+                        matches!(write, 200 | 201),
+                        "{kind}, {name}: write {write} {written}"
+                    );
+                    assert_eq!(written["updatedBy"], user);
+                }
+            }
+        }
+    }
+
+    // IAM callers: API Gateway evaluated their IAM policy; no scopes are asked of them.
+    let arn = "arn:aws:iam::123456789012:role/provisioner";
+    let (status, created) = invoke(
+        &runtime,
+        rest_event(
+            "PUT",
+            "/users/iam-made",
+            Some(json!({"companies": ["1111"], "role": "Standard"})),
+            json!({}),
+            json!({"userArn": arn, "caller": "AROAEXAMPLE"}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["updatedBy"], arn);
+
+    // A Lambda authorizer context naming nobody (only a principalId) is nobody: 401, never a
+    // caller called "unknown".
+    let (status, problem) = invoke(
+        &runtime,
+        rest_event(
+            "GET",
+            "/users/iam-made",
+            None,
+            json!({"principalId": "someone", "scope": "clearance/write"}),
+            json!({}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 401, "{problem}");
+}

@@ -158,6 +158,39 @@ async fn a_non_loopback_listen_address_is_refused_without_the_flag() {
 }
 
 #[tokio::test]
+async fn no_authentication_under_lambda_is_refused_without_the_explicit_opt_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = tokio::process::Command::new(BINARY)
+        .args([
+            "--store",
+            "embedded",
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+        ])
+        .env("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9")
+        .env_remove("CLEARANCE_AUTH")
+        .env_remove("CLEARANCE_INSECURE_ALLOW_UNAUTHENTICATED_LAMBDA")
+        .output()
+        .await
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--auth none under AWS Lambda")
+            && stderr.contains("CLEARANCE_INSECURE_ALLOW_UNAUTHENTICATED_LAMBDA"),
+        "{stderr}"
+    );
+    assert!(
+        is_empty(dir.path()),
+        "refused before anything was opened or written"
+    );
+}
+
+fn is_empty(dir: &std::path::Path) -> bool {
+    std::fs::read_dir(dir).unwrap().next().is_none()
+}
+
+#[tokio::test]
 async fn a_bad_setting_stops_start_up_with_a_message_naming_it() {
     let output = tokio::process::Command::new(BINARY)
         .args(["--roles", "Standard,Manager,Standard"])
@@ -224,6 +257,8 @@ async fn the_same_router_answers_api_gateway_events_under_lambda() {
         &[
             ("CLEARANCE_STORE", "embedded"),
             ("CLEARANCE_DATA_DIR", dir.path().to_str().unwrap()),
+            // This test is about routing; authentication under Lambda is tested in `auth`.
+            ("CLEARANCE_INSECURE_ALLOW_UNAUTHENTICATED_LAMBDA", "true"),
         ],
     );
 

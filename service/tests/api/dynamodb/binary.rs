@@ -145,6 +145,11 @@ async fn under_lambda_the_store_is_dynamodb_without_asking() {
     let runtime = FakeRuntime::start().await;
     let mut env = dynalite_env(&dynalite);
     env.push(("TABLE_NAME", table.clone()));
+    // This test is about the store; authentication under Lambda is tested in `auth`.
+    env.push((
+        "CLEARANCE_INSECURE_ALLOW_UNAUTHENTICATED_LAMBDA",
+        "true".into(),
+    ));
     let _function = runtime.spawn_function(
         BINARY.as_ref(),
         "clearance-permissions-api",
@@ -179,7 +184,14 @@ async fn start_up_refuses_dynamodb_settings_that_cannot_work_naming_them() {
         "{stderr}"
     );
 
-    let (ok, stderr) = run_to_end(&[], &[("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9")]).await;
+    let (ok, stderr) = run_to_end(
+        &[],
+        &[
+            ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9"),
+            ("CLEARANCE_INSECURE_ALLOW_UNAUTHENTICATED_LAMBDA", "true"),
+        ],
+    )
+    .await;
     assert!(!ok);
     assert!(
         stderr.contains("default store on AWS Lambda") && stderr.contains("TABLE_NAME"),
