@@ -54,7 +54,8 @@ async fn the_authorizer_binary_allows_denies_and_refuses_under_the_lambda_runtim
     // CLEARANCE_AUTHORIZER_BINARY.
     let binary = std::env::var("CLEARANCE_AUTHORIZER_BINARY")
         .unwrap_or_else(|_| env!("CARGO_BIN_EXE_clearance-authorizer").to_owned());
-    let _function = runtime.spawn_function(binary.as_ref(), "clearance-authorizer", &env_refs);
+    let mut function =
+        runtime.spawn_function_capturing_logs(binary.as_ref(), "clearance-authorizer", &env_refs);
     let arn =
         |path: &str| format!("arn:aws:execute-api:us-east-1:123456789012:api1/prod/GET{path}");
     let token = issuer.access_token("user-1", "web-client");
@@ -102,6 +103,22 @@ async fn the_authorizer_binary_allows_denies_and_refuses_under_the_lambda_runtim
         refused["errorMessage"], "Unauthorized",
         "API Gateway needs exactly this message for a 401"
     );
+
+    // A refused token is an expected outcome: logged at INFO with its code, never as an ERROR
+    // line (which would page someone), and never with the token.
+    function.kill().await.unwrap();
+    let mut logs = String::new();
+    use tokio::io::AsyncReadExt as _;
+    function
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut logs)
+        .await
+        .unwrap();
+    assert!(logs.contains("token refused"), "{logs}");
+    assert!(!logs.contains("\"ERROR\""), "{logs}");
+    assert!(!logs.contains(&token), "the token must never be logged");
 }
 
 #[tokio::test]

@@ -130,6 +130,27 @@ impl FakeRuntime {
             .unwrap_or_else(|e| panic!("starting {}: {e}", binary.display()))
     }
 
+    /// Like [`FakeRuntime::spawn_function`], with the function's standard output (its logs)
+    /// captured: read it from the child once it has been stopped.
+    pub fn spawn_function_capturing_logs(
+        &self,
+        binary: &Path,
+        function_name: &str,
+        extra_env: &[(&str, &str)],
+    ) -> tokio::process::Child {
+        let mut command = tokio::process::Command::new(binary);
+        command.envs(self.lambda_env(function_name));
+        for (k, v) in extra_env {
+            command.env(k, v);
+        }
+        command
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {}: {e}", binary.display()))
+    }
+
     /// Queues `event` and waits (up to `timeout`) for the function's answer.
     pub async fn invoke(&self, event: Value, timeout: Duration) -> Outcome {
         let id = format!("req-{:08}", self.next_id.fetch_add(1, Ordering::SeqCst));
