@@ -217,6 +217,11 @@ impl<S: PermissionStore> PermissionStore for CachedStore<S> {
         }
     }
 
+    /// Past the cache: the store's own answer (a write's starting point must not be stale).
+    async fn get_latest(&self, id: &UserId) -> Result<Option<UserPermissions>, StoreError> {
+        self.inner.get_latest(id).await
+    }
+
     async fn put(
         &self,
         id: &UserId,

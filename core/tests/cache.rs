@@ -311,3 +311,48 @@ async fn batch_get_serves_hits_and_loads_the_rest_in_one_call() {
     assert_eq!(again.len(), 2);
     assert_eq!(counting.batch_gets.load(Ordering::SeqCst), 1);
 }
+
+#[tokio::test]
+async fn a_patch_checks_if_match_against_the_store_not_a_stale_cache_entry() {
+    use clearance_core::store::ops::{self, PermissionsPatch};
+    let (counting, cache) = cached(CacheSettings {
+        ttl: Duration::from_secs(60),
+        negative_ttl: Duration::from_secs(60),
+        capacity: 100,
+    });
+    seed(&counting, "alice").await;
+    // This instance caches version 1; another instance then writes version 2 to the store.
+    assert_eq!(cache.get(&id("alice")).await.unwrap().unwrap().version, 1);
+    counting
+        .put(
+            &id("alice"),
+            &perms("2222", "Manager"),
+            Precondition::None,
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        cache.get(&id("alice")).await.unwrap().unwrap().version,
+        1,
+        "still cached"
+    );
+    let patch = PermissionsPatch::parse(Some(vec!["3333".into()]), None, None).unwrap();
+    // A client holding the true ETag ("2") is not refused because this instance's cache is old.
+    let patched = ops::patch(&cache, &id("alice"), &patch, Precondition::Version(2), None)
+        .await
+        .expect("If-Match matches the stored version");
+    assert_eq!(patched.after.version, 3);
+    assert_eq!(patched.after.companies.len(), 2, "patched the stored state");
+    // And one holding the cached, stale ETag ("1") is refused by the store.
+    let stale = ops::patch(&cache, &id("alice"), &patch, Precondition::Version(1), None).await;
+    assert!(
+        matches!(
+            stale,
+            Err(ops::PatchError::Store(StoreError::Conflict {
+                current: Some(3)
+            }))
+        ),
+        "{stale:?}"
+    );
+}

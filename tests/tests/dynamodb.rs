@@ -3,6 +3,8 @@
 //! creation. Each test starts its own dynalite and makes its own table.
 
 // A test crate's root resolves `mod x;` beside itself, so the submodules' directory is named.
+#[path = "dynamodb/ambiguous.rs"]
+mod ambiguous;
 #[path = "dynamodb/batch.rs"]
 mod batch;
 #[path = "dynamodb/contract.rs"]

@@ -124,6 +124,13 @@ pub trait PermissionStore: Send + Sync + 'static {
     /// The user's permissions, or `None` if none are stored.
     async fn get(&self, id: &UserId) -> Result<Option<UserPermissions>, StoreError>;
 
+    /// The user's permissions as the store itself holds them now, past any cache in front of it:
+    /// what a read-modify-write (PATCH) starts from, so that its `If-Match` is compared with the
+    /// stored version, never a cached one. Stores without a cache answer as [`Self::get`].
+    async fn get_latest(&self, id: &UserId) -> Result<Option<UserPermissions>, StoreError> {
+        self.get(id).await
+    }
+
     /// Creates or replaces the user's permissions if `precondition` holds, setting `version` to the
     /// stored version + 1 (1 on create), `updatedAt` to now and `updatedBy` to `actor`.
     async fn put(
@@ -162,6 +169,9 @@ pub trait PermissionStore: Send + Sync + 'static {
 impl<S: PermissionStore + ?Sized> PermissionStore for Arc<S> {
     async fn get(&self, id: &UserId) -> Result<Option<UserPermissions>, StoreError> {
         (**self).get(id).await
+    }
+    async fn get_latest(&self, id: &UserId) -> Result<Option<UserPermissions>, StoreError> {
+        (**self).get_latest(id).await
     }
     async fn put(
         &self,

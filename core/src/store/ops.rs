@@ -109,7 +109,9 @@ pub async fn patch(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let current = store.get(id).await?.ok_or(PatchError::NotFound)?;
+        // The stored state, past any cache: `If-Match` is compared with the stored version, and
+        // the write below is conditioned on it by the store.
+        let current = store.get_latest(id).await?.ok_or(PatchError::NotFound)?;
         if let Precondition::Version(expected) = precondition
             && expected != current.version
         {

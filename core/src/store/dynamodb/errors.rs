@@ -41,6 +41,12 @@ pub enum DynamoError {
         /// Its status.
         status: String,
     },
+    /// A write was sent more than once (an attempt's answer was lost) and the item changed again
+    /// before it could be checked: whether this write was applied cannot be told.
+    #[error(
+        "the write was retried after an attempt's answer was lost, and the item has changed since: it may or may not have been applied; read the user to see"
+    )]
+    OutcomeUnknown,
     /// The table exists with a key schema other than `id` (S) as the partition key.
     #[error("table {table:?} does not have `id` (S) as its only key")]
     WrongKeySchema {

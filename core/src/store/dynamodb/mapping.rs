@@ -28,6 +28,9 @@ pub(super) const VERSION: &str = "version";
 pub(super) const UPDATED_AT: &str = "updatedAt";
 /// Who last changed the item (S).
 pub(super) const UPDATED_BY: &str = "updatedBy";
+/// A random id of the write that last changed the item (S): how a write whose answer was lost
+/// recognises itself when it is tried again (see the store's "Writes that are never misreported").
+pub(super) const LAST_WRITE_ID: &str = "lastWriteId";
 
 /// One DynamoDB item.
 pub(super) type Item = HashMap<String, AttributeValue>;

@@ -11,14 +11,26 @@
 //!
 //! # Consistency
 //!
-//! Every write is one conditional `UpdateItem` (or `DeleteItem`) whose condition expression is the
-//! [`Precondition`], so a lost race can never overwrite another writer's change. Writes set
-//! `version = if_not_exists(version, 0) + 1`, so even an unconditional write of an item another
-//! tool created gets a version. `UpdateItem` only touches Clearance's attributes: anything else
-//! another tool keeps on the item survives. When a condition fails, the
-//! [`StoreError::Conflict`] carries the stored version, taken from the item DynamoDB returns with
-//! the failure (`ReturnValuesOnConditionCheckFailure`), or read again when it returns none. Reads
-//! are strongly consistent, so a client reads its own writes.
+//! Every write is a strongly consistent read of the item, the [`Precondition`] checked against it,
+//! then one conditional `UpdateItem` (or `DeleteItem`) pinned to the version that was read, so a
+//! lost race can never overwrite another writer's change (an unconditional write that loses a race
+//! reads again and retries). Writes set `version` to the read version + 1, so even an item
+//! another tool created gets a version. `UpdateItem` only touches Clearance's attributes: anything
+//! else another tool keeps on the item survives. Reads are strongly consistent, so a client reads
+//! its own writes.
+//!
+//! # Writes that are never misreported
+//!
+//! An attempt can commit and still fail for the client (its answer times out or the connection
+//! drops), and the SDK then sends it again. Retried as it is, a conditional write would fail its
+//! own condition and be answered 412 or 404 although it happened. So every write carries a random
+//! `lastWriteId`, and an interceptor counts the attempts the SDK made. When a condition fails
+//! after more than one attempt, the item is read: if it carries this write's id, the write
+//! happened and is answered as a success (with the `before` read first); a delete that finds the
+//! item gone after a retried attempt is answered as deleted. A condition failing on the first
+//! attempt is a genuine precondition failure. The one case left open is answered 503 (the outcome
+//! cannot be told, read again): a retried write whose item was changed again by someone else before
+//! the check, so neither this write's id nor its version is on the item.
 //!
 //! # Listing a company's users costs a full table read
 //!
@@ -53,7 +65,8 @@ pub use bulk::{BATCH_WRITE_CHUNK, BulkError, BulkOutcome};
 pub use errors::DynamoError;
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -68,12 +81,11 @@ use aws_sdk_dynamodb::operation::describe_table::DescribeTableError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, KeysAndAttributes,
-    ReturnValue, ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TableDescription,
-    TableStatus,
+    ScalarAttributeType, TableDescription, TableStatus,
 };
 
 use self::errors::{RETRY_AFTER, store_error};
-use self::mapping::{COMPANIES, ID, Item, ROLE, UPDATED_AT, UPDATED_BY, VERSION};
+use self::mapping::{COMPANIES, ID, Item, LAST_WRITE_ID, ROLE, UPDATED_AT, UPDATED_BY, VERSION};
 use super::{Page, PermissionStore, Precondition, StoreError, WriteOutcome, next_record};
 use crate::domain::{CompanyId, Permissions, UserId, UserPermissions};
 
@@ -352,32 +364,18 @@ impl DynamoStore {
         }
     }
 
-    /// The stored version of the user after a failed condition: from the item DynamoDB returned
-    /// with the failure, or else read again (`None` if the user does not exist).
-    async fn current_version(
-        &self,
-        id: &UserId,
-        returned: Option<&Item>,
-    ) -> Result<Option<u64>, StoreError> {
-        if let Some(item) = returned.filter(|item| !item.is_empty()) {
-            return mapping::version_of(id.as_str(), item).map(Some);
-        }
-        let mut p = Placeholders::default();
-        let projection = format!("{}, {}", p.name(ID), p.name(VERSION));
+    /// The user's item, read strongly consistently.
+    async fn read_item(&self, id: &UserId) -> Result<Option<Item>, StoreError> {
         let out = self
             .client
             .get_item()
             .table_name(&self.table)
             .set_key(Some(mapping::key(id)))
             .consistent_read(true)
-            .projection_expression(projection)
-            .set_expression_attribute_names(p.names())
             .send()
             .await
             .map_err(store_error)?;
-        out.item
-            .map(|item| mapping::version_of(id.as_str(), &item))
-            .transpose()
+        Ok(out.item.filter(|item| !item.is_empty()))
     }
 
     /// One `BatchGetItem` of at most [`BATCH_GET_CHUNK`] ids, asking again (with backoff) for
@@ -454,8 +452,9 @@ impl PermissionStore for DynamoStore {
         out.item.as_ref().map(mapping::decode).transpose()
     }
 
-    /// One conditional `UpdateItem`. If the item it replaced cannot be read as permissions, the
-    /// write has still been made (the item is repaired) but the answer is
+    /// A consistent read of the item, then one `UpdateItem` pinned to the version read (see
+    /// "Consistency" and "Writes that are never misreported"). If the item it replaced cannot be
+    /// read as permissions, the write has still been made (the item is repaired) but the answer is
     /// [`StoreError::Corrupt`], since there is no `before` to report.
     #[tracing::instrument(level = "debug", skip_all, fields(table = %self.table, user_id = %id))]
     async fn put(
@@ -465,119 +464,198 @@ impl PermissionStore for DynamoStore {
         precondition: Precondition,
         actor: Option<&str>,
     ) -> Result<WriteOutcome, StoreError> {
-        let at = super::now();
-        let mut p = Placeholders::default();
-        let mut update = format!(
-            "SET {} = {}, {} = {}, {} = {}, {version} = if_not_exists({version}, {}) + {}",
-            p.name(COMPANIES),
-            p.value("companies", mapping::companies(&permissions.companies)),
-            p.name(ROLE),
-            p.value("role", mapping::string(permissions.role.as_str())),
-            p.name(UPDATED_AT),
-            p.value("updatedAt", mapping::timestamp(at)?),
-            p.value("zero", mapping::number(0)),
-            p.value("one", mapping::number(1)),
-            version = p.name(VERSION),
-        );
-        match actor {
-            Some(actor) => update.push_str(&format!(
-                ", {} = {}",
-                p.name(UPDATED_BY),
-                p.value("updatedBy", mapping::string(actor))
-            )),
-            None => update.push_str(&format!(" REMOVE {}", p.name(UPDATED_BY))),
-        }
-        let condition = condition(precondition, &mut p);
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(mapping::key(id)))
-            .update_expression(update)
-            .set_condition_expression(condition)
-            .set_expression_attribute_names(p.names())
-            .set_expression_attribute_values(p.values())
-            .return_values(ReturnValue::AllOld)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        let out = match result {
-            Ok(out) => out,
-            Err(err) => {
-                if let Some(UpdateItemError::ConditionalCheckFailedException(failed)) =
-                    err.as_service_error()
-                {
-                    let current = self.current_version(id, failed.item()).await?;
-                    return Err(StoreError::Conflict { current });
-                }
-                return Err(store_error(err));
+        let write_id = new_write_id();
+        for round in 1..=WRITE_ROUNDS {
+            let item = self.read_item(id).await?;
+            let read_version = item
+                .as_ref()
+                .map(|item| mapping::version_of(id.as_str(), item))
+                .transpose()?;
+            let before = item.as_ref().map(mapping::decode);
+            check_version(precondition, read_version)?;
+            let at = super::now();
+            let next_version = read_version.map_or(1, |v| v + 1);
+            let mut p = Placeholders::default();
+            let mut update = format!(
+                "SET {} = {}, {} = {}, {} = {}, {} = {}, {} = {}",
+                p.name(COMPANIES),
+                p.value("companies", mapping::companies(&permissions.companies)),
+                p.name(ROLE),
+                p.value("role", mapping::string(permissions.role.as_str())),
+                p.name(UPDATED_AT),
+                p.value("updatedAt", mapping::timestamp(at)?),
+                p.name(VERSION),
+                p.value("next", mapping::number(next_version)),
+                p.name(LAST_WRITE_ID),
+                p.value("writeId", mapping::string(&write_id)),
+            );
+            match actor {
+                Some(actor) => update.push_str(&format!(
+                    ", {} = {}",
+                    p.name(UPDATED_BY),
+                    p.value("updatedBy", mapping::string(actor))
+                )),
+                None => update.push_str(&format!(" REMOVE {}", p.name(UPDATED_BY))),
             }
-        };
-        let before = match out.attributes.filter(|item| !item.is_empty()) {
-            Some(item) => Some(mapping::decode(&item).inspect_err(|err| {
-                tracing::warn!(
-                    error = %err,
-                    "replaced a malformed item; the write was made but the old item is not reported"
-                );
-            })?),
-            None => None,
-        };
-        let mut after = next_record(id, permissions, before.as_ref(), actor);
-        after.updated_at = Some(at);
-        Ok(WriteOutcome { before, after })
+            let pinned = match read_version {
+                None => Precondition::MustNotExist,
+                Some(v) => Precondition::Version(v),
+            };
+            let condition = condition(pinned, &mut p);
+            let attempts = Attempts::default();
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(mapping::key(id)))
+                .update_expression(update)
+                .set_condition_expression(condition)
+                .set_expression_attribute_names(p.names())
+                .set_expression_attribute_values(p.values())
+                .customize()
+                .interceptor(attempts.clone())
+                .send()
+                .await;
+            let outcome = |before: Option<Result<UserPermissions, StoreError>>| {
+                let before = before.transpose().inspect_err(|err| {
+                    tracing::warn!(
+                        error = %err,
+                        "replaced a malformed item; the write was made but the old item is not reported"
+                    );
+                })?;
+                let mut after = next_record(id, permissions, before.as_ref(), actor);
+                after.version = next_version;
+                after.updated_at = Some(at);
+                Ok(WriteOutcome { before, after })
+            };
+            match result {
+                Ok(_) => return outcome(before),
+                Err(err) => {
+                    let Some(UpdateItemError::ConditionalCheckFailedException(_)) =
+                        err.as_service_error()
+                    else {
+                        return Err(store_error(err));
+                    };
+                    let now = self.read_item(id).await?;
+                    if attempts.retried() {
+                        if now.as_ref().is_some_and(|item| is_write(item, &write_id)) {
+                            tracing::info!(
+                                attempts = attempts.count(),
+                                "a retried write had already been applied: answered as applied"
+                            );
+                            return outcome(before);
+                        }
+                        let now_version = now
+                            .as_ref()
+                            .map(|item| mapping::version_of(id.as_str(), item))
+                            .transpose()?;
+                        if now_version.is_some_and(|v| v > next_version) {
+                            return Err(outcome_unknown());
+                        }
+                    }
+                    let now_version = now
+                        .as_ref()
+                        .map(|item| mapping::version_of(id.as_str(), item))
+                        .transpose()?;
+                    // Someone else wrote between the read and the write: a precondition the
+                    // caller set is now decided by what they wrote; without one, try again.
+                    if precondition != Precondition::None || round == WRITE_ROUNDS {
+                        check_version(precondition, now_version)?;
+                        if round == WRITE_ROUNDS {
+                            return Err(StoreError::Conflict {
+                                current: now_version,
+                            });
+                        }
+                    }
+                    tracing::debug!(round, "a write lost a race; reading again");
+                    tokio::time::sleep(jittered_backoff(round)).await;
+                }
+            }
+        }
+        unreachable!("the last round returns")
     }
 
-    /// One conditional `DeleteItem`. A malformed item is deleted all the same, but the answer is
-    /// [`StoreError::Corrupt`], since it cannot be returned.
+    /// A consistent read of the item, then one `DeleteItem` pinned to the version read. A malformed
+    /// item is deleted all the same, but the answer is [`StoreError::Corrupt`], since it cannot be
+    /// returned.
     #[tracing::instrument(level = "debug", skip_all, fields(table = %self.table, user_id = %id))]
     async fn delete(
         &self,
         id: &UserId,
         precondition: Precondition,
     ) -> Result<UserPermissions, StoreError> {
-        if precondition == Precondition::MustNotExist {
-            // No delete can meet "must not exist": answer as the other stores do, without writing.
-            return match self.current_version(id, None).await? {
-                Some(version) => Err(StoreError::Conflict {
-                    current: Some(version),
-                }),
-                None => Err(StoreError::NotFound),
+        for round in 1..=WRITE_ROUNDS {
+            let item = self.read_item(id).await?;
+            let Some(item) = item else {
+                return Err(match precondition {
+                    Precondition::None | Precondition::MustExist => StoreError::NotFound,
+                    // No delete can meet "must not exist"; a version needs an item.
+                    _ => StoreError::Conflict { current: None },
+                });
             };
-        }
-        let mut p = Placeholders::default();
-        // Every precondition but `None` already implies the item exists.
-        let condition = condition(precondition, &mut p)
-            .unwrap_or_else(|| format!("attribute_exists({})", p.name(ID)));
-        let result = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(mapping::key(id)))
-            .condition_expression(condition)
-            .set_expression_attribute_names(p.names())
-            .set_expression_attribute_values(p.values())
-            .return_values(ReturnValue::AllOld)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        match result {
-            Ok(out) => match out.attributes.filter(|item| !item.is_empty()) {
-                Some(item) => mapping::decode(&item),
-                None => Err(StoreError::NotFound),
-            },
-            Err(err) => {
-                if let Some(DeleteItemError::ConditionalCheckFailedException(failed)) =
-                    err.as_service_error()
-                {
-                    let current = self.current_version(id, failed.item()).await?;
-                    if current.is_none() && precondition == Precondition::None {
-                        return Err(StoreError::NotFound);
+            let read_version = mapping::version_of(id.as_str(), &item)?;
+            if precondition == Precondition::MustNotExist {
+                return Err(StoreError::Conflict {
+                    current: Some(read_version),
+                });
+            }
+            check_version(precondition, Some(read_version))?;
+            let before = mapping::decode(&item);
+            let mut p = Placeholders::default();
+            let condition = condition(Precondition::Version(read_version), &mut p);
+            let attempts = Attempts::default();
+            let result = self
+                .client
+                .delete_item()
+                .table_name(&self.table)
+                .set_key(Some(mapping::key(id)))
+                .set_condition_expression(condition)
+                .set_expression_attribute_names(p.names())
+                .set_expression_attribute_values(p.values())
+                .customize()
+                .interceptor(attempts.clone())
+                .send()
+                .await;
+            match result {
+                Ok(_) => return before,
+                Err(err) => {
+                    let Some(DeleteItemError::ConditionalCheckFailedException(_)) =
+                        err.as_service_error()
+                    else {
+                        return Err(store_error(err));
+                    };
+                    let now = self.read_item(id).await?;
+                    let now_version = now
+                        .as_ref()
+                        .map(|item| mapping::version_of(id.as_str(), item))
+                        .transpose()?;
+                    if attempts.retried() {
+                        if now.is_none() {
+                            // An earlier attempt deleted it; its answer was lost.
+                            tracing::info!(
+                                attempts = attempts.count(),
+                                "a retried delete had already been applied: answered as applied"
+                            );
+                            return before;
+                        }
+                        return Err(outcome_unknown());
                     }
-                    return Err(StoreError::Conflict { current });
+                    if precondition != Precondition::None || round == WRITE_ROUNDS {
+                        if now.is_none() {
+                            return Err(StoreError::NotFound);
+                        }
+                        check_version(precondition, now_version)?;
+                        if round == WRITE_ROUNDS {
+                            return Err(StoreError::Conflict {
+                                current: now_version,
+                            });
+                        }
+                    }
+                    tokio::time::sleep(jittered_backoff(round)).await;
                 }
-                Err(store_error(err))
             }
         }
+        unreachable!("the last round returns")
     }
 
     /// A filtered `Scan`, page after page, until `limit` users are found or the table ends: a full
@@ -677,6 +755,71 @@ impl PermissionStore for DynamoStore {
         let result = self.check_table().await;
         *lock(&self.last_ready) = Some((Instant::now(), result.clone()));
         result
+    }
+}
+
+/// How many times a write without a precondition reads again and retries after losing a race to
+/// another writer before it gives up with a conflict.
+const WRITE_ROUNDS: u32 = 10;
+
+/// A random id for one write (128 bits, hex): unique enough to tell this write from any other.
+fn new_write_id() -> String {
+    format!("{:032x}", fastrand::u128(..))
+}
+
+/// Whether `item` was last written by the write `write_id`.
+fn is_write(item: &Item, write_id: &str) -> bool {
+    matches!(item.get(LAST_WRITE_ID), Some(AttributeValue::S(id)) if id == write_id)
+}
+
+/// Checks a precondition against the version read (`None`: no item).
+fn check_version(precondition: Precondition, version: Option<u64>) -> Result<(), StoreError> {
+    let ok = match precondition {
+        Precondition::None => true,
+        Precondition::MustNotExist => version.is_none(),
+        Precondition::MustExist => version.is_some(),
+        Precondition::Version(v) => version == Some(v),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict { current: version })
+    }
+}
+
+/// A retried write whose outcome cannot be told (see "Writes that are never misreported").
+fn outcome_unknown() -> StoreError {
+    StoreError::unavailable(DynamoError::OutcomeUnknown, Some(RETRY_AFTER))
+}
+
+/// Counts the attempts the SDK makes for one call: more than one means an earlier attempt may
+/// have committed although its answer was lost.
+#[derive(Debug, Clone, Default)]
+struct Attempts(Arc<AtomicU32>);
+
+impl Attempts {
+    fn count(&self) -> u32 {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    fn retried(&self) -> bool {
+        self.count() > 1
+    }
+}
+
+impl aws_sdk_dynamodb::config::Intercept for Attempts {
+    fn name(&self) -> &'static str {
+        "ClearanceAttemptCounter"
+    }
+
+    fn read_before_attempt(
+        &self,
+        _: &aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+        _: &aws_sdk_dynamodb::config::RuntimeComponents,
+        _: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Ok(())
     }
 }
 
