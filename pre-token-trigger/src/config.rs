@@ -6,12 +6,22 @@
 //! | `ACCESS_TOKEN_CLAIMS` | `true` | versions 2 and 3: add the claims to the access token too |
 //! | `ACCESS_TOKEN_COMPANIES` | `array` | in the access token, `companies` as a JSON array or as `json-string` like the ID token |
 //! | `PERMISSION_SCOPES_PREFIX` | unset (off) | versions 2 and 3: add scopes `{prefix}company:{id}` and `{prefix}role:{role}` to the access token |
-//! | `USER_ID_SOURCE` | `sub` | whose permissions: the user's `sub` (falling back to `userName`) or `username` |
+//! | `CLAIM_COMPANIES_OMITTED` | `companies_omitted` | the claim (`"true"`) that says `companies` was left out because it would make the tokens too large |
+//! | `MAX_COMPANIES_CLAIM_BYTES` | `4096` | the most bytes the `companies` claim may take in a token; over it the claim (and the company scopes) are left out and consumers hydrate instead |
 //! | `ON_MISSING_PERMISSIONS` | `no-claims` | a user with no permissions gets a token without permission claims (`no-claims`) or cannot sign in (`deny`) |
 //! | `TRIGGER_BUDGET_MS` | `3000` | the most time spent looking permissions up before refusing the sign-in (Cognito allows 5 s) |
 //!
 //! A claim name that Cognito reserves is refused at start-up: the trigger never adds, overrides or
 //! suppresses those.
+//!
+//! Users are always looked up by `sub`, as every other Clearance component identifies them (the
+//! former `USER_ID_SOURCE=username` is refused at start-up: applied here alone, it made tokens
+//! carry one user's permissions while the authorizer and middleware looked up another id).
+//!
+//! Token sizes: a user may hold up to 1,000 companies, and every Clearance verifier refuses a
+//! token over 16 KiB. Past `MAX_COMPANIES_CLAIM_BYTES` the trigger leaves `companies` (and the
+//! company scopes) out of the tokens and adds `companies_omitted: "true"`: the role and id stay,
+//! and consumers read the companies from Clearance (the authorizer and the middleware always do).
 
 use std::time::Duration;
 
@@ -53,15 +63,6 @@ pub enum CompaniesFormat {
     JsonString,
 }
 
-/// Whose permissions a user's token carries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UserIdSource {
-    /// `request.userAttributes.sub`, falling back to `userName`.
-    Sub,
-    /// `userName`.
-    Username,
-}
-
 /// What to do when the permissions store has nothing for the user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OnMissing {
@@ -86,8 +87,10 @@ pub struct TriggerConfig {
     pub access_token_companies: CompaniesFormat,
     /// Versions 2 and 3: the prefix of scopes derived from the permissions; `None` adds none.
     pub permission_scopes_prefix: Option<String>,
-    /// Whose permissions a user's token carries.
-    pub user_id_source: UserIdSource,
+    /// Claim name for the marker that says `companies` was left out (too large for a token).
+    pub companies_omitted_claim: String,
+    /// The most bytes the `companies` claim may take in a token before it is left out.
+    pub max_companies_claim_bytes: usize,
     /// What to do for a user without permissions.
     pub on_missing: OnMissing,
     /// The most time spent looking permissions up.
@@ -103,7 +106,8 @@ impl Default for TriggerConfig {
             access_token_claims: true,
             access_token_companies: CompaniesFormat::Array,
             permission_scopes_prefix: None,
-            user_id_source: UserIdSource::Sub,
+            companies_omitted_claim: "companies_omitted".into(),
+            max_companies_claim_bytes: 4096,
             on_missing: OnMissing::NoClaims,
             budget: Duration::from_millis(3_000),
         }
@@ -184,16 +188,23 @@ impl TriggerConfig {
             config.permission_scopes_prefix = Some(v);
         }
         if let Some(v) = get("USER_ID_SOURCE") {
-            config.user_id_source = match v.as_str() {
-                "sub" => UserIdSource::Sub,
-                "username" => UserIdSource::Username,
-                _ => {
-                    return Err(bad(
-                        "USER_ID_SOURCE",
-                        format!("must be sub or username, got {v:?}"),
-                    ));
-                }
-            };
+            return Err(bad(
+                "USER_ID_SOURCE",
+                format!(
+                    "is no longer supported (got {v:?}): every Clearance component identifies users by their sub; remove the variable and store permissions under each user's sub"
+                ),
+            ));
+        }
+        if let Some(v) = get("CLAIM_COMPANIES_OMITTED") {
+            config.companies_omitted_claim = v;
+        }
+        if let Some(v) = get("MAX_COMPANIES_CLAIM_BYTES") {
+            config.max_companies_claim_bytes = v.parse().map_err(|_| {
+                bad(
+                    "MAX_COMPANIES_CLAIM_BYTES",
+                    format!("must be a number of bytes, got {v:?}"),
+                )
+            })?;
         }
         if let Some(v) = get("ON_MISSING_PERMISSIONS") {
             config.on_missing = match v.as_str() {
@@ -234,6 +245,7 @@ impl TriggerConfig {
             ("CLAIM_ROLE", &self.role_claim),
             ("CLAIM_COMPANIES", &self.companies_claim),
             ("CLAIM_ID", &self.id_claim),
+            ("CLAIM_COMPANIES_OMITTED", &self.companies_omitted_claim),
         ];
         for (variable, name) in names {
             if RESERVED_CLAIMS.contains(&name.as_str()) {
@@ -318,10 +330,11 @@ mod tests {
                 .variable,
             "ACCESS_TOKEN_COMPANIES"
         );
-        assert_eq!(
-            from(&[("USER_ID_SOURCE", "email")]).unwrap_err().variable,
-            "USER_ID_SOURCE"
-        );
+        for removed in ["username", "sub"] {
+            let err = from(&[("USER_ID_SOURCE", removed)]).unwrap_err();
+            assert_eq!(err.variable, "USER_ID_SOURCE");
+            assert!(err.problem.contains("no longer supported"), "{err}");
+        }
         assert_eq!(
             from(&[("PERMISSION_SCOPES_PREFIX", "a b")])
                 .unwrap_err()
@@ -338,7 +351,7 @@ mod tests {
             ("ACCESS_TOKEN_COMPANIES", "json-string"),
             ("PERMISSION_SCOPES_PREFIX", "permissions/"),
             ("ON_MISSING_PERMISSIONS", "deny"),
-            ("USER_ID_SOURCE", "username"),
+            ("MAX_COMPANIES_CLAIM_BYTES", "2000"),
             ("TRIGGER_BUDGET_MS", "1500"),
         ])
         .unwrap();
@@ -349,7 +362,7 @@ mod tests {
             Some("permissions/")
         );
         assert_eq!(config.on_missing, OnMissing::Deny);
-        assert_eq!(config.user_id_source, UserIdSource::Username);
+        assert_eq!(config.max_companies_claim_bytes, 2000);
         assert_eq!(config.budget, Duration::from_millis(1500));
     }
 }

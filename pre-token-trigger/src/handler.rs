@@ -10,7 +10,7 @@ use clearance_core::domain::{UserId, UserPermissions};
 use clearance_core::source::PermissionsSource;
 use serde_json::{Map, Value, json};
 
-use crate::config::{CompaniesFormat, OnMissing, TriggerConfig, UserIdSource};
+use crate::config::{CompaniesFormat, OnMissing, TriggerConfig};
 use crate::event::{MalformedEvent, PreTokenEvent, Subject, Version};
 
 /// Why a sign-in is refused. The message is what Cognito shows the caller, so it says what to do
@@ -72,6 +72,7 @@ impl Trigger {
             user_id = id.as_str(),
             trigger_source = %parsed.trigger_source,
             claims_added = permissions.is_some(),
+            companies_omitted = permissions.as_ref().is_some_and(|p| !self.companies_fit(p)),
             "token claims decided"
         );
         if let Some(object) = event.as_object_mut() {
@@ -83,29 +84,49 @@ impl Trigger {
     fn permissions_id(&self, event: &PreTokenEvent) -> Result<UserId, MalformedEvent> {
         let raw = match &event.subject {
             Subject::Client { client_id } => client_id.clone(),
-            Subject::User { sub, username } => match self.config.user_id_source {
-                UserIdSource::Sub => sub.clone().or_else(|| username.clone()),
-                UserIdSource::Username => username.clone().or_else(|| sub.clone()),
-            }
-            .unwrap_or_default(),
+            // The one identity rule: a user is their `sub`, as for every other component.
+            Subject::User { sub, .. } => sub.clone().ok_or_else(|| {
+                MalformedEvent(
+                    "the event has no request.userAttributes.sub: Clearance identifies users by sub"
+                        .into(),
+                )
+            })?,
         };
         UserId::parse(raw).map_err(|e| MalformedEvent(format!("the user id is not valid: {e}")))
     }
 
+    /// Whether the user's companies fit in a token: over the budget they are left out (see the
+    /// config module's "Token sizes").
+    fn companies_fit(&self, user: &UserPermissions) -> bool {
+        // The larger of the two forms: a JSON string escapes every quote.
+        let list: Vec<&str> = user.companies.iter().map(|c| c.as_str()).collect();
+        let as_string = serde_json::to_string(&serde_json::to_string(&list).unwrap_or_default())
+            .map_or(usize::MAX, |s| s.len());
+        as_string <= self.config.max_companies_claim_bytes
+    }
+
     fn claims(&self, user: &UserPermissions, companies: CompaniesFormat) -> Map<String, Value> {
         let list: Vec<&str> = user.companies.iter().map(|c| c.as_str()).collect();
-        let companies_value = match companies {
-            CompaniesFormat::Array => json!(list),
-            CompaniesFormat::JsonString => {
-                Value::String(serde_json::to_string(&list).unwrap_or_else(|_| "[]".into()))
-            }
-        };
         let mut claims = Map::new();
         claims.insert(
             self.config.role_claim.clone(),
             Value::String(user.role.to_string()),
         );
-        claims.insert(self.config.companies_claim.clone(), companies_value);
+        if self.companies_fit(user) {
+            let companies_value = match companies {
+                CompaniesFormat::Array => json!(list),
+                CompaniesFormat::JsonString => {
+                    Value::String(serde_json::to_string(&list).unwrap_or_else(|_| "[]".into()))
+                }
+            };
+            claims.insert(self.config.companies_claim.clone(), companies_value);
+        } else {
+            // A string, since version 1 events accept only string claims.
+            claims.insert(
+                self.config.companies_omitted_claim.clone(),
+                Value::String("true".into()),
+            );
+        }
         claims.insert(
             self.config.id_claim.clone(),
             Value::String(user.id.to_string()),
@@ -115,11 +136,15 @@ impl Trigger {
 
     fn scopes(&self, user: &UserPermissions) -> Option<Vec<String>> {
         let prefix = self.config.permission_scopes_prefix.as_ref()?;
-        let mut scopes: Vec<String> = user
-            .companies
-            .iter()
-            .map(|c| format!("{prefix}company:{c}"))
-            .collect();
+        // Company scopes grow with the companies: left out with them when they do not fit.
+        let mut scopes: Vec<String> = if self.companies_fit(user) {
+            user.companies
+                .iter()
+                .map(|c| format!("{prefix}company:{c}"))
+                .collect()
+        } else {
+            Vec::new()
+        };
         // Scopes are space-separated: a stored role with whitespace (written by another tool)
         // cannot become a scope.
         if !user.role.as_str().contains(char::is_whitespace) {

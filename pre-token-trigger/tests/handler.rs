@@ -10,9 +10,7 @@ use clearance_core::domain::{CompanyId, Permissions, Role, UserId, UserPermissio
 use clearance_core::source::{PermissionsSource, SourceError, StoreSource};
 use clearance_core::store::memory::MemoryStore;
 use clearance_core::store::{PermissionStore, Precondition};
-use clearance_pre_token_trigger::config::{
-    CompaniesFormat, OnMissing, RESERVED_CLAIMS, UserIdSource,
-};
+use clearance_pre_token_trigger::config::{CompaniesFormat, OnMissing, RESERVED_CLAIMS};
 use clearance_pre_token_trigger::{Trigger, TriggerConfig, TriggerError};
 use serde_json::{Value, json};
 
@@ -231,37 +229,19 @@ async fn access_token_claims_can_be_turned_off_and_claim_names_changed() {
 }
 
 #[tokio::test]
-async fn the_username_can_be_the_key_instead_of_sub() {
-    let config = TriggerConfig {
-        user_id_source: UserIdSource::Username,
-        ..TriggerConfig::default()
-    };
-    let output = trigger(config)
-        .await
-        .handle(event("v1-authentication.json"))
-        .await
-        .unwrap();
-    let claims = &output["response"]["claimsOverrideDetails"]["claimsToAddOrOverride"];
-    assert_eq!(claims["id"], "alice");
-    assert_eq!(claims["role"], "Admin");
-}
-
-#[tokio::test]
-async fn sub_falls_back_to_the_username() {
+async fn a_user_event_without_sub_is_refused_never_looked_up_by_username() {
     let mut input = event("v1-authentication.json");
     input["request"]["userAttributes"]
         .as_object_mut()
         .unwrap()
         .remove("sub");
-    let output = trigger(TriggerConfig::default())
+    // "alice" (the userName) has permissions in the store: they must not be used.
+    let err = trigger(TriggerConfig::default())
         .await
         .handle(input)
         .await
-        .unwrap();
-    assert_eq!(
-        output["response"]["claimsOverrideDetails"]["claimsToAddOrOverride"]["id"],
-        "alice"
-    );
+        .unwrap_err();
+    assert!(err.to_string().contains("sub"), "{err}");
 }
 
 #[tokio::test]

@@ -17,8 +17,16 @@ use serde::de::DeserializeOwned;
 
 use super::problem::ApiError;
 
-/// The largest request body accepted, in bytes.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// The largest request body accepted, in bytes: room for the largest user the domain allows
+/// ([`MAX_COMPANIES`] companies of [`MAX_COMPANY_LEN`] characters, about 67 KB as compact JSON)
+/// with whitespace to spare, and no more.
+pub const MAX_BODY_BYTES: usize = 128 * 1024;
+
+use clearance_core::domain::{MAX_COMPANIES, MAX_COMPANY_LEN};
+
+// The limits must agree: the largest valid user, even pretty-printed with a line and an indent
+// per company, must fit in one body.
+const _: () = assert!(MAX_COMPANIES * (MAX_COMPANY_LEN + 16) + 4096 <= MAX_BODY_BYTES);
 
 /// A JSON request body, parsed strictly.
 pub struct JsonBody<T>(pub T);

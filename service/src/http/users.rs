@@ -123,7 +123,7 @@ pub async fn get_user(
         (status = 201, description = "Created", body = UserPermissions),
         (status = 400, description = "Invalid id, body, companies or role", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "The precondition did not hold", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 128 KiB", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The store is unavailable", body = Problem, content_type = "application/problem+json"),
     )

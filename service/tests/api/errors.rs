@@ -5,10 +5,10 @@ use serde_json::json;
 
 use crate::helpers::TestApp;
 
-pub async fn a_body_over_64_kib_is_413(app: &TestApp) {
-    let companies: Vec<String> = (0..7000).map(|i| format!("company-{i:05}")).collect();
+pub async fn a_body_over_128_kib_is_413(app: &TestApp) {
+    let companies: Vec<String> = (0..12000).map(|i| format!("company-{i:05}")).collect();
     let body = json!({"companies": companies, "role": "Admin"}).to_string();
-    assert!(body.len() > 64 * 1024);
+    assert!(body.len() > 128 * 1024);
     let answer = app
         .send(
             Method::PUT,

@@ -304,3 +304,25 @@ pub async fn ids_with_unicode_and_reserved_characters_work_in_paths(app: &TestAp
     let read = app.get("/users/Zo%C3%AB%2Fdev%40example.com").await;
     assert_eq!(read.status, 200, "{}", read.text);
 }
+
+/// The documented maximum (1,000 companies of 64 characters, a 128-character id), sent
+/// pretty-printed, fits the body limit and every store.
+pub async fn the_largest_user_the_rules_allow_is_stored_and_read_back(app: &TestApp) {
+    let id = "u".repeat(128);
+    let companies: Vec<String> = (0..1000).map(|i| format!("{i:0>64}")).collect();
+    let body =
+        serde_json::to_string_pretty(&json!({"companies": companies, "role": "Manager"})).unwrap();
+    assert!(body.len() > 64 * 1024, "{} bytes", body.len());
+    let answer = app
+        .send(
+            Method::PUT,
+            &format!("/users/{id}"),
+            &[("content-type", "application/json")],
+            Some(body),
+        )
+        .await;
+    assert_eq!(answer.status, 201, "{}", answer.body);
+    let read = app.get(&format!("/users/{id}")).await;
+    assert_eq!(read.status, 200);
+    assert_eq!(read.json()["companies"], json!(companies));
+}
