@@ -1321,6 +1321,154 @@ fn a_jwks_max_age_of_zero_or_over_a_day_is_refused() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The header's typ (RFC 9068), for issuers that require one.
+
+fn with_typ(typ: Option<&str>) -> Value {
+    let mut header = json!({"alg": "RS256", "kid": "rsa-1"});
+    if let Some(typ) = typ {
+        header["typ"] = json!(typ);
+    }
+    header
+}
+
+#[tokio::test]
+async fn a_required_at_jwt_typ_accepts_either_spelling_and_refuses_id_tokens_and_missing_typ() {
+    let server = JwksServer::start(standard_jwks()).await;
+    let verifier = oidc_verifier(&server, JwksSettings::default(), |issuer| {
+        issuer.with_required_typ("at+jwt").unwrap()
+    });
+    let claims = json!({"iss": server.base, "sub": "user-1", "exp": now() + 60});
+    let token = |typ: Option<&str>| sign(&with_typ(typ), &claims, Signer::Rs256(&keys().rsa));
+
+    for typ in [
+        "at+jwt",
+        "application/at+jwt",
+        "AT+JWT",
+        "Application/At+Jwt",
+    ] {
+        let verified = verifier.verify(&token(Some(typ))).await;
+        assert!(verified.is_ok(), "{typ}: {verified:?}");
+    }
+    for (typ, found) in [
+        (Some("JWT"), Some("JWT")),
+        (Some("application/jwt"), Some("application/jwt")),
+        (Some("at+jwt-not"), Some("at+jwt-not")),
+        (None, None),
+    ] {
+        let err = verifier.verify(&token(typ)).await.unwrap_err();
+        assert_eq!(err.code(), "wrong-typ", "{typ:?}: {err}");
+        let JwtError::WrongTyp { found: f, expected } = &err else {
+            panic!("{typ:?}: {err:?}");
+        };
+        assert_eq!(f.as_deref(), found, "{typ:?}");
+        assert_eq!(expected, "at+jwt");
+    }
+    let numeric = sign(
+        &json!({"alg": "RS256", "kid": "rsa-1", "typ": 9068}),
+        &claims,
+        Signer::Rs256(&keys().rsa),
+    );
+    assert_eq!(
+        verifier.verify(&numeric).await.unwrap_err().code(),
+        "malformed"
+    );
+    // The signature is checked first: a forged token learns nothing about the typ check.
+    let forged = sign(
+        &with_typ(Some("JWT")),
+        &claims,
+        Signer::Rs256(&keys().rsa_other),
+    );
+    assert!(matches!(
+        verifier.verify(&forged).await.unwrap_err(),
+        JwtError::BadSignature
+    ));
+}
+
+#[tokio::test]
+async fn typ_is_not_checked_unless_required() {
+    let server = JwksServer::start(standard_jwks()).await;
+    let verifier = oidc_verifier(&server, JwksSettings::default(), |issuer| issuer);
+    let claims = json!({"iss": server.base, "sub": "user-1", "exp": now() + 60});
+    for typ in [Some("JWT"), Some("at+jwt"), Some("anything"), None] {
+        let token = sign(&with_typ(typ), &claims, Signer::Rs256(&keys().rsa));
+        let verified = verifier.verify(&token).await;
+        assert!(verified.is_ok(), "{typ:?}: {verified:?}");
+    }
+}
+
+#[test]
+fn a_cognito_issuer_with_a_required_typ_is_refused_at_start_up() {
+    let pool = CognitoUserPool::parse(POOL).unwrap();
+    let err = IssuerConfig::cognito(pool, TokenUse::Access)
+        .with_required_typ("at+jwt")
+        .unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains("required_typ"), "{message}");
+    assert!(message.contains("Cognito"), "{message}");
+
+    let env = [
+        ("COGNITO_USER_POOL_ID", POOL),
+        ("JWT_TOKEN_USE", "access"),
+        ("JWT_CLIENT_IDS", CLIENT),
+        ("JWT_REQUIRED_TYP", "at+jwt"),
+    ];
+    let err = VerifierConfig::from_lookup(|k| {
+        env.iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| v.to_string())
+    })
+    .unwrap_err();
+    assert!(err.to_string().starts_with("JWT_REQUIRED_TYP"), "{err}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("clearance.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"
+            [[issuers]]
+            issuer = "https://login.example.com"
+            client_ids = ["*"]
+            required_typ = "application/at+jwt"
+            jwks_max_age_secs = 600
+
+            [[issuers]]
+            cognito_user_pool_id = "{POOL}"
+            token_use = "access"
+            client_ids = ["{CLIENT}"]
+            required_typ = "at+jwt"
+            "#
+        ),
+    )
+    .unwrap();
+    let err = VerifierConfig::from_file(&path).unwrap_err();
+    assert!(err.to_string().contains("issuers[1].required_typ"), "{err}");
+}
+
+#[test]
+fn the_configuration_file_sets_the_max_age_and_typ_per_issuer() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("clearance.json");
+    std::fs::write(
+        &path,
+        format!(
+            r#"{{"issuers": [
+                {{"issuer": "https://login.example.com", "client_ids": ["*"],
+                  "required_typ": "application/at+jwt", "jwks_max_age_secs": 600}},
+                {{"cognito_user_pool_id": "{POOL}", "token_use": "access",
+                  "client_ids": ["{CLIENT}"]}}
+            ]}}"#
+        ),
+    )
+    .unwrap();
+    let config = VerifierConfig::from_file(&path).unwrap();
+    assert_eq!(config.issuers[0].jwks_max_age(), Duration::from_secs(600));
+    assert_eq!(config.issuers[0].required_typ(), Some("at+jwt"));
+    assert_eq!(config.issuers[1].jwks_max_age(), Duration::from_secs(3600));
+    assert_eq!(config.issuers[1].required_typ(), None);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Configuration from the environment and from a file.
 
 #[tokio::test]

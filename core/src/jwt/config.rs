@@ -38,6 +38,8 @@ pub const ENV_JWT_ALGORITHMS: &str = "JWT_ALGORITHMS";
 /// How long a fetched JWKS is trusted before it is fetched again, in seconds
 /// (`JWT_JWKS_MAX_AGE_SECS`).
 pub const ENV_JWT_JWKS_MAX_AGE_SECS: &str = "JWT_JWKS_MAX_AGE_SECS";
+/// The JWT header `typ` every token must have, e.g. `at+jwt` (`JWT_REQUIRED_TYP`).
+pub const ENV_JWT_REQUIRED_TYP: &str = "JWT_REQUIRED_TYP";
 /// A TOML or JSON file (by extension) listing several issuers (`CLEARANCE_CONFIG`).
 pub const ENV_CLEARANCE_CONFIG: &str = "CLEARANCE_CONFIG";
 
@@ -337,6 +339,8 @@ pub struct IssuerConfig {
     algorithms: Vec<Algorithm>,
     leeway: Duration,
     jwks_max_age: Duration,
+    /// Normalized (see [`normalize_typ`]).
+    required_typ: Option<String>,
 }
 
 impl IssuerConfig {
@@ -357,6 +361,7 @@ impl IssuerConfig {
             algorithms: vec![Algorithm::RS256],
             leeway: DEFAULT_LEEWAY,
             jwks_max_age: DEFAULT_JWKS_MAX_AGE,
+            required_typ: None,
         }
     }
 
@@ -383,6 +388,7 @@ impl IssuerConfig {
             algorithms: Algorithm::ALL.to_vec(),
             leeway: DEFAULT_LEEWAY,
             jwks_max_age: DEFAULT_JWKS_MAX_AGE,
+            required_typ: None,
         })
     }
 
@@ -499,6 +505,35 @@ impl IssuerConfig {
         Ok(self)
     }
 
+    /// Requires the JWT header's `typ` to be `typ`, e.g. `at+jwt` for OAuth access tokens (RFC
+    /// 9068), so that an ID token of the same issuer cannot pass as an access token. Compared
+    /// without regard to case, and with or without the `application/` prefix (`at+jwt` and
+    /// `application/at+jwt` are the same type). Refused for Cognito issuers: Cognito's tokens carry
+    /// no such `typ` (their `token_use` claim tells ID and access tokens apart).
+    pub fn with_required_typ(self, typ: &str) -> Result<Self, ConfigError> {
+        self.with_required_typ_setting("required_typ", typ)
+    }
+
+    fn with_required_typ_setting(mut self, setting: &str, typ: &str) -> Result<Self, ConfigError> {
+        if let IssuerKind::Cognito { .. } = self.kind {
+            return Err(ConfigError::invalid(
+                setting,
+                "cannot be used with a Cognito user pool: Cognito tokens carry no typ such as \
+                 at+jwt, so every token would be refused (Cognito's token_use tells ID and access \
+                 tokens apart)",
+            ));
+        }
+        let typ = typ.trim();
+        if typ.is_empty() || !typ.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(ConfigError::invalid(
+                setting,
+                format!("{typ:?} is not a media type such as at+jwt"),
+            ));
+        }
+        self.required_typ = Some(normalize_typ(typ));
+        Ok(self)
+    }
+
     /// The issuer (`iss`) this configuration is for.
     pub fn issuer(&self) -> &str {
         &self.issuer
@@ -542,6 +577,22 @@ impl IssuerConfig {
     /// How long a fetched JWKS is trusted before it is fetched again.
     pub fn jwks_max_age(&self) -> Duration {
         self.jwks_max_age
+    }
+
+    /// The header `typ` every token must have, lower-cased and without an `application/` prefix;
+    /// `None` when `typ` is not checked.
+    pub fn required_typ(&self) -> Option<&str> {
+        self.required_typ.as_deref()
+    }
+}
+
+/// A media type as JWT headers compare it (RFC 7515, section 4.1.9): case-insensitive, and
+/// `application/` may be left out when no other `/` follows.
+pub(crate) fn normalize_typ(typ: &str) -> String {
+    let lower = typ.to_ascii_lowercase();
+    match lower.strip_prefix("application/") {
+        Some(rest) if !rest.contains('/') => rest.to_owned(),
+        _ => lower,
     }
 }
 
@@ -653,6 +704,8 @@ impl VerifierConfig {
     ///   [`Algorithm::ALL`] otherwise).
     /// - `JWT_JWKS_MAX_AGE_SECS`: how long a fetched JWKS is trusted before it is fetched again
     ///   (default 3600, at least 1, at most 86400); see [`IssuerConfig::with_jwks_max_age`].
+    /// - `JWT_REQUIRED_TYP`: the header `typ` every token must have, e.g. `at+jwt` (RFC 9068); not
+    ///   checked unless set, and refused for Cognito; see [`IssuerConfig::with_required_typ`].
     ///
     /// Several issuers: `CLEARANCE_CONFIG` names a TOML or JSON file (by its extension) read by
     /// [`from_file`](Self::from_file); none of the variables above may be set with it. Empty
@@ -679,6 +732,7 @@ impl VerifierConfig {
                 ENV_JWT_LEEWAY_SECS,
                 ENV_JWT_ALGORITHMS,
                 ENV_JWT_JWKS_MAX_AGE_SECS,
+                ENV_JWT_REQUIRED_TYP,
             ] {
                 if get(key).is_some() {
                     return Err(ConfigError::invalid(
@@ -790,6 +844,9 @@ impl VerifierConfig {
             issuer = issuer
                 .with_jwks_max_age_setting(ENV_JWT_JWKS_MAX_AGE_SECS, Duration::from_secs(secs))?;
         }
+        if let Some(v) = get(ENV_JWT_REQUIRED_TYP) {
+            issuer = issuer.with_required_typ_setting(ENV_JWT_REQUIRED_TYP, &v)?;
+        }
         let config = Self::new(vec![issuer]);
         config.validate()?;
         Ok(config)
@@ -812,6 +869,7 @@ impl VerifierConfig {
     /// leeway_secs = 30
     /// algorithms = ["RS256", "ES256"]
     /// jwks_max_age_secs = 3600             # default; at least 1, at most 86400
+    /// required_typ = "at+jwt"              # not for Cognito issuers
     /// ```
     ///
     /// Other top-level keys are ignored, so the file can hold other components' settings; unknown
@@ -928,6 +986,7 @@ struct FileIssuer {
     leeway_secs: Option<u64>,
     algorithms: Option<Vec<String>>,
     jwks_max_age_secs: Option<u64>,
+    required_typ: Option<String>,
 }
 
 impl FileIssuer {
@@ -997,6 +1056,9 @@ impl FileIssuer {
         if let Some(secs) = self.jwks_max_age_secs {
             issuer = issuer
                 .with_jwks_max_age_setting(&key("jwks_max_age_secs"), Duration::from_secs(secs))?;
+        }
+        if let Some(typ) = self.required_typ {
+            issuer = issuer.with_required_typ_setting(&key("required_typ"), &typ)?;
         }
         Ok(issuer)
     }
@@ -1260,10 +1322,27 @@ mod tests {
             ),
             (
                 &[
-                    ("CLEARANCE_CONFIG", "/nonexistent.toml"),
-                    ("JWT_JWKS_MAX_AGE_SECS", "60"),
+                    ("JWT_ISSUER", "https://a"),
+                    ("JWT_CLIENT_IDS", "c"),
+                    ("JWT_REQUIRED_TYP", "at jwt"),
                 ],
-                "JWT_JWKS_MAX_AGE_SECS",
+                "JWT_REQUIRED_TYP",
+            ),
+            (
+                &[
+                    ("COGNITO_USER_POOL_ID", "eu-west-1_a"),
+                    ("JWT_TOKEN_USE", "access"),
+                    ("JWT_CLIENT_IDS", "c"),
+                    ("JWT_REQUIRED_TYP", "at+jwt"),
+                ],
+                "JWT_REQUIRED_TYP",
+            ),
+            (
+                &[
+                    ("CLEARANCE_CONFIG", "/nonexistent.toml"),
+                    ("JWT_REQUIRED_TYP", "at+jwt"),
+                ],
+                "JWT_REQUIRED_TYP",
             ),
         ];
         for (pairs, setting) in cases {
@@ -1274,18 +1353,32 @@ mod tests {
     }
 
     #[test]
-    fn jwks_max_age_from_env() {
+    fn jwks_max_age_and_required_typ_from_env() {
         let config = VerifierConfig::from_lookup(lookup(&[
             ("JWT_ISSUER", "https://login.example.com"),
             ("JWT_CLIENT_IDS", "*"),
             ("JWT_JWKS_MAX_AGE_SECS", "600"),
+            ("JWT_REQUIRED_TYP", "Application/AT+JWT"),
         ]))
         .unwrap();
         let issuer = &config.issuers[0];
         assert_eq!(issuer.jwks_max_age(), Duration::from_secs(600));
+        assert_eq!(issuer.required_typ(), Some("at+jwt"));
 
         let defaults = IssuerConfig::oidc("https://login.example.com").unwrap();
         assert_eq!(defaults.jwks_max_age(), DEFAULT_JWKS_MAX_AGE);
+        assert_eq!(defaults.required_typ(), None);
+    }
+
+    #[test]
+    fn typ_values_compare_without_case_and_application_prefix() {
+        assert_eq!(normalize_typ("at+jwt"), "at+jwt");
+        assert_eq!(normalize_typ("application/at+jwt"), "at+jwt");
+        assert_eq!(normalize_typ("AT+JWT"), "at+jwt");
+        assert_eq!(normalize_typ("JWT"), "jwt");
+        // Another top-level type keeps its prefix; only application/ may be left out.
+        assert_eq!(normalize_typ("text/at+jwt"), "text/at+jwt");
+        assert_eq!(normalize_typ("application/a/b"), "application/a/b");
     }
 
     #[test]
