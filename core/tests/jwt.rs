@@ -1083,6 +1083,392 @@ async fn prefetching_warms_every_issuer() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Max age: keys the issuer removed or replaced stop verifying, and a failing issuer gets a grace.
+
+const MAX_AGE: Duration = Duration::from_secs(1);
+
+/// A verifier for one OIDC issuer served by `server` (any client), edited by `edit`.
+fn oidc_verifier(
+    server: &JwksServer,
+    settings: JwksSettings,
+    edit: impl FnOnce(IssuerConfig) -> IssuerConfig,
+) -> Verifier {
+    let issuer = edit(IssuerConfig::oidc(&server.base).unwrap().with_any_client());
+    let mut config = VerifierConfig::new(vec![issuer]);
+    config.jwks = settings;
+    Verifier::new(config).unwrap()
+}
+
+fn with_max_age(issuer: IssuerConfig) -> IssuerConfig {
+    issuer.with_jwks_max_age(MAX_AGE).unwrap()
+}
+
+/// An RS256 token of `server`'s issuer, naming `kid`, signed with `key`.
+fn oidc_rs256(server: &JwksServer, kid: &str, key: &RsaKeyPair) -> String {
+    let claims = json!({"iss": server.base, "sub": "user-1", "exp": now() + 60});
+    sign(&header("RS256", kid), &claims, Signer::Rs256(key))
+}
+
+/// Waits until `since + after` has passed (at once if it has).
+async fn sleep_until(since: std::time::Instant, after: Duration) {
+    tokio::time::sleep((since + after).saturating_duration_since(std::time::Instant::now())).await;
+}
+
+#[tokio::test]
+async fn a_key_removed_from_the_jwks_stops_verifying_after_the_max_age() {
+    let k = keys();
+    let server = JwksServer::start(json!({"keys": [
+        rsa_jwk(&k.rsa, "rsa-1"),
+        rsa_jwk(&k.rsa_other, "rsa-2"),
+    ]}))
+    .await;
+    let verifier = oidc_verifier(&server, JwksSettings::default(), with_max_age);
+    let old = oidc_rs256(&server, "rsa-1", &k.rsa);
+    let kept = oidc_rs256(&server, "rsa-2", &k.rsa_other);
+    verifier.verify(&old).await.unwrap();
+    let fetched = std::time::Instant::now();
+
+    // The issuer drops rsa-1. Within the max age the cached set still holds it.
+    server.set_jwks(json!({"keys": [rsa_jwk(&k.rsa_other, "rsa-2")]}));
+    verifier.verify(&old).await.unwrap();
+    assert_eq!(server.fetches(), 1);
+
+    // After the max age, the next verification fetches again, and rsa-1 is gone at once.
+    sleep_until(fetched, MAX_AGE + Duration::from_millis(50)).await;
+    let err = verifier.verify(&old).await.unwrap_err();
+    assert!(
+        matches!(&err, JwtError::UnknownKid { kid } if kid == "rsa-1"),
+        "{err:?}"
+    );
+    assert_eq!(server.fetches(), 2);
+    // The key still published verifies from the new set, without another fetch.
+    verifier.verify(&kept).await.unwrap();
+    assert_eq!(server.fetches(), 2);
+}
+
+#[tokio::test]
+async fn a_key_replaced_under_the_same_kid_is_picked_up_after_the_max_age() {
+    let k = keys();
+    let server = JwksServer::start(json!({"keys": [rsa_jwk(&k.rsa, "rsa-1")]})).await;
+    let verifier = oidc_verifier(&server, JwksSettings::default(), with_max_age);
+    let old = oidc_rs256(&server, "rsa-1", &k.rsa);
+    let new = oidc_rs256(&server, "rsa-1", &k.rsa_other);
+    verifier.verify(&old).await.unwrap();
+    let fetched = std::time::Instant::now();
+
+    // The issuer rotates rsa-1 to a new key. A known kid never triggers a fetch by itself, so
+    // until the max age the old key answers.
+    server.set_jwks(json!({"keys": [rsa_jwk(&k.rsa_other, "rsa-1")]}));
+    assert!(matches!(
+        verifier.verify(&new).await.unwrap_err(),
+        JwtError::BadSignature
+    ));
+    assert_eq!(server.fetches(), 1);
+
+    sleep_until(fetched, MAX_AGE + Duration::from_millis(50)).await;
+    verifier.verify(&new).await.unwrap();
+    assert_eq!(server.fetches(), 2);
+    assert!(matches!(
+        verifier.verify(&old).await.unwrap_err(),
+        JwtError::BadSignature
+    ));
+    assert_eq!(server.fetches(), 2);
+}
+
+#[tokio::test]
+async fn concurrent_verifications_after_the_max_age_share_one_fetch() {
+    let server = JwksServer::start(standard_jwks()).await;
+    let verifier = oidc_verifier(&server, JwksSettings::default(), with_max_age);
+    let token = oidc_rs256(&server, "rsa-1", &keys().rsa);
+    verifier.verify(&token).await.unwrap();
+    let fetched = std::time::Instant::now();
+
+    sleep_until(fetched, MAX_AGE + Duration::from_millis(50)).await;
+    server.delay_ms.store(200, Ordering::SeqCst);
+    let results = futures::future::join_all((0..50).map(|_| verifier.verify(&token))).await;
+    assert!(results.iter().all(Result::is_ok));
+    assert_eq!(server.fetches(), 2);
+}
+
+#[tokio::test]
+async fn a_failing_fetch_after_the_max_age_keeps_the_old_keys_for_the_grace_period_then_refuses() {
+    let backoff = Duration::from_millis(200);
+    let server = JwksServer::start(standard_jwks()).await;
+    let verifier = oidc_verifier(
+        &server,
+        JwksSettings {
+            error_backoff: backoff,
+            ..JwksSettings::default()
+        },
+        with_max_age,
+    );
+    let token = oidc_rs256(&server, "rsa-1", &keys().rsa);
+    let started = std::time::Instant::now();
+    verifier.verify(&token).await.unwrap();
+    assert_eq!(server.fetches(), 1);
+
+    // Past the max age, the issuer fails: the fetch is tried, fails, and the old keys answer.
+    sleep_until(started, MAX_AGE + Duration::from_millis(50)).await;
+    server.status.store(503, Ordering::SeqCst);
+    verifier.verify(&token).await.unwrap();
+    assert_eq!(server.fetches(), 2);
+    // Within the back-off, no new fetch.
+    verifier.verify(&token).await.unwrap();
+    assert_eq!(server.fetches(), 2);
+
+    // After the back-off, one caller retries (slowly: the issuer now hangs before failing), and
+    // another caller meanwhile answers from the old keys rather than queue behind the retry.
+    tokio::time::sleep(backoff + Duration::from_millis(20)).await;
+    server.delay_ms.store(400, Ordering::SeqCst);
+    let (retry, meanwhile) = tokio::join!(verifier.verify(&token), async {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::timeout(Duration::from_millis(200), verifier.verify(&token)).await
+    });
+    retry.unwrap();
+    meanwhile
+        .expect("a caller with keys in their grace period does not wait for the retry")
+        .unwrap();
+    assert_eq!(server.fetches(), 3);
+    server.delay_ms.store(0, Ordering::SeqCst);
+
+    // Past the grace period (another max age), tokens are refused as unavailable.
+    sleep_until(started, MAX_AGE * 2 + Duration::from_millis(50)).await;
+    let err = verifier.verify(&token).await.unwrap_err();
+    assert!(matches!(err, JwtError::JwksUnavailable { .. }), "{err:?}");
+    assert!(err.is_unavailable());
+    // Also within the back-off: the expired keys are never used again.
+    assert_eq!(
+        verifier.verify(&token).await.unwrap_err().code(),
+        "jwks-unavailable"
+    );
+    assert_eq!(server.fetches(), 4);
+
+    // The issuer recovers: after the back-off the keys are fetched again and verify.
+    server.status.store(200, Ordering::SeqCst);
+    tokio::time::sleep(backoff + Duration::from_millis(20)).await;
+    verifier.verify(&token).await.unwrap();
+    assert_eq!(server.fetches(), 5);
+}
+
+#[tokio::test]
+async fn a_flood_of_random_kids_makes_one_fetch_per_penalty_window_plus_one_per_max_age() {
+    let server = JwksServer::start(standard_jwks()).await;
+    let verifier = oidc_verifier(&server, JwksSettings::default(), with_max_age);
+    let token = oidc_rs256(&server, "rsa-1", &keys().rsa);
+    let claims = json!({"iss": server.base, "exp": now() + 60});
+    let flood = || {
+        (0..300)
+            .map(|_| {
+                let kid = format!("random-{:016x}", fastrand::u64(..));
+                format!(
+                    "{}.{}.AAAA",
+                    b64(header("RS256", &kid).to_string().as_bytes()),
+                    b64(claims.to_string().as_bytes())
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    verifier.verify(&token).await.unwrap();
+    let fetched = std::time::Instant::now();
+    for forged in flood() {
+        let err = verifier.verify(&forged).await.unwrap_err();
+        assert!(matches!(err, JwtError::UnknownKid { .. }), "{err:?}");
+    }
+    // The first unknown kid fetched; the penalty window (10 s) covers the rest.
+    assert_eq!(server.fetches(), 2);
+
+    // Past the max age, the refresh is due: the first caller, whatever its kid, makes it, once
+    // for all concurrent callers; the penalty window still covers every other random kid.
+    sleep_until(fetched, MAX_AGE + Duration::from_millis(50)).await;
+    let forged = flood();
+    let results = futures::future::join_all(
+        forged
+            .iter()
+            .map(|t| verifier.verify(t))
+            .chain([verifier.verify(&token)]),
+    )
+    .await;
+    let (genuine, forged) = results.split_last().unwrap();
+    assert!(genuine.is_ok(), "{genuine:?}");
+    assert!(
+        forged
+            .iter()
+            .all(|r| matches!(r, Err(JwtError::UnknownKid { .. })))
+    );
+    assert_eq!(server.fetches(), 3);
+}
+
+#[test]
+fn a_jwks_max_age_of_zero_or_over_a_day_is_refused() {
+    let issuer = || IssuerConfig::oidc("https://login.example.com").unwrap();
+    for bad in [Duration::ZERO, Duration::from_secs(86_401)] {
+        let err = issuer().with_jwks_max_age(bad).unwrap_err();
+        assert!(err.to_string().contains("jwks_max_age"), "{err}");
+    }
+    assert!(issuer().with_jwks_max_age(Duration::from_secs(1)).is_ok());
+    let env = [
+        ("JWT_ISSUER", "https://login.example.com"),
+        ("JWT_CLIENT_IDS", "*"),
+        ("JWT_JWKS_MAX_AGE_SECS", "0"),
+    ];
+    let err = VerifierConfig::from_lookup(|k| {
+        env.iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| v.to_string())
+    })
+    .unwrap_err();
+    assert!(err.to_string().contains("JWT_JWKS_MAX_AGE_SECS"), "{err}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The header's typ (RFC 9068), for issuers that require one.
+
+fn with_typ(typ: Option<&str>) -> Value {
+    let mut header = json!({"alg": "RS256", "kid": "rsa-1"});
+    if let Some(typ) = typ {
+        header["typ"] = json!(typ);
+    }
+    header
+}
+
+#[tokio::test]
+async fn a_required_at_jwt_typ_accepts_either_spelling_and_refuses_id_tokens_and_missing_typ() {
+    let server = JwksServer::start(standard_jwks()).await;
+    let verifier = oidc_verifier(&server, JwksSettings::default(), |issuer| {
+        issuer.with_required_typ("at+jwt").unwrap()
+    });
+    let claims = json!({"iss": server.base, "sub": "user-1", "exp": now() + 60});
+    let token = |typ: Option<&str>| sign(&with_typ(typ), &claims, Signer::Rs256(&keys().rsa));
+
+    for typ in [
+        "at+jwt",
+        "application/at+jwt",
+        "AT+JWT",
+        "Application/At+Jwt",
+    ] {
+        let verified = verifier.verify(&token(Some(typ))).await;
+        assert!(verified.is_ok(), "{typ}: {verified:?}");
+    }
+    for (typ, found) in [
+        (Some("JWT"), Some("JWT")),
+        (Some("application/jwt"), Some("application/jwt")),
+        (Some("at+jwt-not"), Some("at+jwt-not")),
+        (None, None),
+    ] {
+        let err = verifier.verify(&token(typ)).await.unwrap_err();
+        assert_eq!(err.code(), "wrong-typ", "{typ:?}: {err}");
+        let JwtError::WrongTyp { found: f, expected } = &err else {
+            panic!("{typ:?}: {err:?}");
+        };
+        assert_eq!(f.as_deref(), found, "{typ:?}");
+        assert_eq!(expected, "at+jwt");
+    }
+    let numeric = sign(
+        &json!({"alg": "RS256", "kid": "rsa-1", "typ": 9068}),
+        &claims,
+        Signer::Rs256(&keys().rsa),
+    );
+    assert_eq!(
+        verifier.verify(&numeric).await.unwrap_err().code(),
+        "malformed"
+    );
+    // The signature is checked first: a forged token learns nothing about the typ check.
+    let forged = sign(
+        &with_typ(Some("JWT")),
+        &claims,
+        Signer::Rs256(&keys().rsa_other),
+    );
+    assert!(matches!(
+        verifier.verify(&forged).await.unwrap_err(),
+        JwtError::BadSignature
+    ));
+}
+
+#[tokio::test]
+async fn typ_is_not_checked_unless_required() {
+    let server = JwksServer::start(standard_jwks()).await;
+    let verifier = oidc_verifier(&server, JwksSettings::default(), |issuer| issuer);
+    let claims = json!({"iss": server.base, "sub": "user-1", "exp": now() + 60});
+    for typ in [Some("JWT"), Some("at+jwt"), Some("anything"), None] {
+        let token = sign(&with_typ(typ), &claims, Signer::Rs256(&keys().rsa));
+        let verified = verifier.verify(&token).await;
+        assert!(verified.is_ok(), "{typ:?}: {verified:?}");
+    }
+}
+
+#[test]
+fn a_cognito_issuer_with_a_required_typ_is_refused_at_start_up() {
+    let pool = CognitoUserPool::parse(POOL).unwrap();
+    let err = IssuerConfig::cognito(pool, TokenUse::Access)
+        .with_required_typ("at+jwt")
+        .unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains("required_typ"), "{message}");
+    assert!(message.contains("Cognito"), "{message}");
+
+    let env = [
+        ("COGNITO_USER_POOL_ID", POOL),
+        ("JWT_TOKEN_USE", "access"),
+        ("JWT_CLIENT_IDS", CLIENT),
+        ("JWT_REQUIRED_TYP", "at+jwt"),
+    ];
+    let err = VerifierConfig::from_lookup(|k| {
+        env.iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| v.to_string())
+    })
+    .unwrap_err();
+    assert!(err.to_string().starts_with("JWT_REQUIRED_TYP"), "{err}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("clearance.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"
+            [[issuers]]
+            issuer = "https://login.example.com"
+            client_ids = ["*"]
+            required_typ = "application/at+jwt"
+            jwks_max_age_secs = 600
+
+            [[issuers]]
+            cognito_user_pool_id = "{POOL}"
+            token_use = "access"
+            client_ids = ["{CLIENT}"]
+            required_typ = "at+jwt"
+            "#
+        ),
+    )
+    .unwrap();
+    let err = VerifierConfig::from_file(&path).unwrap_err();
+    assert!(err.to_string().contains("issuers[1].required_typ"), "{err}");
+}
+
+#[test]
+fn the_configuration_file_sets_the_max_age_and_typ_per_issuer() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("clearance.json");
+    std::fs::write(
+        &path,
+        format!(
+            r#"{{"issuers": [
+                {{"issuer": "https://login.example.com", "client_ids": ["*"],
+                  "required_typ": "application/at+jwt", "jwks_max_age_secs": 600}},
+                {{"cognito_user_pool_id": "{POOL}", "token_use": "access",
+                  "client_ids": ["{CLIENT}"]}}
+            ]}}"#
+        ),
+    )
+    .unwrap();
+    let config = VerifierConfig::from_file(&path).unwrap();
+    assert_eq!(config.issuers[0].jwks_max_age(), Duration::from_secs(600));
+    assert_eq!(config.issuers[0].required_typ(), Some("at+jwt"));
+    assert_eq!(config.issuers[1].jwks_max_age(), Duration::from_secs(3600));
+    assert_eq!(config.issuers[1].required_typ(), None);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Configuration from the environment and from a file.
 
 #[tokio::test]

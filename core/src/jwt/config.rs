@@ -35,6 +35,11 @@ pub const ENV_JWT_REQUIRED_GROUPS: &str = "JWT_REQUIRED_GROUPS";
 pub const ENV_JWT_LEEWAY_SECS: &str = "JWT_LEEWAY_SECS";
 /// Comma-separated algorithms accepted (`JWT_ALGORITHMS`).
 pub const ENV_JWT_ALGORITHMS: &str = "JWT_ALGORITHMS";
+/// How long a fetched JWKS is trusted before it is fetched again, in seconds
+/// (`JWT_JWKS_MAX_AGE_SECS`).
+pub const ENV_JWT_JWKS_MAX_AGE_SECS: &str = "JWT_JWKS_MAX_AGE_SECS";
+/// The JWT header `typ` every token must have, e.g. `at+jwt` (`JWT_REQUIRED_TYP`).
+pub const ENV_JWT_REQUIRED_TYP: &str = "JWT_REQUIRED_TYP";
 /// A TOML or JSON file (by extension) listing several issuers (`CLEARANCE_CONFIG`).
 pub const ENV_CLEARANCE_CONFIG: &str = "CLEARANCE_CONFIG";
 
@@ -42,6 +47,11 @@ pub const ENV_CLEARANCE_CONFIG: &str = "CLEARANCE_CONFIG";
 pub const DEFAULT_LEEWAY: Duration = Duration::ZERO;
 /// The largest clock leeway accepted.
 pub const MAX_LEEWAY: Duration = Duration::from_secs(300);
+/// How long a fetched JWKS is trusted by default before it is fetched again: an hour, so a key the
+/// issuer removed stops verifying within the hour even if no token names an unknown key.
+pub const DEFAULT_JWKS_MAX_AGE: Duration = Duration::from_secs(3600);
+/// The longest JWKS max age accepted: a day.
+pub const MAX_JWKS_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
 
 /// A signature algorithm a verifier may accept. HMAC (`HS*`) and `none` are not among them: a
 /// verifier holds only public keys, and a token can never choose its own way to be checked.
@@ -328,6 +338,9 @@ pub struct IssuerConfig {
     required_groups: Vec<String>,
     algorithms: Vec<Algorithm>,
     leeway: Duration,
+    jwks_max_age: Duration,
+    /// Normalized (see [`normalize_typ`]).
+    required_typ: Option<String>,
 }
 
 impl IssuerConfig {
@@ -347,6 +360,8 @@ impl IssuerConfig {
             required_groups: Vec::new(),
             algorithms: vec![Algorithm::RS256],
             leeway: DEFAULT_LEEWAY,
+            jwks_max_age: DEFAULT_JWKS_MAX_AGE,
+            required_typ: None,
         }
     }
 
@@ -372,6 +387,8 @@ impl IssuerConfig {
             required_groups: Vec::new(),
             algorithms: Algorithm::ALL.to_vec(),
             leeway: DEFAULT_LEEWAY,
+            jwks_max_age: DEFAULT_JWKS_MAX_AGE,
+            required_typ: None,
         })
     }
 
@@ -457,6 +474,66 @@ impl IssuerConfig {
         Ok(self)
     }
 
+    /// Trusts a fetched JWKS for `max_age` (more than zero, at most [`MAX_JWKS_MAX_AGE`]; default
+    /// [`DEFAULT_JWKS_MAX_AGE`]); the first verification after it fetches the JWKS again. If that
+    /// fetch fails, the keys already held are used for up to another `max_age` while the fetch is
+    /// retried, and after that tokens are refused as
+    /// [`JwksUnavailable`](super::JwtError::JwksUnavailable).
+    pub fn with_jwks_max_age(self, max_age: Duration) -> Result<Self, ConfigError> {
+        self.with_jwks_max_age_setting("jwks_max_age", max_age)
+    }
+
+    fn with_jwks_max_age_setting(
+        mut self,
+        setting: &str,
+        max_age: Duration,
+    ) -> Result<Self, ConfigError> {
+        if max_age.is_zero() {
+            return Err(ConfigError::invalid(
+                setting,
+                "must be more than 0 (a JWKS fetched for every token would let each token cost \
+                 the issuer a request)",
+            ));
+        }
+        if max_age > MAX_JWKS_MAX_AGE {
+            return Err(ConfigError::invalid(
+                setting,
+                format!("must be at most {} seconds", MAX_JWKS_MAX_AGE.as_secs()),
+            ));
+        }
+        self.jwks_max_age = max_age;
+        Ok(self)
+    }
+
+    /// Requires the JWT header's `typ` to be `typ`, e.g. `at+jwt` for OAuth access tokens (RFC
+    /// 9068), so that an ID token of the same issuer cannot pass as an access token. Compared
+    /// without regard to case, and with or without the `application/` prefix (`at+jwt` and
+    /// `application/at+jwt` are the same type). Refused for Cognito issuers: Cognito's tokens carry
+    /// no such `typ` (their `token_use` claim tells ID and access tokens apart).
+    pub fn with_required_typ(self, typ: &str) -> Result<Self, ConfigError> {
+        self.with_required_typ_setting("required_typ", typ)
+    }
+
+    fn with_required_typ_setting(mut self, setting: &str, typ: &str) -> Result<Self, ConfigError> {
+        if let IssuerKind::Cognito { .. } = self.kind {
+            return Err(ConfigError::invalid(
+                setting,
+                "cannot be used with a Cognito user pool: Cognito tokens carry no typ such as \
+                 at+jwt, so every token would be refused (Cognito's token_use tells ID and access \
+                 tokens apart)",
+            ));
+        }
+        let typ = typ.trim();
+        if typ.is_empty() || !typ.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(ConfigError::invalid(
+                setting,
+                format!("{typ:?} is not a media type such as at+jwt"),
+            ));
+        }
+        self.required_typ = Some(normalize_typ(typ));
+        Ok(self)
+    }
+
     /// The issuer (`iss`) this configuration is for.
     pub fn issuer(&self) -> &str {
         &self.issuer
@@ -496,6 +573,27 @@ impl IssuerConfig {
     pub fn leeway(&self) -> Duration {
         self.leeway
     }
+
+    /// How long a fetched JWKS is trusted before it is fetched again.
+    pub fn jwks_max_age(&self) -> Duration {
+        self.jwks_max_age
+    }
+
+    /// The header `typ` every token must have, lower-cased and without an `application/` prefix;
+    /// `None` when `typ` is not checked.
+    pub fn required_typ(&self) -> Option<&str> {
+        self.required_typ.as_deref()
+    }
+}
+
+/// A media type as JWT headers compare it (RFC 7515, section 4.1.9): case-insensitive, and
+/// `application/` may be left out when no other `/` follows.
+pub(crate) fn normalize_typ(typ: &str) -> String {
+    let lower = typ.to_ascii_lowercase();
+    match lower.strip_prefix("application/") {
+        Some(rest) if !rest.contains('/') => rest.to_owned(),
+        _ => lower,
+    }
 }
 
 /// How JWKS are fetched and re-fetched.
@@ -510,7 +608,8 @@ pub struct JwksSettings {
     /// fetch per window.
     pub penalty: Duration,
     /// After a failed fetch, callers get the same error without a new fetch for this long
-    /// (default 1 s).
+    /// (default 1 s); keys past their max age but within their grace period keep verifying
+    /// meanwhile. It is also how often a failing fetch is retried.
     pub error_backoff: Duration,
     /// The largest JWKS document accepted (default 512 KiB).
     pub max_bytes: usize,
@@ -603,6 +702,10 @@ impl VerifierConfig {
     /// - `JWT_LEEWAY_SECS`: clock leeway for `exp` and `nbf` (default 0, at most 300).
     /// - `JWT_ALGORITHMS`: comma-separated algorithms accepted (default RS256 for Cognito, all of
     ///   [`Algorithm::ALL`] otherwise).
+    /// - `JWT_JWKS_MAX_AGE_SECS`: how long a fetched JWKS is trusted before it is fetched again
+    ///   (default 3600, at least 1, at most 86400); see [`IssuerConfig::with_jwks_max_age`].
+    /// - `JWT_REQUIRED_TYP`: the header `typ` every token must have, e.g. `at+jwt` (RFC 9068); not
+    ///   checked unless set, and refused for Cognito; see [`IssuerConfig::with_required_typ`].
     ///
     /// Several issuers: `CLEARANCE_CONFIG` names a TOML or JSON file (by its extension) read by
     /// [`from_file`](Self::from_file); none of the variables above may be set with it. Empty
@@ -628,6 +731,8 @@ impl VerifierConfig {
                 ENV_JWT_REQUIRED_GROUPS,
                 ENV_JWT_LEEWAY_SECS,
                 ENV_JWT_ALGORITHMS,
+                ENV_JWT_JWKS_MAX_AGE_SECS,
+                ENV_JWT_REQUIRED_TYP,
             ] {
                 if get(key).is_some() {
                     return Err(ConfigError::invalid(
@@ -729,6 +834,19 @@ impl VerifierConfig {
             let algorithms = parse_algorithms(ENV_JWT_ALGORITHMS, split_list(&v, &[',']))?;
             issuer = issuer.with_algorithms_setting(ENV_JWT_ALGORITHMS, &algorithms)?;
         }
+        if let Some(v) = get(ENV_JWT_JWKS_MAX_AGE_SECS) {
+            let secs: u64 = v.parse().map_err(|_| {
+                ConfigError::invalid(
+                    ENV_JWT_JWKS_MAX_AGE_SECS,
+                    format!("{v:?} is not a whole number of seconds"),
+                )
+            })?;
+            issuer = issuer
+                .with_jwks_max_age_setting(ENV_JWT_JWKS_MAX_AGE_SECS, Duration::from_secs(secs))?;
+        }
+        if let Some(v) = get(ENV_JWT_REQUIRED_TYP) {
+            issuer = issuer.with_required_typ_setting(ENV_JWT_REQUIRED_TYP, &v)?;
+        }
         let config = Self::new(vec![issuer]);
         config.validate()?;
         Ok(config)
@@ -750,6 +868,8 @@ impl VerifierConfig {
     /// required_groups = ["admins", "ops"]  # at least one of them
     /// leeway_secs = 30
     /// algorithms = ["RS256", "ES256"]
+    /// jwks_max_age_secs = 3600             # default; at least 1, at most 86400
+    /// required_typ = "at+jwt"              # not for Cognito issuers
     /// ```
     ///
     /// Other top-level keys are ignored, so the file can hold other components' settings; unknown
@@ -865,6 +985,8 @@ struct FileIssuer {
     required_groups: Vec<String>,
     leeway_secs: Option<u64>,
     algorithms: Option<Vec<String>>,
+    jwks_max_age_secs: Option<u64>,
+    required_typ: Option<String>,
 }
 
 impl FileIssuer {
@@ -930,6 +1052,13 @@ impl FileIssuer {
         if let Some(names) = self.algorithms {
             let algorithms = parse_algorithms(&key("algorithms"), names)?;
             issuer = issuer.with_algorithms_setting(&key("algorithms"), &algorithms)?;
+        }
+        if let Some(secs) = self.jwks_max_age_secs {
+            issuer = issuer
+                .with_jwks_max_age_setting(&key("jwks_max_age_secs"), Duration::from_secs(secs))?;
+        }
+        if let Some(typ) = self.required_typ {
+            issuer = issuer.with_required_typ_setting(&key("required_typ"), &typ)?;
         }
         Ok(issuer)
     }
@@ -1167,12 +1296,89 @@ mod tests {
                 ],
                 "JWT_CLIENT_IDS",
             ),
+            (
+                &[
+                    ("JWT_ISSUER", "https://a"),
+                    ("JWT_CLIENT_IDS", "c"),
+                    ("JWT_JWKS_MAX_AGE_SECS", "0"),
+                ],
+                "JWT_JWKS_MAX_AGE_SECS",
+            ),
+            (
+                &[
+                    ("JWT_ISSUER", "https://a"),
+                    ("JWT_CLIENT_IDS", "c"),
+                    ("JWT_JWKS_MAX_AGE_SECS", "86401"),
+                ],
+                "JWT_JWKS_MAX_AGE_SECS",
+            ),
+            (
+                &[
+                    ("JWT_ISSUER", "https://a"),
+                    ("JWT_CLIENT_IDS", "c"),
+                    ("JWT_JWKS_MAX_AGE_SECS", "1h"),
+                ],
+                "JWT_JWKS_MAX_AGE_SECS",
+            ),
+            (
+                &[
+                    ("JWT_ISSUER", "https://a"),
+                    ("JWT_CLIENT_IDS", "c"),
+                    ("JWT_REQUIRED_TYP", "at jwt"),
+                ],
+                "JWT_REQUIRED_TYP",
+            ),
+            (
+                &[
+                    ("COGNITO_USER_POOL_ID", "eu-west-1_a"),
+                    ("JWT_TOKEN_USE", "access"),
+                    ("JWT_CLIENT_IDS", "c"),
+                    ("JWT_REQUIRED_TYP", "at+jwt"),
+                ],
+                "JWT_REQUIRED_TYP",
+            ),
+            (
+                &[
+                    ("CLEARANCE_CONFIG", "/nonexistent.toml"),
+                    ("JWT_REQUIRED_TYP", "at+jwt"),
+                ],
+                "JWT_REQUIRED_TYP",
+            ),
         ];
         for (pairs, setting) in cases {
             let err = VerifierConfig::from_lookup(lookup(pairs)).unwrap_err();
             let message = err.to_string();
             assert_eq!(setting_of(err), *setting, "{pairs:?}: {message}");
         }
+    }
+
+    #[test]
+    fn jwks_max_age_and_required_typ_from_env() {
+        let config = VerifierConfig::from_lookup(lookup(&[
+            ("JWT_ISSUER", "https://login.example.com"),
+            ("JWT_CLIENT_IDS", "*"),
+            ("JWT_JWKS_MAX_AGE_SECS", "600"),
+            ("JWT_REQUIRED_TYP", "Application/AT+JWT"),
+        ]))
+        .unwrap();
+        let issuer = &config.issuers[0];
+        assert_eq!(issuer.jwks_max_age(), Duration::from_secs(600));
+        assert_eq!(issuer.required_typ(), Some("at+jwt"));
+
+        let defaults = IssuerConfig::oidc("https://login.example.com").unwrap();
+        assert_eq!(defaults.jwks_max_age(), DEFAULT_JWKS_MAX_AGE);
+        assert_eq!(defaults.required_typ(), None);
+    }
+
+    #[test]
+    fn typ_values_compare_without_case_and_application_prefix() {
+        assert_eq!(normalize_typ("at+jwt"), "at+jwt");
+        assert_eq!(normalize_typ("application/at+jwt"), "at+jwt");
+        assert_eq!(normalize_typ("AT+JWT"), "at+jwt");
+        assert_eq!(normalize_typ("JWT"), "jwt");
+        // Another top-level type keeps its prefix; only application/ may be left out.
+        assert_eq!(normalize_typ("text/at+jwt"), "text/at+jwt");
+        assert_eq!(normalize_typ("application/a/b"), "application/a/b");
     }
 
     #[test]

@@ -127,6 +127,18 @@ pub enum JwtError {
     /// The signature does not verify with the issuer's key.
     #[error("the signature does not verify")]
     BadSignature,
+    /// The header's `typ` is not the one the issuer requires (e.g. an ID token where `at+jwt`
+    /// access tokens are required), or the header has none.
+    #[error("{}, but {expected} is required", match found {
+        Some(typ) => format!("the token's type (typ) is {typ:?}"),
+        None => "the header has no type (typ)".to_owned(),
+    })]
+    WrongTyp {
+        /// The header's `typ`, if it has one.
+        found: Option<String>,
+        /// The type required, lower-cased and without an `application/` prefix.
+        expected: String,
+    },
     /// A required claim is absent.
     #[error("claim {claim:?} is missing")]
     MissingClaim {
@@ -198,6 +210,7 @@ impl JwtError {
             Self::WeakKey { .. } => "jwk-weak-key",
             Self::InvalidKey { .. } => "jwk-invalid",
             Self::BadSignature => "bad-signature",
+            Self::WrongTyp { .. } => "wrong-typ",
             Self::MissingClaim { .. } => "missing-claim",
             Self::ClaimType { .. } => "claim-type",
             Self::Expired { .. } => "expired",
@@ -296,6 +309,14 @@ mod tests {
         assert_eq!(
             JwtError::WrongIssuer { iss: "x".into() }.code(),
             "wrong-issuer"
+        );
+        assert_eq!(
+            JwtError::WrongTyp {
+                found: None,
+                expected: "at+jwt".into()
+            }
+            .code(),
+            "wrong-typ"
         );
         assert!(!JwtError::BadSignature.is_unavailable());
     }

@@ -1,12 +1,22 @@
-//! An issuer's JWKS: fetched over https, parsed and checked once, cached, and fetched again only
-//! when a token names a key id the cache does not hold.
+//! An issuer's JWKS: fetched over https, parsed and checked once, cached for the issuer's max age,
+//! and fetched again when that has passed or when a token names a key id the cache does not hold.
 //!
-//! - **Single flight.** Concurrent verifications that miss the cache share one fetch: the first
-//!   takes the fetch lock, the others wait on it and then read what it stored.
+//! - **Max age.** Keys are trusted for the issuer's max age after their fetch
+//!   ([`IssuerConfig::jwks_max_age`](super::IssuerConfig::jwks_max_age)); the first verification
+//!   after it fetches the JWKS again, so a key the issuer removed stops verifying even if no token
+//!   ever names an unknown key id. The new set replaces the old one whole: a key it lacks is gone.
+//! - **Grace, then fail closed.** If that fetch fails, the keys held keep verifying for up to
+//!   another max age (the issuer's keys did not stop being its keys because its JWKS host is
+//!   down), while the fetch is retried at most once per [`JwksSettings::error_backoff`]. After
+//!   that, tokens are refused with the fetch's error ([`JwtError::is_unavailable`]), never
+//!   verified with keys older than twice the max age.
+//! - **Single flight.** Concurrent verifications that need a fetch share one: the first takes the
+//!   fetch lock, the others wait on it and then read what it stored. Only while a failing fetch is
+//!   retried during the grace period do the others not wait, and use the keys held instead.
 //! - **Penalty window.** After a fetch that lacked the key id asked for, no fetch for an unknown
 //!   key id is made for [`JwksSettings::penalty`]: a flood of tokens with random key ids costs the
-//!   issuer at most one fetch per window. After a failed fetch, the same error is given without a
-//!   new fetch for [`JwksSettings::error_backoff`].
+//!   issuer at most one fetch per window (besides the one per max age). After a failed fetch, the
+//!   same error is given without a new fetch for [`JwksSettings::error_backoff`].
 //! - **Only the configured URL.** Keys come from the issuer's configured JWKS URL and nowhere else:
 //!   a token's `jku`, `x5u`, `x5c` or `jwk` header is never read, and redirects are not followed.
 //!
@@ -16,7 +26,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -270,6 +280,8 @@ fn okp_key(key: &Map<String, Value>, crv: Option<&str>) -> Result<DecodingKey, &
 #[derive(Default)]
 struct State {
     keys: Arc<KeySet>,
+    /// When `keys` were fetched; `None` until a fetch succeeds.
+    fetched_at: Option<Instant>,
     /// Fetches attempted so far (successful or not): a waiter that sees it change knows a fetch
     /// ran while it waited.
     attempts: u64,
@@ -279,11 +291,25 @@ struct State {
     last_failure: Option<(Instant, JwtError)>,
 }
 
+/// How old the keys held are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Age {
+    /// Younger than the max age: trusted.
+    Fresh,
+    /// Past the max age but within the grace period: to be fetched again, and used only while
+    /// fetching fails.
+    Stale,
+    /// Past the grace period, or never fetched: not used at all.
+    Expired,
+}
+
 /// One issuer's JWKS cache.
 pub(crate) struct JwksCache {
     url: Url,
     http: reqwest::Client,
     settings: JwksSettings,
+    /// How long fetched keys are trusted; the grace period after it is as long again.
+    max_age: Duration,
     state: RwLock<State>,
     /// Held for the whole of a fetch, so concurrent misses share one.
     fetching: tokio::sync::Mutex<()>,
@@ -291,11 +317,17 @@ pub(crate) struct JwksCache {
 }
 
 impl JwksCache {
-    pub(crate) fn new(url: Url, http: reqwest::Client, settings: JwksSettings) -> Self {
+    pub(crate) fn new(
+        url: Url,
+        http: reqwest::Client,
+        settings: JwksSettings,
+        max_age: Duration,
+    ) -> Self {
         Self {
             url,
             http,
             settings,
+            max_age,
             state: RwLock::new(State::default()),
             fetching: tokio::sync::Mutex::new(()),
             fetches: AtomicU64::new(0),
@@ -313,95 +345,155 @@ impl JwksCache {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Why no fetch may be made now, if one may not.
-    fn blocked(&self, state: &State, kid: &str) -> Option<JwtError> {
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+        self.state
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn age(&self, state: &State) -> Age {
+        match state.fetched_at.map(|at| at.elapsed()) {
+            Some(age) if age < self.max_age => Age::Fresh,
+            Some(age) if age < self.max_age.saturating_mul(2) => Age::Stale,
+            _ => Age::Expired,
+        }
+    }
+
+    /// Whether the keys held may verify a token naming `kid`: they hold it and are not expired.
+    fn holds(&self, state: &State, kid: &str) -> bool {
+        self.age(state) != Age::Expired && state.keys.contains(kid)
+    }
+
+    /// The answer from the cache as it is, unless a fetch is due and allowed now.
+    fn cached_answer(&self, state: &State, kid: &str) -> Option<Result<Arc<KeySet>, JwtError>> {
+        let age = self.age(state);
+        let holds = self.holds(state, kid);
+        if age == Age::Fresh && holds {
+            return Some(Ok(state.keys.clone()));
+        }
+        // A fetch is due: the keys are past their max age, or lack `kid`.
         if let Some((at, err)) = &state.last_failure
             && at.elapsed() < self.settings.error_backoff
         {
-            return Some(err.clone());
+            // The last fetch failed a moment ago: no new one yet. Keys within their grace period
+            // still verify; anything else gets that failure.
+            return Some(if holds {
+                Ok(state.keys.clone())
+            } else {
+                Err(err.clone())
+            });
         }
-        if let Some(at) = state.last_miss
+        // Unknown key ids fetch at most once per penalty window. Keys past their max age are
+        // fetched whatever the key id (that fetch is due anyway, and makes them fresh again).
+        if age == Age::Fresh
+            && let Some(at) = state.last_miss
             && at.elapsed() < self.settings.penalty
         {
-            return Some(unknown_kid(kid));
+            return Some(Err(unknown_kid(kid)));
         }
         None
     }
 
-    /// The key set holding `kid`, fetching the JWKS again if the cached one lacks it (at most once
-    /// per penalty window, and once for all concurrent callers).
+    /// The answer after another caller's fetch: no second fetch for the same need.
+    fn answer_after_fetch(&self, state: &State, kid: &str) -> Result<Arc<KeySet>, JwtError> {
+        if self.holds(state, kid) {
+            return Ok(state.keys.clone());
+        }
+        Err(match &state.last_failure {
+            Some((_, err)) => err.clone(),
+            None => unknown_kid(kid),
+        })
+    }
+
+    /// The key set holding `kid`: the keys held while younger than the max age, else fetched
+    /// again (once for all concurrent callers); for an unknown `kid`, fetched again at most once
+    /// per penalty window.
     pub(crate) async fn keys_with(&self, kid: &str) -> Result<Arc<KeySet>, JwtError> {
-        let seen = {
+        let (seen, retrying_with) = {
             let state = self.read();
-            if state.keys.contains(kid) {
-                return Ok(state.keys.clone());
+            if let Some(answer) = self.cached_answer(&state, kid) {
+                return answer;
             }
-            if let Some(err) = self.blocked(&state, kid) {
-                return Err(err);
-            }
-            state.attempts
+            // A fetch after the max age failed before, and the keys held are in their grace
+            // period: these keys are what a caller falls back on.
+            let retrying_with = (state.last_failure.is_some()
+                && self.age(&state) == Age::Stale
+                && state.keys.contains(kid))
+            .then(|| state.keys.clone());
+            (state.attempts, retrying_with)
         };
-        let _fetching = self.fetching.lock().await;
+        let _fetching = match retrying_with {
+            // While the issuer is failing, a retry can take up to the whole timeout: callers that
+            // have keys to fall back on do not queue behind another caller's retry.
+            Some(keys) => match self.fetching.try_lock() {
+                Ok(guard) => guard,
+                Err(_) => return Ok(keys),
+            },
+            None => self.fetching.lock().await,
+        };
         {
             let state = self.read();
-            if state.keys.contains(kid) {
-                return Ok(state.keys.clone());
-            }
             if state.attempts != seen {
                 // Another caller fetched while this one waited: take its answer.
-                return Err(match &state.last_failure {
-                    Some((_, err)) => err.clone(),
-                    None => unknown_kid(kid),
-                });
+                return self.answer_after_fetch(&state, kid);
             }
-            if let Some(err) = self.blocked(&state, kid) {
-                return Err(err);
+            if let Some(answer) = self.cached_answer(&state, kid) {
+                return answer;
             }
         }
         let fetched = self.fetch().await;
-        let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
+        let mut state = self.write();
+        match self.record(&mut state, fetched) {
+            Ok(()) if state.keys.contains(kid) => Ok(state.keys.clone()),
+            Ok(()) => {
+                state.last_miss = Some(Instant::now());
+                Err(unknown_kid(kid))
+            }
+            Err(_) if self.holds(&state, kid) => Ok(state.keys.clone()),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Stores what a fetch gave: new keys replace the old ones whole (a key the issuer removed is
+    /// gone at once); a failure is kept for the back-off, and the old keys kept for their grace.
+    fn record(&self, state: &mut State, fetched: Result<KeySet, JwtError>) -> Result<(), JwtError> {
         state.attempts += 1;
+        let now = Instant::now();
         match fetched {
             Ok(keys) => {
                 state.keys = Arc::new(keys);
+                state.fetched_at = Some(now);
                 state.last_failure = None;
-                if state.keys.contains(kid) {
-                    Ok(state.keys.clone())
-                } else {
-                    state.last_miss = Some(Instant::now());
-                    Err(unknown_kid(kid))
-                }
+                Ok(())
             }
             Err(err) => {
-                state.last_failure = Some((Instant::now(), err.clone()));
+                if self.age(state) == Age::Stale
+                    && let Some(fetched_at) = state.fetched_at
+                {
+                    let grace_end = fetched_at + self.max_age.saturating_mul(2);
+                    tracing::warn!(
+                        url = %self.url,
+                        age_secs = fetched_at.elapsed().as_secs(),
+                        grace_left_secs = grace_end.saturating_duration_since(now).as_secs(),
+                        "the JWKS is past its max age and could not be fetched again: the keys \
+                         held are used until the grace period ends"
+                    );
+                }
+                state.last_failure = Some((now, err.clone()));
                 Err(err)
             }
         }
     }
 
-    /// Fetches the JWKS now, unless it is already held (to warm the cache at start-up).
+    /// Fetches the JWKS now, unless the keys held are younger than the max age (to warm the cache
+    /// at start-up).
     pub(crate) async fn prefetch(&self) -> Result<(), JwtError> {
         let _fetching = self.fetching.lock().await;
-        {
-            let state = self.read();
-            if state.attempts > 0 && state.last_failure.is_none() {
-                return Ok(());
-            }
+        if self.age(&self.read()) == Age::Fresh {
+            return Ok(());
         }
         let fetched = self.fetch().await;
-        let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
-        state.attempts += 1;
-        match fetched {
-            Ok(keys) => {
-                state.keys = Arc::new(keys);
-                state.last_failure = None;
-                Ok(())
-            }
-            Err(err) => {
-                state.last_failure = Some((Instant::now(), err.clone()));
-                Err(err)
-            }
-        }
+        self.record(&mut self.write(), fetched)
     }
 
     async fn fetch(&self) -> Result<KeySet, JwtError> {

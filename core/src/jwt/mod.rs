@@ -11,13 +11,20 @@
 //! 3. **Issuer.** The `iss` claim picks the issuer configuration (exact match); an unknown issuer
 //!    is refused before any key is fetched.
 //! 4. **Key.** The header's `kid` (required) is looked up in that issuer's JWKS only, fetched from
-//!    its configured URL and cached; it is fetched again for an unknown `kid`, once for all
-//!    concurrent callers and at most once per penalty window ([`JwksSettings::penalty`], 10 s).
+//!    its configured URL and cached for the issuer's max age
+//!    ([`IssuerConfig::with_jwks_max_age`], 1 h), after which the next verification fetches it
+//!    again, so a key the issuer removed stops verifying. It is also fetched again for an unknown
+//!    `kid`, once for all concurrent callers and at most once per penalty window
+//!    ([`JwksSettings::penalty`], 10 s). If a fetch after the max age fails, the keys held are used
+//!    for up to another max age while it is retried; then tokens are refused as unavailable.
 //!    `jku`, `x5u`, `x5c` and `jwk` headers are never read. The key must be for signatures (`use`), for this
 //!    algorithm (`alg`, if it names one), of the right type and curve, and RSA keys at least 2048
 //!    bits long.
 //! 5. **Signature**, with that key and the header's (allowed) algorithm.
-//! 6. **Claims** (after the signature only): `exp` required, `nbf` if present, with the issuer's
+//! 6. **Type**, if the issuer requires one ([`IssuerConfig::with_required_typ`], e.g. `at+jwt` of
+//!    RFC 9068, so an ID token cannot pass as an access token): the header's `typ`, compared
+//!    without regard to case and with or without `application/`.
+//! 7. **Claims** (after the signature only): `exp` required, `nbf` if present, with the issuer's
 //!    leeway (default 0 s); Cognito's `token_use`; the client id against `aud` (ID tokens, OIDC) or
 //!    `client_id` (Cognito access tokens, and OIDC access tokens with no `aud`); every required
 //!    scope; at least one required group; and the JSON type of every claim read.
@@ -27,7 +34,8 @@
 //! Configuration comes from code ([`IssuerConfig`]), the environment
 //! ([`VerifierConfig::from_env`]: `COGNITO_USER_POOL_ID` or `JWT_ISSUER`, `JWT_JWKS_URL`,
 //! `JWT_TOKEN_USE`, `JWT_CLIENT_IDS`, `JWT_REQUIRED_SCOPES`, `JWT_REQUIRED_GROUPS`,
-//! `JWT_LEEWAY_SECS`, `JWT_ALGORITHMS`) or a TOML/JSON file named by `CLEARANCE_CONFIG`.
+//! `JWT_LEEWAY_SECS`, `JWT_ALGORITHMS`, `JWT_JWKS_MAX_AGE_SECS`, `JWT_REQUIRED_TYP`) or a
+//! TOML/JSON file named by `CLEARANCE_CONFIG`.
 
 mod claims;
 mod config;
@@ -43,10 +51,11 @@ use serde_json::{Map, Value};
 
 pub use claims::VerifiedToken;
 pub use config::{
-    Algorithm, ClientIds, CognitoUserPool, DEFAULT_LEEWAY, ENV_CLEARANCE_CONFIG,
-    ENV_COGNITO_REGION, ENV_COGNITO_USER_POOL_ID, ENV_JWT_ALGORITHMS, ENV_JWT_CLIENT_IDS,
-    ENV_JWT_ISSUER, ENV_JWT_JWKS_URL, ENV_JWT_LEEWAY_SECS, ENV_JWT_REQUIRED_GROUPS,
-    ENV_JWT_REQUIRED_SCOPES, ENV_JWT_TOKEN_USE, IssuerConfig, IssuerKind, JwksSettings, MAX_LEEWAY,
+    Algorithm, ClientIds, CognitoUserPool, DEFAULT_JWKS_MAX_AGE, DEFAULT_LEEWAY,
+    ENV_CLEARANCE_CONFIG, ENV_COGNITO_REGION, ENV_COGNITO_USER_POOL_ID, ENV_JWT_ALGORITHMS,
+    ENV_JWT_CLIENT_IDS, ENV_JWT_ISSUER, ENV_JWT_JWKS_MAX_AGE_SECS, ENV_JWT_JWKS_URL,
+    ENV_JWT_LEEWAY_SECS, ENV_JWT_REQUIRED_GROUPS, ENV_JWT_REQUIRED_SCOPES, ENV_JWT_REQUIRED_TYP,
+    ENV_JWT_TOKEN_USE, IssuerConfig, IssuerKind, JwksSettings, MAX_JWKS_MAX_AGE, MAX_LEEWAY,
     TokenUse, VerifierConfig,
 };
 pub use error::{ConfigError, JwtError};
@@ -93,7 +102,12 @@ impl Verifier {
             .issuers
             .into_iter()
             .map(|issuer| {
-                let jwks = JwksCache::new(issuer.jwks_url().clone(), http.clone(), config.jwks);
+                let jwks = JwksCache::new(
+                    issuer.jwks_url().clone(),
+                    http.clone(),
+                    config.jwks,
+                    issuer.jwks_max_age(),
+                );
                 (
                     issuer.issuer().to_owned(),
                     Issuer {
@@ -184,6 +198,9 @@ impl Verifier {
         if !valid {
             return Err(JwtError::BadSignature);
         }
+        if let Some(required) = issuer.config.required_typ() {
+            check_typ(&parts.header, required)?;
+        }
 
         claims::check(&issuer.config, parts.claims, now)
     }
@@ -218,6 +235,20 @@ impl<'a> Parts<'a> {
             signing_input,
             signature,
         })
+    }
+}
+
+/// Checks the header's `typ` against the `required` one (already normalized).
+fn check_typ(header: &Map<String, Value>, required: &str) -> Result<(), JwtError> {
+    let wrong = |found: Option<String>| JwtError::WrongTyp {
+        found,
+        expected: required.to_owned(),
+    };
+    match header.get("typ") {
+        Some(Value::String(typ)) if config::normalize_typ(typ) == required => Ok(()),
+        Some(Value::String(typ)) => Err(wrong(Some(clip(typ)))),
+        Some(_) => Err(JwtError::Malformed("the header's typ is not a string")),
+        None => Err(wrong(None)),
     }
 }
 

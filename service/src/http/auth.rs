@@ -83,6 +83,15 @@ pub struct AuthArgs {
     #[arg(long, env = "JWT_LEEWAY_SECS")]
     pub jwt_leeway_secs: Option<String>,
 
+    /// jwt: how long a fetched JWKS is trusted before it is fetched again, in seconds (default
+    /// 3600).
+    #[arg(long, env = "JWT_JWKS_MAX_AGE_SECS")]
+    pub jwt_jwks_max_age_secs: Option<String>,
+
+    /// jwt: the JWT header typ every token must have, e.g. at+jwt (not for Cognito pools).
+    #[arg(long, env = "JWT_REQUIRED_TYP")]
+    pub jwt_required_typ: Option<String>,
+
     /// jwt: a TOML or JSON file listing several issuers (instead of the flags above).
     #[arg(long, env = "CLEARANCE_CONFIG")]
     pub clearance_config: Option<String>,
@@ -125,6 +134,8 @@ impl AuthArgs {
             ("JWT_REQUIRED_SCOPES", &self.jwt_required_scopes),
             ("JWT_REQUIRED_GROUPS", &self.jwt_required_groups),
             ("JWT_LEEWAY_SECS", &self.jwt_leeway_secs),
+            ("JWT_JWKS_MAX_AGE_SECS", &self.jwt_jwks_max_age_secs),
+            ("JWT_REQUIRED_TYP", &self.jwt_required_typ),
             ("CLEARANCE_CONFIG", &self.clearance_config),
         ];
         let region = std::env::var("COGNITO_REGION").ok();
