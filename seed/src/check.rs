@@ -4,12 +4,16 @@
 //! [`Permissions::parse`] with the configured [`RoleOrder`]), so the seed CLI accepts exactly what
 //! the service accepts and reports the same reason. An id that appears twice is an error on its
 //! later line, naming the first; the first occurrence stands.
+//!
+//! The ids every record names, valid or not, are gathered in [`Checked::ids_in_file`]: `replace-all`
+//! never deletes them. Records for which no id can be told are in [`Checked::unnamed`].
 
 use std::collections::{HashMap, HashSet};
 
 use clearance_core::domain::{Permissions, RoleOrder, UserId};
 
 use crate::input::{Entry, Invalid};
+use crate::recover::Named;
 
 /// A valid record, ready to write.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +39,19 @@ pub struct Checked {
     pub ids_in_file: HashSet<String>,
 }
 
+impl Checked {
+    /// The invalid records for which no id can be told: the line and why. `replace-all` cannot
+    /// know whom they protect, so it refuses to run while there are any.
+    pub fn unnamed(&self) -> impl Iterator<Item = (usize, &str)> {
+        self.invalid
+            .iter()
+            .filter_map(|invalid| match &invalid.named {
+                Named::Unknown(why) => Some((invalid.line, why.as_str())),
+                Named::Ids(_) => None,
+            })
+    }
+}
+
 /// Validates `entries` against the domain's rules and `roles`.
 pub fn check(entries: Vec<Entry>, roles: &RoleOrder) -> Checked {
     let mut checked = Checked {
@@ -48,20 +65,20 @@ pub fn check(entries: Vec<Entry>, roles: &RoleOrder) -> Checked {
             Ok(raw) => raw.line,
             Err(invalid) => invalid.line,
         };
-        let id = match &entry {
-            Ok(raw) => Some(raw.id.as_str()),
-            Err(invalid) => invalid.id.as_deref(),
+        let ids = match &entry {
+            Ok(raw) => std::slice::from_ref(&raw.id),
+            Err(invalid) => invalid.named.ids(),
         };
-        let duplicate_of = id.and_then(|id| {
-            checked.ids_in_file.insert(id.to_owned());
+        let mut duplicate_of = None;
+        for id in ids {
+            checked.ids_in_file.insert(id.clone());
             match first_seen.get(id) {
-                Some(first) => Some(*first),
+                Some(first) => duplicate_of = duplicate_of.or(Some(*first)),
                 None => {
-                    first_seen.insert(id.to_owned(), line);
-                    None
+                    first_seen.insert(id.clone(), line);
                 }
             }
-        });
+        }
         let raw = match entry {
             Ok(raw) => raw,
             Err(invalid) => {
@@ -76,7 +93,7 @@ pub fn check(entries: Vec<Entry>, roles: &RoleOrder) -> Checked {
                     "id {:?} appears twice, on line {first} and on line {line}",
                     raw.id
                 ),
-                id: Some(raw.id),
+                named: Named::id(raw.id),
             });
             continue;
         }
@@ -91,7 +108,7 @@ pub fn check(entries: Vec<Entry>, roles: &RoleOrder) -> Checked {
             }),
             Err(err) => checked.invalid.push(Invalid {
                 line,
-                id: Some(raw.id),
+                named: Named::id(raw.id),
                 reason: err.to_string(),
             }),
         }
@@ -187,6 +204,36 @@ mod tests {
         assert!(checked.valid.is_empty());
         assert!(checked.ids_in_file.contains("kept"));
         assert!(checked.ids_in_file.contains("also"));
+        assert_eq!(checked.unnamed().count(), 0);
+    }
+
+    #[test]
+    fn broken_records_protect_the_ids_they_name_and_the_rest_are_unnamed() {
+        let checked = check_ndjson(concat!(
+            "{\"id\":\"alice\",\"companies\":[\"1\"]\n",
+            "{\"id\": 7, \"companies\": [], \"role\": \"Admin\"}\n",
+            "{\"id\": \"has space\", \"companies\": [], \"role\": \"Admin\"}\n",
+            "{\"companies\":[\"1\"],\"ro\n",
+            "{\"id\": \"\", \"companies\": [], \"role\": \"Admin\"}\n",
+        ));
+        let mut ids: Vec<&str> = checked.ids_in_file.iter().map(String::as_str).collect();
+        ids.sort_unstable();
+        assert_eq!(ids, ["", "7", "alice", "has space"]);
+        let unnamed: Vec<usize> = checked.unnamed().map(|(line, _)| line).collect();
+        assert_eq!(unnamed, [4, 5]);
+    }
+
+    #[test]
+    fn an_id_a_broken_record_names_makes_a_later_record_for_it_a_duplicate() {
+        let checked = check_ndjson(concat!(
+            "{\"id\":\"alice\",\"companies\":[\"1\"]\n",
+            "{\"id\": \"alice\", \"companies\": [], \"role\": \"Admin\"}\n",
+        ));
+        assert!(checked.valid.is_empty());
+        assert_eq!(
+            checked.invalid[1].reason,
+            "id \"alice\" appears twice, on line 1 and on line 2"
+        );
     }
 
     #[test]

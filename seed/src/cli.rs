@@ -46,15 +46,28 @@ show them): these are ignored, since the import sets them itself. Any other fiel
 Validation: every record is checked with the service's rules (ids, companies, the configured roles)
 before anything is written. Each invalid record is reported with its line number (in a JSON array,
 the line its record starts on; in CSV, the physical line, the header being line 1). An id that
-appears twice is an error naming both lines; the first occurrence is kept. Nothing is written unless
-every record is valid, or --skip-invalid is given.
+appears twice is an error naming both lines; the first occurrence is kept; a JSON record that
+repeats its \"id\" field is invalid. Nothing is written unless every record is valid, or
+--skip-invalid is given.
 
 Modes:
   upsert       create or replace every user in the file (the default)
   insert-only  create the users that do not exist yet; existing ones are left untouched and listed
-  replace-all  upsert, then delete every stored user whose id is not in the file (an id in an
-               invalid record counts as in the file, so it is never deleted); asks for confirmation
-               on a terminal, or needs --yes. Deletions are only made when every write succeeded.
+  replace-all  upsert, then delete every stored user whose id is not in the file; asks for
+               confirmation on a terminal, or needs --yes. Deletions are only made when every
+               write succeeded. A user the file names is never deleted, even by an invalid record
+               (see below).
+
+replace-all with --skip-invalid: each invalid record still protects the user it names, found as
+well as it can be: the \"id\" of a JSON record whatever else is wrong with it (a number counts as
+written: 7 is the user \"7\"); an \"id\": \"...\" pair in an NDJSON line that is not JSON, such as a
+line cut short after its id; the id column of a CSV row whose other fields are bad or not UTF-8.
+An id that breaks the id rules still counts. Such a user is neither written nor deleted: it is kept
+as it is, and the summary lists it (\"kept\"). When the user of an invalid record cannot be told (no
+id, an id cut short, an id that is not UTF-8, true, null, an object or an array, a CSV row whose
+fields do not line up with the header), replace-all names each such line and refuses before
+writing anything (exit status 1): fix those lines or remove them. upsert and insert-only delete
+nothing: they write the valid records and skip the rest, as usual.
 
 Targets:
   --store embedded  the redb store in --data-dir (the service must not be running on it)
@@ -71,9 +84,9 @@ Targets:
 Written items get updatedAt = now and updatedBy = seed-cli.
 
 Progress: a progress bar with rate and ETA on a terminal; otherwise a plain line every few seconds.
-At the end a summary: read, valid, written, skipped, failed, deleted, time and rate. Ctrl-C stops
-sending new batches, waits for those in flight, reports what was written and exits with 130 (a
-second Ctrl-C stops at once; the writes in flight are then not confirmed).
+At the end a summary: read, valid, written, skipped, failed, deleted and kept (replace-all), time
+and rate. Ctrl-C stops sending new batches, waits for those in flight, reports what was written and
+exits with 130 (a second Ctrl-C stops at once; the writes in flight are then not confirmed).
 
 Examples:
   clearance-seed import seed/data/users.json

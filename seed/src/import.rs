@@ -3,14 +3,16 @@
 //! The order of work is what makes the promises of `--help` hold:
 //! 1. refuse what cannot be done before reading anything (replace-all through the API);
 //! 2. read and validate every record; report every invalid one; stop unless all are valid (or
-//!    `--skip-invalid`);
-//! 3. open the target; for replace-all, list the stored ids and ask before deleting;
+//!    `--skip-invalid`); replace-all also stops, before writing anything, when an invalid record's
+//!    user cannot be told (it may be a user replace-all would delete; see [`crate::recover`]);
+//! 3. open the target; for replace-all, list the stored ids and ask before deleting; a user named
+//!    only by invalid records is kept as it is (neither written nor deleted);
 //! 4. write batches of [`BATCH`] with `--concurrency` in flight; on Ctrl-C stop issuing batches and
 //!    wait for those in flight (a second Ctrl-C stops at once);
 //! 5. replace-all only, and only if every write was confirmed: delete the ids not in the file;
 //! 6. print the summary; the exit status says whether everything was confirmed.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
 use std::io::{IsTerminal, Read};
 use std::path::Path;
@@ -91,13 +93,16 @@ pub async fn run(args: ImportArgs) -> u8 {
             );
             return exit::NOTHING_WRITTEN;
         }
+        if args.mode == Mode::ReplaceAll && refuse_unnamed(&checked) {
+            return exit::NOTHING_WRITTEN;
+        }
         eprintln!(
             "{} invalid records are skipped (--skip-invalid)",
             checked.invalid.len()
         );
     }
     if args.dry_run && args.mode != Mode::ReplaceAll {
-        print_dry_run(&args, &checked, &[]);
+        print_dry_run(&args, &checked, &[], &[]);
         return exit::OK;
     }
 
@@ -116,12 +121,9 @@ pub async fn run(args: ImportArgs) -> u8 {
             return exit::NOTHING_WRITTEN;
         }
     };
-    let deletions = if args.mode == Mode::ReplaceAll {
+    let Plan { deletions, kept } = if args.mode == Mode::ReplaceAll {
         match target.all_ids(LIST_SEGMENTS).await {
-            Ok(ids) => ids
-                .into_iter()
-                .filter(|id| !checked.ids_in_file.contains(id.as_str()))
-                .collect(),
+            Ok(stored) => Plan::new(stored, &checked),
             Err(message) => {
                 eprintln!(
                     "error: listing the users in {}: {message}",
@@ -132,10 +134,10 @@ pub async fn run(args: ImportArgs) -> u8 {
             }
         }
     } else {
-        Vec::new()
+        Plan::default()
     };
     if args.dry_run {
-        print_dry_run(&args, &checked, &deletions);
+        print_dry_run(&args, &checked, &deletions, &kept);
         return exit::OK;
     }
     if !deletions.is_empty() && !args.yes {
@@ -212,6 +214,7 @@ pub async fn run(args: ImportArgs) -> u8 {
         deletes: deletes.as_ref(),
         deletions_planned: deletions.len(),
         deletions_held_back,
+        kept: &kept,
         replace_all: args.mode == Mode::ReplaceAll,
         elapsed: started.elapsed(),
         target: target.describe(),
@@ -229,8 +232,57 @@ fn read_input(path: &Path) -> std::io::Result<Vec<u8>> {
     }
 }
 
-fn print_dry_run(args: &ImportArgs, checked: &Checked, deletions: &[UserId]) {
+/// Refuses replace-all (saying which lines stop it) when an invalid record's user cannot be told:
+/// it may be one replace-all would delete. Returns whether it refused.
+///
+/// The refusal comes before anything is written, so a refused run changes nothing (rather than
+/// upserting and then holding the deletions back).
+fn refuse_unnamed(checked: &Checked) -> bool {
+    let mut refused = 0;
+    for (line, why) in checked.unnamed() {
+        refused += 1;
+        eprintln!(
+            "line {line}: cannot tell which user this record is for ({why}); replace-all would \
+             delete users the file may name: fix the line or remove it"
+        );
+    }
+    if refused > 0 {
+        eprintln!(
+            "replace-all refused: {refused} invalid records name no user that can be told; \
+             nothing was written"
+        );
+    }
+    refused > 0
+}
+
+/// What replace-all does to the stored users that no valid record writes.
+#[derive(Debug, Default)]
+struct Plan {
+    /// Not named in the file at all: deleted.
+    deletions: Vec<UserId>,
+    /// Named only by invalid records: neither written nor deleted.
+    kept: Vec<UserId>,
+}
+
+impl Plan {
+    fn new(stored: Vec<UserId>, checked: &Checked) -> Self {
+        let written: HashSet<&UserId> = checked.valid.iter().map(|r| &r.id).collect();
+        let mut plan = Self::default();
+        for id in stored {
+            if !checked.ids_in_file.contains(id.as_str()) {
+                plan.deletions.push(id);
+            } else if !written.contains(&id) {
+                plan.kept.push(id);
+            }
+        }
+        plan.kept.sort_unstable();
+        plan
+    }
+}
+
+fn print_dry_run(args: &ImportArgs, checked: &Checked, deletions: &[UserId], kept: &[UserId]) {
     if args.mode == Mode::ReplaceAll {
+        print_kept("replace-all would keep", kept);
         if deletions.is_empty() {
             eprintln!("replace-all would delete no users");
         } else {
@@ -420,6 +472,8 @@ struct Report<'a> {
     deletes: Option<&'a Phase>,
     deletions_planned: usize,
     deletions_held_back: bool,
+    /// Named only by invalid records, so neither written nor deleted (replace-all).
+    kept: &'a [UserId],
     replace_all: bool,
     elapsed: Duration,
     target: String,
@@ -436,6 +490,9 @@ impl Report<'_> {
             for id in &skipped {
                 eprintln!("  {id}");
             }
+        }
+        if !quiet {
+            print_kept("kept", self.kept);
         }
         print_failures("not written", &writes.failed);
         print_abandoned(&writes.abandoned);
@@ -465,7 +522,7 @@ impl Report<'_> {
                 0.0
             };
             let deleted_part = if self.replace_all {
-                format!(", deleted {deleted}")
+                format!(", deleted {deleted}, kept {}", self.kept.len())
             } else {
                 String::new()
             };
@@ -500,6 +557,21 @@ impl Report<'_> {
             eprintln!("done: every write was confirmed by {}", self.target);
         }
         exit::OK
+    }
+}
+
+/// Lists the stored users replace-all leaves as they are because only invalid records name them.
+fn print_kept(what: &str, kept: &[UserId]) {
+    if kept.is_empty() {
+        return;
+    }
+    eprintln!(
+        "{what} as they are, neither written nor deleted, since only invalid records name them \
+         ({}):",
+        kept.len()
+    );
+    for id in kept {
+        eprintln!("  {id}");
     }
 }
 

@@ -10,10 +10,14 @@
 //! Line numbers are 1-based: in a JSON array, the line where each element starts (found by a small
 //! scanner over the array, with serde_json parsing one element at a time); in NDJSON, the line; in
 //! CSV, the physical line the record starts on, the header being line 1.
+//!
+//! Every invalid record says which user it is for as well as it can be told ([`Named`], found by
+//! [`crate::recover`]), so that `replace-all` never deletes a user the file names.
 
 use serde_json::{Map, Value};
 
 use crate::cli::Format;
+use crate::recover::{self, Named};
 
 /// A record as read, not yet validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,8 +37,9 @@ pub struct RawRecord {
 pub struct Invalid {
     /// The line the record starts on.
     pub line: usize,
-    /// Its id, if one could be read (so that `replace-all` never deletes a user named in the file).
-    pub id: Option<String>,
+    /// Who it is for: the ids it names (so that `replace-all` never deletes them), or why that
+    /// cannot be told (and `replace-all` refuses to delete anything).
+    pub named: Named,
     /// What is wrong with it.
     pub reason: String,
 }
@@ -156,8 +161,9 @@ fn parse_json_array(bytes: &[u8]) -> Result<Vec<Entry>, FatalError> {
                 serde_json::Deserializer::from_slice(&bytes[start..]).into_iter::<Value>();
             match stream.next() {
                 Some(Ok(value)) => {
-                    entries.push(record_from_json(line, value));
-                    pos = start + stream.byte_offset();
+                    let end = start + stream.byte_offset();
+                    entries.push(record_from_json(line, &bytes[start..end], value));
+                    pos = end;
                 }
                 Some(Err(err)) => {
                     // The error's position counts from the element's start.
@@ -236,10 +242,10 @@ fn parse_ndjson(bytes: &[u8]) -> Vec<Entry> {
             continue;
         }
         match serde_json::from_slice::<Value>(text) {
-            Ok(value) => entries.push(record_from_json(line, value)),
+            Ok(value) => entries.push(record_from_json(line, text, value)),
             Err(err) => entries.push(Err(Invalid {
                 line,
-                id: None,
+                named: recover::named_in_json(text),
                 reason: format!(
                     "invalid JSON at column {}: {}",
                     err.column(),
@@ -263,24 +269,32 @@ fn kind(value: &Value) -> &'static str {
     }
 }
 
-/// A JSON value as a raw record: an object with a string `id`, a list of strings `companies` and a
-/// string `role`.
-fn record_from_json(line: usize, value: Value) -> Entry {
-    let invalid = |id: Option<String>, reason: String| Invalid { line, id, reason };
+/// A JSON value, read from `text`, as a raw record: an object with a string `id`, a list of strings
+/// `companies` and a string `role`.
+fn record_from_json(line: usize, text: &[u8], value: Value) -> Entry {
+    // An invalid record's ids are read from its text, which keeps a number id as written.
+    let fail = |reason: String| {
+        Err(Invalid {
+            line,
+            named: recover::named_in_json(text),
+            reason,
+        })
+    };
     let Value::Object(mut fields) = value else {
-        return Err(invalid(
-            None,
-            format!(
-                "expected an object with id, companies and role, found {}",
-                kind(&value)
-            ),
+        return fail(format!(
+            "expected an object with id, companies and role, found {}",
+            kind(&value)
         ));
     };
+    // A parser keeps the last of repeated keys: the record would silently drop an id it names.
+    let id_fields = recover::json_id_fields(text);
+    if id_fields > 1 {
+        return fail(format!("the field \"id\" appears {id_fields} times"));
+    }
     let id = match take_string(&mut fields, "id") {
         Ok(id) => id,
-        Err(reason) => return Err(invalid(None, reason)),
+        Err(reason) => return fail(reason),
     };
-    let fail = |reason: String| Err(invalid(Some(id.clone()), reason));
     let companies = match fields.remove("companies") {
         None => return fail("companies: is missing".into()),
         Some(Value::Array(items)) => {
@@ -348,12 +362,13 @@ fn parse_csv(bytes: &[u8]) -> Result<Vec<Entry>, FatalError> {
         }
         lines.line_of(offset)
     };
+    // Byte records, each field decoded on its own: a record whose id is UTF-8 keeps its id when
+    // another field is not (so replace-all knows who it is for).
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .trim(csv::Trim::All)
         .from_reader(bytes);
-    let mut records = reader.records();
+    let mut records = reader.byte_records();
     let header = match records.next() {
         None => return Ok(Vec::new()),
         Some(Ok(header)) => header,
@@ -363,9 +378,15 @@ fn parse_csv(bytes: &[u8]) -> Result<Vec<Entry>, FatalError> {
     // Where each needed column is.
     let mut columns = [usize::MAX; 3];
     for (index, name) in header.iter().enumerate() {
+        let Ok(name) = csv_field(name) else {
+            return Err(FatalError {
+                line: header_line,
+                message: format!("the header's field {} is not valid UTF-8", index + 1),
+            });
+        };
         let Some(which) = CSV_COLUMNS
             .iter()
-            .position(|c| c.eq_ignore_ascii_case(name))
+            .position(|c| c.eq_ignore_ascii_case(&name))
         else {
             return Err(FatalError {
                 line: header_line,
@@ -400,25 +421,17 @@ fn parse_csv(bytes: &[u8]) -> Result<Vec<Entry>, FatalError> {
     for result in records {
         let record = match result {
             Ok(record) => record,
-            Err(err) => match err.position() {
-                // A record that is not UTF-8: the reader can go on after it.
-                Some(position) => {
-                    entries.push(Err(Invalid {
-                        line: line_of(position),
-                        id: None,
-                        reason: csv_message(&err),
-                    }));
-                    continue;
-                }
-                None => return Err(csv_fatal(&err, &lines)),
-            },
+            Err(err) => return Err(csv_fatal(&err, &lines)),
         };
         let line = record.position().map_or(0, line_of);
-        let field = |at: usize| record.get(at).unwrap_or_default().to_owned();
         if record.len() != CSV_COLUMNS.len() {
             entries.push(Err(Invalid {
                 line,
-                id: (record.len() > id_at).then(|| field(id_at)),
+                // A missing or extra separator shifts the fields: the id column is a guess.
+                named: Named::Unknown(format!(
+                    "its {} fields do not line up with the header's 3 columns",
+                    record.len()
+                )),
                 reason: format!(
                     "expected 3 fields (id, companies, role), found {}",
                     record.len()
@@ -426,7 +439,27 @@ fn parse_csv(bytes: &[u8]) -> Result<Vec<Entry>, FatalError> {
             }));
             continue;
         }
-        let companies = field(companies_at);
+        let field = |at: usize| csv_field(record.get(at).unwrap_or_default());
+        let (id, companies, role) = (field(id_at), field(companies_at), field(role_at));
+        let named = match &id {
+            Ok(id) => Named::id(id.clone()),
+            Err(_) => Named::Unknown("its id is not valid UTF-8".into()),
+        };
+        let (id, companies, role) = match (id, companies, role) {
+            (Ok(id), Ok(companies), Ok(role)) => (id, companies, role),
+            (id, companies, role) => {
+                let (name, err) = [("id", id), ("companies", companies), ("role", role)]
+                    .into_iter()
+                    .find_map(|(name, field)| field.err().map(|err| (name, err)))
+                    .expect("one field is not UTF-8");
+                entries.push(Err(Invalid {
+                    line,
+                    named,
+                    reason: format!("{name}: not valid UTF-8 ({err})"),
+                }));
+                continue;
+            }
+        };
         let companies = if companies.is_empty() {
             Vec::new()
         } else {
@@ -434,28 +467,26 @@ fn parse_csv(bytes: &[u8]) -> Result<Vec<Entry>, FatalError> {
         };
         entries.push(Ok(RawRecord {
             line,
-            id: field(id_at),
+            id,
             companies,
-            role: field(role_at),
+            role,
         }));
     }
     Ok(entries)
 }
 
-/// A CSV error's message, without the position the caller reports as a line.
-fn csv_message(err: &csv::Error) -> String {
-    match err.kind() {
-        csv::ErrorKind::Utf8 { err, .. } => format!("not valid UTF-8 ({err})"),
-        _ => err.to_string(),
-    }
+/// A CSV field as text, spaces around it removed.
+fn csv_field(bytes: &[u8]) -> Result<String, std::str::Utf8Error> {
+    std::str::from_utf8(bytes).map(|text| text.trim().to_owned())
 }
 
+/// A CSV error that stops the read (reading bytes from memory, only a broken reader's).
 fn csv_fatal(err: &csv::Error, lines: &Lines) -> FatalError {
     FatalError {
         line: err
             .position()
             .map_or(0, |p| lines.line_of(p.byte() as usize)),
-        message: csv_message(err),
+        message: err.to_string(),
     }
 }
 
@@ -532,8 +563,37 @@ mod tests {
             ]
         );
         assert_eq!(entries[5], raw(7, "f", &[], "Admin"));
-        // The id of a record with a bad shape is still known.
-        assert_eq!(entries[1].as_ref().unwrap_err().id.as_deref(), Some("b"));
+        // Who a record with a bad shape is for is still known, as written.
+        let named = |i: usize| entries[i].as_ref().unwrap_err().named.clone();
+        assert_eq!(named(0), Named::Ids(vec!["7".into()]));
+        assert_eq!(named(1), Named::Ids(vec!["b".into()]));
+        assert!(matches!(named(6), Named::Unknown(_)));
+    }
+
+    #[test]
+    fn a_json_record_that_repeats_its_id_is_invalid_and_names_both() {
+        let text = br#"[{"id": "a", "id": "b", "companies": [], "role": "Admin"}]"#;
+        let entries = parse(Format::Json, text).unwrap();
+        let invalid = entries[0].as_ref().unwrap_err();
+        assert_eq!(invalid.reason, "the field \"id\" appears 2 times");
+        assert_eq!(invalid.named, Named::Ids(vec!["a".into(), "b".into()]));
+    }
+
+    #[test]
+    fn an_ndjson_line_that_is_not_json_still_names_its_id() {
+        let text = b"{\"id\":\"alice\",\"companies\":[\"1\"\n{\"companies\":[\"1\"]\n";
+        let entries = parse(Format::Ndjson, text).unwrap();
+        let invalid = entries[0].as_ref().unwrap_err();
+        assert!(
+            invalid.reason.starts_with("invalid JSON"),
+            "{}",
+            invalid.reason
+        );
+        assert_eq!(invalid.named, Named::Ids(vec!["alice".into()]));
+        assert!(matches!(
+            entries[1].as_ref().unwrap_err().named,
+            Named::Unknown(_)
+        ));
     }
 
     #[test]
@@ -616,6 +676,11 @@ mod tests {
             ]
         );
         assert_eq!(entries[2], raw(4, "c", &["1"], "Admin"));
+        // Shifted fields: no column can be trusted to hold the id.
+        assert!(matches!(
+            entries[0].as_ref().unwrap_err().named,
+            Named::Unknown(_)
+        ));
     }
 
     #[test]
@@ -652,7 +717,26 @@ mod tests {
         assert_eq!(entries.len(), 2);
         let invalid = entries[0].as_ref().unwrap_err();
         assert_eq!(invalid.line, 2);
-        assert!(invalid.reason.contains("UTF-8"), "{}", invalid.reason);
+        assert!(
+            invalid.reason.starts_with("id: not valid UTF-8"),
+            "{}",
+            invalid.reason
+        );
+        assert!(matches!(invalid.named, Named::Unknown(_)));
         assert_eq!(entries[1], raw(3, "b", &["1"], "Admin"));
+    }
+
+    #[test]
+    fn a_csv_record_keeps_its_id_when_another_field_is_not_utf8() {
+        let text = b"role,id,companies\nAdm\xE9in, alice ,1\n";
+        let entries = parse(Format::Csv, text).unwrap();
+        let invalid = entries[0].as_ref().unwrap_err();
+        assert!(
+            invalid.reason.starts_with("role: not valid UTF-8"),
+            "{}",
+            invalid.reason
+        );
+        assert_eq!(invalid.named, Named::Ids(vec!["alice".into()]));
+        assert!(parse(Format::Csv, b"i\xFFd,companies,role\n").is_err());
     }
 }

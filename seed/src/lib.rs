@@ -2,6 +2,8 @@
 //!
 //! - [`cli`]: the subcommands and options (clap), their `--help`, and the exit statuses.
 //! - [`input`]: reading JSON arrays, NDJSON and CSV into raw records, each with its line number.
+//! - [`recover`]: which user an invalid record is for, read from broken text if need be, so that
+//!   replace-all never deletes a user the file names.
 //! - [`check`]: validating every record with the domain's rules, and finding duplicate ids.
 //! - [`target`]: the embedded store, a DynamoDB table or the permissions API, written a batch at a
 //!   time and read whole.
@@ -24,6 +26,7 @@ pub mod import;
 pub mod input;
 pub mod output;
 pub mod progress;
+pub mod recover;
 pub mod target;
 
 use std::process::ExitCode;

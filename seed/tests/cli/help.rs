@@ -29,6 +29,8 @@ async fn import_help_explains_every_option_modes_formats_and_exit_statuses() {
         "[env: DYNAMODB_ENDPOINT_URL=]",
         "insert-only",
         "replace-all",
+        "replace-all with --skip-invalid: each invalid record still protects the user it names",
+        "refuses before\nwriting anything",
         "UnprocessedItems",
         "ndjson",
         "line number",

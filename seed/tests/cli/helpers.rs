@@ -253,6 +253,69 @@ impl Dynamo {
     }
 }
 
+/// One store, embedded (no dynalite) or DynamoDB, seen through the binary; files in a temp dir.
+/// Tests that hold for every store run on each of [`Store::all`].
+pub struct Store {
+    dynamo: Option<Dynamo>,
+    files: Workspace,
+}
+
+impl Store {
+    /// The embedded store and a dynalite table, both empty.
+    pub async fn all() -> Vec<Store> {
+        vec![
+            Store {
+                dynamo: None,
+                files: Workspace::new(),
+            },
+            Store {
+                dynamo: Some(Dynamo::start().await),
+                files: Workspace::new(),
+            },
+        ]
+    }
+
+    pub fn name(&self) -> &'static str {
+        if self.dynamo.is_some() {
+            "dynamodb"
+        } else {
+            "embedded"
+        }
+    }
+
+    pub fn files(&self) -> &Workspace {
+        &self.files
+    }
+
+    /// The binary, pointed at this store.
+    pub fn seed(&self, args: &[&str]) -> Seed {
+        match &self.dynamo {
+            Some(dynamo) => dynamo.seed(args),
+            None => Seed::new(args).args(self.files.store()),
+        }
+    }
+
+    /// `import` of `text` as CSV, with `extra` options.
+    pub async fn import(&self, text: &str, extra: &[&str]) -> Run {
+        self.import_file("import.csv", text, extra).await
+    }
+
+    /// `import` of `bytes` in a file called `name` (its extension gives the format).
+    pub async fn import_file(&self, name: &str, bytes: impl AsRef<[u8]>, extra: &[&str]) -> Run {
+        let file = self.files().file(name, bytes);
+        self.seed(&["import", &file]).args(extra).run().await
+    }
+
+    /// `export` as CSV.
+    pub async fn export(&self) -> String {
+        self.seed(&["export", "--format", "csv", "--quiet"])
+            .run()
+            .await
+            .expect(0)
+            .stdout
+    }
+}
+
 /// `n` users with ids `user-000000`..., sorted, each with 0-3 companies and a role.
 pub fn users(n: usize) -> Vec<(String, Vec<String>, &'static str)> {
     const ROLES: [&str; 3] = ["Standard", "Manager", "Admin"];

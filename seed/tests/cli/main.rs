@@ -10,5 +10,6 @@ mod helpers;
 mod interrupt;
 mod modes;
 mod proxy;
+mod replace_all_invalid;
 mod retry;
 mod validation;

@@ -1,64 +1,11 @@
 //! upsert, insert-only and replace-all, on the embedded store and on DynamoDB.
 
-use crate::helpers::{Dynamo, Run, Seed, Workspace, csv};
+use crate::helpers::{Store, csv};
 
 /// The users already stored: a, b, c.
 const BEFORE: &str = "id,companies,role\na,1,Standard\nb,2,Standard\nc,3,Standard\n";
 /// The file imported: b changed, d new; a and c not in it.
 const FILE: &str = "id,companies,role\nb,2;22,Admin\nd,4,Manager\n";
-
-/// One store, embedded (no dynalite) or DynamoDB, seen through the binary; files in a temp dir.
-struct Store {
-    dynamo: Option<Dynamo>,
-    files: Workspace,
-}
-
-impl Store {
-    async fn all() -> Vec<Store> {
-        vec![
-            Store {
-                dynamo: None,
-                files: Workspace::new(),
-            },
-            Store {
-                dynamo: Some(Dynamo::start().await),
-                files: Workspace::new(),
-            },
-        ]
-    }
-
-    fn name(&self) -> &'static str {
-        if self.dynamo.is_some() {
-            "dynamodb"
-        } else {
-            "embedded"
-        }
-    }
-
-    fn files(&self) -> &Workspace {
-        &self.files
-    }
-
-    fn seed(&self, args: &[&str]) -> Seed {
-        match &self.dynamo {
-            Some(dynamo) => dynamo.seed(args),
-            None => Seed::new(args).args(self.files.store()),
-        }
-    }
-
-    async fn import(&self, text: &str, extra: &[&str]) -> Run {
-        let file = self.files().file("import.csv", text);
-        self.seed(&["import", &file]).args(extra).run().await
-    }
-
-    async fn export(&self) -> String {
-        self.seed(&["export", "--format", "csv", "--quiet"])
-            .run()
-            .await
-            .expect(0)
-            .stdout
-    }
-}
 
 #[tokio::test]
 async fn upsert_creates_new_users_and_replaces_existing_ones() {
@@ -147,7 +94,11 @@ async fn replace_all_never_deletes_a_user_named_by_an_invalid_record() {
             .expect(0);
 
         run.says("line 4: role: must be one of");
-        run.says("deleted 1");
+        run.says("deleted 1, kept 1");
+        run.says(
+            "kept as they are, neither written nor deleted, since only invalid records name \
+             them (1):\n  c\n",
+        );
         assert_eq!(
             store.export().await,
             "id,companies,role\nb,2;22,Admin\nc,3,Standard\nd,4,Manager\n",
