@@ -109,3 +109,59 @@ async fn a_permissions_service_that_never_answers_is_cut_off_within_the_budget()
         "answered after {took:?}"
     );
 }
+
+/// The largest user the rules allow (1,000 companies of 64 characters), end to end: stored in
+/// DynamoDB on dynalite, through the trigger, into a token signed by a test issuer, verified by
+/// Clearance's verifier against the issuer's JWKS over HTTP. With the companies in it the token
+/// would pass the 16 KiB every Clearance verifier accepts; the trigger leaves them out, says so,
+/// and the token verifies.
+#[tokio::test]
+async fn the_largest_user_gets_tokens_every_clearance_verifier_accepts() {
+    use clearance_core::jwt::{MAX_TOKEN_BYTES, Verifier, VerifierConfig};
+    use clearance_tests::issuer::TestIssuer;
+
+    let dynalite = Dynalite::start().await;
+    let table = dynalite.fresh_table().await;
+    let store = DynamoStore::from_client(dynalite.client(), &table, &DynamoSettings::new(&table));
+    let companies: Vec<String> = (0..1000).map(|i| format!("{i:0>64}")).collect();
+    let refs: Vec<&str> = companies.iter().map(String::as_str).collect();
+    grant(&store, SUB, &refs, "Manager").await;
+    let trigger = Trigger::new(
+        TriggerConfig::default(),
+        Arc::new(clearance_core::source::StoreSource(store)),
+    );
+
+    let out = trigger
+        .handle(event("v2-authentication.json"))
+        .await
+        .unwrap();
+    let details = &out["response"]["claimsAndScopeOverrideDetails"];
+    let added = details["accessTokenGeneration"]["claimsToAddOrOverride"].clone();
+    assert_eq!(added["companies_omitted"], "true", "{added}");
+    assert!(added.get("companies").is_none());
+    assert_eq!(added["role"], "Manager");
+    assert_eq!(added["id"], SUB);
+    let id_token = &details["idTokenGeneration"]["claimsToAddOrOverride"];
+    assert_eq!(id_token["companies_omitted"], "true");
+    assert!(id_token.get("companies").is_none());
+
+    let issuer = TestIssuer::start().await;
+    let env: std::collections::HashMap<String, String> =
+        issuer.verifier_env("web-client").into_iter().collect();
+    let verifier =
+        Verifier::new(VerifierConfig::from_lookup(|k| env.get(k).cloned()).unwrap()).unwrap();
+    let mut claims = issuer.access_claims(SUB, "web-client");
+    for (name, value) in added.as_object().unwrap() {
+        claims[name] = value.clone();
+    }
+    let token = issuer.sign(&claims);
+    assert!(token.len() < MAX_TOKEN_BYTES / 4, "{} bytes", token.len());
+    let verified = verifier.verify(&token).await.expect("the token verifies");
+    assert_eq!(verified.claim("companies_omitted"), Some(&json!("true")));
+
+    // What the trigger avoided: the same claims with the companies make a token over the cap.
+    claims["companies"] = json!(companies);
+    let too_big = issuer.sign(&claims);
+    assert!(too_big.len() > MAX_TOKEN_BYTES, "{} bytes", too_big.len());
+    assert!(verifier.verify(&too_big).await.is_err());
+}
