@@ -562,6 +562,9 @@ async fn gateway_mode_reads_the_caller_from_each_kind_of_authorizer_context() {
     assert_eq!(status, 403);
 }
 
+/// Builds an event for a method and an optional body.
+type EventFor = Box<dyn Fn(&str, Option<Value>) -> Value>;
+
 /// Every kind of caller API Gateway can pass on, with no scope, the read scope and the write
 /// scope, for a read and a write. Only IAM callers (whose IAM policy API Gateway evaluated for the
 /// exact method and path) skip the scope check; a token-derived caller without scopes (a Cognito ID
@@ -600,7 +603,7 @@ async fn gateway_mode_checks_scopes_for_every_caller_derived_from_a_token() {
         let rest_lambda = with_scope(json!({"principalId": user, "sub": user, "clientId": CLIENT}));
         let http_lambda = with_scope(json!({"sub": user, "clientId": CLIENT}));
         let http_jwt_scopes: Vec<&str> = scope.into_iter().collect();
-        let kinds: Vec<(&str, Box<dyn Fn(&str, Option<Value>) -> Value>)> = vec![
+        let kinds: Vec<(&str, EventFor)> = vec![
             (
                 "REST Cognito authorizer",
                 Box::new(move |method, body| {

@@ -321,7 +321,7 @@ pub async fn the_largest_user_the_rules_allow_is_stored_and_read_back(app: &Test
             Some(body),
         )
         .await;
-    assert_eq!(answer.status, 201, "{}", answer.body);
+    assert_eq!(answer.status, 201, "{}", answer.text);
     let read = app.get(&format!("/users/{id}")).await;
     assert_eq!(read.status, 200);
     assert_eq!(read.json()["companies"], json!(companies));
