@@ -87,11 +87,7 @@ pub struct AuthorizerEvent {
 pub struct MalformedEvent(pub String);
 
 fn bearer(value: &str) -> Option<String> {
-    let value = value.trim();
-    let (scheme, token) = value.split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && !token.contains(' '))
-        .then(|| token.to_owned())
+    clearance_core::bearer::token(value).map(str::to_owned)
 }
 
 fn header(headers: Option<&Value>, name: &str) -> Option<String> {

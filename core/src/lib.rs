@@ -13,11 +13,15 @@
 //!   their evaluation, shared by the authorizer and the middleware.
 //! - [`source`]: where the Lambdas and middleware read permissions from (the API client or a
 //!   store), behind one trait.
+//! - [`bearer`]: reading `Authorization: Bearer <token>`.
+//! - [`report`]: an error and its sources on one line, for logs.
+//! - `telemetry` (feature `telemetry`): the logging set-up every binary shares.
 //! - `cache` (feature `cache`): a moka TTL cache that wraps any store behind the same trait.
 //!
 //! Lambda functions enable only the features they use, so they stay small and start fast.
 
 pub mod authz;
+pub mod bearer;
 #[cfg(feature = "cache")]
 pub mod cache;
 #[cfg(feature = "client")]
@@ -25,5 +29,8 @@ pub mod client;
 pub mod domain;
 #[cfg(feature = "jwt")]
 pub mod jwt;
+pub mod report;
 pub mod source;
 pub mod store;
+#[cfg(feature = "telemetry")]
+pub mod telemetry;

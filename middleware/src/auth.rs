@@ -226,13 +226,9 @@ fn bearer_token(headers: &HeaderMap) -> Token {
     let Ok(value) = value.to_str() else {
         return Token::Unusable;
     };
-    match value.trim().split_once(' ') {
-        Some((scheme, token))
-            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
-        {
-            Token::Bearer(token.trim().to_owned())
-        }
-        _ => Token::Unusable,
+    match clearance_core::bearer::token(value) {
+        Some(token) => Token::Bearer(token.to_owned()),
+        None => Token::Unusable,
     }
 }
 

@@ -1,6 +1,7 @@
-//! Refusals as RFC 9457 `application/problem+json`, in the same shape as the permissions API's:
-//! `{type, title, status, detail}` with `type` = `urn:clearance:problem:<slug>`, plus `code` (the
-//! rule that refused) on 403s.
+//! Problems as RFC 9457 `application/problem+json`: the one [`Problem`] type that the permissions
+//! API and this middleware both answer with, `{type, title, status, detail}` with `type` =
+//! `urn:clearance:problem:<slug>`, plus `field` (the field that broke a rule) on validation
+//! problems and `code` (the rule that refused) on 403s.
 //!
 //! [`AuthError`] is every way the layers and extractors can refuse a request. Its texts are written
 //! for the caller and say only what the caller may know: which rule refused, never another user's
@@ -14,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use clearance_core::authz::Outcome;
 use clearance_core::domain::DecisionReason;
 use clearance_core::jwt::JwtError;
+use clearance_core::report::error_chain;
 use clearance_core::source::SourceError;
 use serde::Serialize;
 
@@ -22,16 +24,33 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// An RFC 9457 problem document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Problem {
-    /// `urn:clearance:problem:<slug>`: stable, so clients can match on it.
+    /// A URI naming the kind of problem (`urn:clearance:problem:<slug>`); stable, so clients can
+    /// match on it.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "urn:clearance:problem:validation")
+    )]
     #[serde(rename = "type")]
     pub kind: String,
     /// A short summary of the kind of problem.
+    #[cfg_attr(feature = "openapi", schema(example = "Invalid request"))]
     pub title: String,
     /// The HTTP status code.
+    #[cfg_attr(feature = "openapi", schema(example = 400))]
     pub status: u16,
     /// What exactly was wrong with this request.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            example = "companies[1]: may contain only A-Z, a-z, 0-9 and . _ : - (found ' ' in \"ac me\")"
+        )
+    )]
     pub detail: String,
+    /// For validation problems: the field that broke a rule.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
     /// For 403s: the stable code of the rule that refused (`not-a-member`, `subject-mismatch`, ...).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
@@ -50,8 +69,21 @@ impl Problem {
             title: title.into(),
             status: status.as_u16(),
             detail: detail.into(),
+            field: None,
             code: None,
         }
+    }
+
+    /// The same problem, naming the field that broke a rule.
+    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+
+    /// The same problem, naming the rule that refused.
+    pub fn with_code(mut self, code: impl Into<String>) -> Self {
+        self.code = Some(code.into());
+        self
     }
 }
 
@@ -198,21 +230,6 @@ fn forbidden_detail(outcome: &Outcome) -> String {
     }
 }
 
-/// `err` and each of its sources, joined by `: `. For logs only.
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut out = err.to_string();
-    let mut source = err.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = s.source();
-    }
-    out
-}
-
 impl IntoResponse for AuthError {
     fn into_response(self) -> Response {
         let (status, slug, title) = self.parts();
@@ -222,7 +239,7 @@ impl IntoResponse for AuthError {
         }
         let mut problem = Problem::new(status, slug, title, self.detail());
         if let Self::Forbidden(outcome) = &self {
-            problem.code = Some(outcome.code().to_owned());
+            problem = problem.with_code(outcome.code());
         }
         let mut response = problem.into_response();
         let headers = response.headers_mut();

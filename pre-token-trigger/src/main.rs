@@ -10,14 +10,7 @@ use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .json()
-        .flatten_event(true)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+    clearance_core::telemetry::init(clearance_core::telemetry::LogFormat::Json);
     let env = |k: &str| std::env::var(k).ok();
     let config = TriggerConfig::from_env().context("trigger settings")?;
     let source = clearance_core::source::env::from_env(&env)

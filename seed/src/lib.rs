@@ -69,18 +69,4 @@ pub fn main() -> ExitCode {
     ExitCode::from(status)
 }
 
-/// An error and its sources, joined with ": ", for messages to the operator (a CLI has no client
-/// to hide causes from).
-pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
-}
+pub use clearance_core::report::error_chain;

@@ -98,7 +98,7 @@ impl Settings {
 
     /// Whether the process runs inside AWS Lambda.
     pub fn on_lambda() -> bool {
-        std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some()
+        clearance_core::telemetry::on_lambda(|k| std::env::var(k).ok())
     }
 
     /// The log format to use.

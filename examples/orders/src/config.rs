@@ -60,7 +60,7 @@ impl Settings {
 
 /// Whether the environment `lookup` gives is Lambda's.
 pub fn on_lambda(lookup: &impl Fn(&str) -> Option<String>) -> bool {
-    lookup(LAMBDA_RUNTIME_API).is_some_and(|v| !v.is_empty())
+    clearance_core::telemetry::on_lambda(lookup)
 }
 
 /// Whether `lookup` configures a token verifier.

@@ -238,11 +238,7 @@ fn is_write(method: &Method) -> bool {
 
 fn bearer(req: &Request) -> Option<&str> {
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.trim().split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim())
-        .filter(|t| !t.is_empty())
+    clearance_core::bearer::token(value)
 }
 
 /// Who acts, for `updatedBy` and the audit log, by the one identity rule

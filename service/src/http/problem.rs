@@ -13,34 +13,9 @@ use clearance_core::domain::ValidationError;
 use clearance_core::store::StoreError;
 use clearance_core::store::cursor::CursorError;
 use clearance_core::store::ops::PatchError;
-use serde::Serialize;
-use utoipa::ToSchema;
 
-/// The media type of every error body.
-pub const PROBLEM_JSON: &str = "application/problem+json";
-
-/// An RFC 9457 problem document.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Problem {
-    /// A URI naming the kind of problem; stable, so clients can match on it.
-    #[schema(example = "urn:clearance:problem:validation")]
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// A short summary of the kind of problem.
-    #[schema(example = "Invalid request")]
-    pub title: String,
-    /// The HTTP status code.
-    #[schema(example = 400)]
-    pub status: u16,
-    /// What exactly was wrong with this request.
-    #[schema(
-        example = "companies[1]: may contain only A-Z, a-z, 0-9 and . _ : - (found ' ' in \"ac me\")"
-    )]
-    pub detail: String,
-    /// For validation problems: the field that broke a rule.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
-}
+pub use clearance_axum::problem::{PROBLEM_JSON, Problem, problem_type};
+pub use clearance_core::report::error_chain;
 
 /// Everything that can go wrong in a request, mapped to a status and a problem `type`.
 #[derive(Debug, thiserror::Error)]
@@ -188,29 +163,6 @@ impl ApiError {
     }
 }
 
-/// `err` and each of its sources, joined by `: ` (a source whose text its parent already shows is
-/// left out). For logs only: it may name anything underneath, such as an AWS error message.
-pub fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut out = err.to_string();
-    let mut previous = out.clone();
-    let mut source = err.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !previous.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        previous = text;
-        source = s.source();
-    }
-    out
-}
-
-/// The `type` URI for a problem slug.
-pub fn problem_type(slug: &str) -> String {
-    format!("urn:clearance:problem:{slug}")
-}
-
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, slug, title) = self.parts();
@@ -223,20 +175,12 @@ impl IntoResponse for ApiError {
             };
             tracing::error!(error = %self, kind = slug, cause = %cause, "request failed");
         }
-        let field = match &self {
-            Self::Validation(e) => Some(e.field.clone()),
-            _ => None,
-        };
-        let problem = Problem {
-            kind: problem_type(slug),
-            title: title.into(),
-            status: status.as_u16(),
-            detail: self.detail(),
-            field,
-        };
-        let mut response = (status, axum::Json(problem)).into_response();
+        let mut problem = Problem::new(status, slug, title, self.detail());
+        if let Self::Validation(e) = &self {
+            problem = problem.with_field(e.field.clone());
+        }
+        let mut response = problem.into_response();
         let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         match &self {
             Self::Store(StoreError::Unavailable { retry_after, .. }) => {
                 let secs = retry_after
