@@ -12,7 +12,6 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use bytes::Bytes;
 use clearance_core::domain::{CompanyId, UserId};
-use clearance_core::store::Precondition;
 use serde::de::DeserializeOwned;
 
 use super::problem::ApiError;
@@ -132,62 +131,4 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T>
             .map_err(|e| ApiError::InvalidParameter(e.body_text()))?;
         Ok(Self(value))
     }
-}
-
-/// The store precondition that the request's conditional headers ask for.
-///
-/// `If-Match: "3"` is version 3; `If-Match: *` means the user must exist; `If-None-Match: *` means
-/// it must not (create-only). Weak tags (`W/"3"`) are refused: versions are exact.
-pub fn precondition(headers: &HeaderMap) -> Result<Precondition, ApiError> {
-    let if_match = header_text(headers, header::IF_MATCH)?;
-    let if_none_match = header_text(headers, header::IF_NONE_MATCH)?;
-    match (if_match, if_none_match) {
-        (Some(_), Some(_)) => Err(ApiError::InvalidPrecondition(
-            "send either If-Match or If-None-Match, not both".into(),
-        )),
-        (Some(m), None) => {
-            if m.trim() == "*" {
-                return Ok(Precondition::MustExist);
-            }
-            parse_etag(m.trim()).map(Precondition::Version)
-        }
-        (None, Some(n)) => {
-            if n.trim() == "*" {
-                Ok(Precondition::MustNotExist)
-            } else {
-                Err(ApiError::InvalidPrecondition(
-                    "a write takes only If-None-Match: * (create only)".into(),
-                ))
-            }
-        }
-        (None, None) => Ok(Precondition::None),
-    }
-}
-
-fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Result<Option<&str>, ApiError> {
-    match headers.get(&name) {
-        None => Ok(None),
-        Some(v) => v.to_str().map(Some).map_err(|_| {
-            ApiError::InvalidPrecondition(format!("the {name} header is not valid text"))
-        }),
-    }
-}
-
-/// Parses one entity tag as Clearance issues them: a version number in quotes.
-pub fn parse_etag(tag: &str) -> Result<u64, ApiError> {
-    let bad = || {
-        ApiError::InvalidPrecondition(format!(
-            "{tag:?} is not an entity tag issued by this API: send the ETag as received, e.g. \"3\""
-        ))
-    };
-    let inner = tag
-        .strip_prefix('"')
-        .and_then(|t| t.strip_suffix('"'))
-        .ok_or_else(bad)?;
-    inner.parse::<u64>().map_err(|_| bad())
-}
-
-/// The entity tag for a version.
-pub fn etag(version: u64) -> String {
-    format!("\"{version}\"")
 }

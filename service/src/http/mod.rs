@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod companies;
+pub mod conditional;
 pub mod context;
 pub mod decisions;
 pub mod docs;

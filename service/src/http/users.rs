@@ -3,15 +3,16 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use clearance_core::domain::{Permissions, Role, UserId, UserPermissions, ValidationError};
 use clearance_core::store::ops::{self, PermissionsPatch};
 use clearance_core::store::{MAX_BATCH_GET, Precondition};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::conditional::{not_modified, precondition, with_etag};
 use super::context::RequestContext;
-use super::extract::{JsonBody, UserIdPath, etag, precondition};
+use super::extract::{JsonBody, UserIdPath};
 use super::problem::{ApiError, Problem};
 use crate::state::AppState;
 
@@ -60,14 +61,6 @@ pub struct BatchGetResponse {
     pub missing: Vec<String>,
 }
 
-fn with_etag(status: StatusCode, user: &UserPermissions) -> Response {
-    let mut response = (status, Json(user)).into_response();
-    if let Ok(tag) = HeaderValue::from_str(&etag(user.version)) {
-        response.headers_mut().insert(header::ETAG, tag);
-    }
-    response
-}
-
 /// Reads a user's permissions.
 #[utoipa::path(
     get, path = "/users/{id}", tag = "users",
@@ -90,21 +83,8 @@ pub async fn get_user(
         .get(&id)
         .await?
         .ok_or_else(|| ApiError::UserNotFound(id.to_string()))?;
-    if let Some(tags) = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-    {
-        let current = etag(user.version);
-        if tags
-            .split(',')
-            .any(|t| t.trim() == current || t.trim() == "*")
-        {
-            let mut response = StatusCode::NOT_MODIFIED.into_response();
-            if let Ok(tag) = HeaderValue::from_str(&current) {
-                response.headers_mut().insert(header::ETAG, tag);
-            }
-            return Ok(response);
-        }
+    if let Some(not_modified) = not_modified(&headers, &user) {
+        return Ok(not_modified);
     }
     Ok(with_etag(StatusCode::OK, &user))
 }

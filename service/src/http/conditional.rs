@@ -1,0 +1,139 @@
+//! Conditional requests in one place: the entity tag of a version (`ETag: "3"`), `If-Match` and
+//! `If-None-Match` turned into the store's [`Precondition`] for writes (checked by the store
+//! itself, never against a cached copy), and `If-None-Match` on reads (304 Not Modified).
+//!
+//! Entity tags are the user's version in quotes; weak tags (`W/"3"`) are refused, since versions
+//! are exact.
+
+use axum::Json;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use clearance_core::domain::UserPermissions;
+use clearance_core::store::Precondition;
+
+use super::problem::ApiError;
+
+/// The store precondition that the request's conditional headers ask for.
+///
+/// `If-Match: "3"` is version 3; `If-Match: *` means the user must exist; `If-None-Match: *` means
+/// it must not (create-only). Weak tags (`W/"3"`) are refused: versions are exact.
+pub fn precondition(headers: &HeaderMap) -> Result<Precondition, ApiError> {
+    let if_match = header_text(headers, header::IF_MATCH)?;
+    let if_none_match = header_text(headers, header::IF_NONE_MATCH)?;
+    match (if_match, if_none_match) {
+        (Some(_), Some(_)) => Err(ApiError::InvalidPrecondition(
+            "send either If-Match or If-None-Match, not both".into(),
+        )),
+        (Some(m), None) => {
+            if m.trim() == "*" {
+                return Ok(Precondition::MustExist);
+            }
+            parse_etag(m.trim()).map(Precondition::Version)
+        }
+        (None, Some(n)) => {
+            if n.trim() == "*" {
+                Ok(Precondition::MustNotExist)
+            } else {
+                Err(ApiError::InvalidPrecondition(
+                    "a write takes only If-None-Match: * (create only)".into(),
+                ))
+            }
+        }
+        (None, None) => Ok(Precondition::None),
+    }
+}
+
+fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Result<Option<&str>, ApiError> {
+    match headers.get(&name) {
+        None => Ok(None),
+        Some(v) => v.to_str().map(Some).map_err(|_| {
+            ApiError::InvalidPrecondition(format!("the {name} header is not valid text"))
+        }),
+    }
+}
+
+/// Parses one entity tag as Clearance issues them: a version number in quotes.
+pub fn parse_etag(tag: &str) -> Result<u64, ApiError> {
+    let bad = || {
+        ApiError::InvalidPrecondition(format!(
+            "{tag:?} is not an entity tag issued by this API: send the ETag as received, e.g. \"3\""
+        ))
+    };
+    let inner = tag
+        .strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .ok_or_else(bad)?;
+    inner.parse::<u64>().map_err(|_| bad())
+}
+
+/// The entity tag for a version.
+pub fn etag(version: u64) -> String {
+    format!("\"{version}\"")
+}
+
+/// A response with `user` as its body and its version as the `ETag`.
+pub fn with_etag(status: StatusCode, user: &UserPermissions) -> Response {
+    let mut response = (status, Json(user)).into_response();
+    if let Ok(tag) = HeaderValue::from_str(&etag(user.version)) {
+        response.headers_mut().insert(header::ETAG, tag);
+    }
+    response
+}
+
+/// For a read: a 304 Not Modified (with the `ETag`) when the request's `If-None-Match` names the
+/// current version (or `*`); `None` to send the user.
+pub fn not_modified(headers: &HeaderMap, user: &UserPermissions) -> Option<Response> {
+    let tags = headers.get(header::IF_NONE_MATCH)?.to_str().ok()?;
+    let current = etag(user.version);
+    if !tags
+        .split(',')
+        .any(|t| t.trim() == current || t.trim() == "*")
+    {
+        return None;
+    }
+    let mut response = StatusCode::NOT_MODIFIED.into_response();
+    if let Ok(tag) = HeaderValue::from_str(&current) {
+        response.headers_mut().insert(header::ETAG, tag);
+    }
+    Some(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(header::HeaderName, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(name.clone(), HeaderValue::from_str(value).unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn conditional_headers_become_store_preconditions() {
+        assert_eq!(precondition(&headers(&[])).unwrap(), Precondition::None);
+        assert_eq!(
+            precondition(&headers(&[(header::IF_MATCH, "\"3\"")])).unwrap(),
+            Precondition::Version(3)
+        );
+        assert_eq!(
+            precondition(&headers(&[(header::IF_MATCH, "*")])).unwrap(),
+            Precondition::MustExist
+        );
+        assert_eq!(
+            precondition(&headers(&[(header::IF_NONE_MATCH, "*")])).unwrap(),
+            Precondition::MustNotExist
+        );
+        for bad in [
+            vec![(header::IF_MATCH, "W/\"3\"")],
+            vec![(header::IF_MATCH, "3")],
+            vec![(header::IF_NONE_MATCH, "\"3\"")],
+            vec![(header::IF_MATCH, "\"1\""), (header::IF_NONE_MATCH, "*")],
+        ] {
+            assert!(precondition(&headers(&bad)).is_err(), "{bad:?}");
+        }
+        assert_eq!(etag(7), "\"7\"");
+        assert_eq!(parse_etag(&etag(7)).unwrap(), 7);
+    }
+}
