@@ -14,7 +14,7 @@ use clap::{ArgAction, Parser, ValueEnum};
 use clearance_core::cache::CacheSettings;
 use clearance_core::domain::RoleOrder;
 use clearance_core::store::PermissionStore;
-use clearance_core::store::dynamodb::{DynamoError, DynamoSettings, DynamoStore};
+use clearance_core::store::dynamodb::{DynamoError, DynamoSettings, DynamoStore, ScanBound};
 use clearance_core::store::embedded::{EmbeddedStore, OpenError};
 
 /// Log output format.
@@ -201,9 +201,27 @@ pub struct DynamoArgs {
     /// How many times one DynamoDB call is tried in all, the first attempt included (1-10).
     #[arg(long, env = "CLEARANCE_DYNAMODB_MAX_ATTEMPTS", default_value_t = DynamoSettings::DEFAULT_MAX_ATTEMPTS, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10))]
     pub dynamodb_max_attempts: u32,
+
+    /// The most Scan requests one company listing (GET /companies/{company}/users) makes before
+    /// it answers with what it found and a cursor to go on (1-100).
+    #[arg(long, env = "CLEARANCE_DYNAMODB_LIST_SCAN_PAGES", default_value_t = ScanBound::DEFAULT_PAGES, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub dynamodb_list_scan_pages: u32,
+
+    /// The most table items one of those Scan requests reads (its Limit; DynamoDB also stops at
+    /// 1 MB). One listing request reads at most pages x items (1-100000).
+    #[arg(long, env = "CLEARANCE_DYNAMODB_LIST_SCAN_PAGE_ITEMS", default_value_t = ScanBound::DEFAULT_PAGE_ITEMS, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub dynamodb_list_scan_page_items: u32,
 }
 
 impl DynamoArgs {
+    /// How much of the table one company listing may read.
+    pub fn scan_bound(&self) -> ScanBound {
+        ScanBound {
+            pages: self.dynamodb_list_scan_pages,
+            page_items: self.dynamodb_list_scan_page_items,
+        }
+    }
+
     /// The DynamoDB store's settings, or which setting is missing or wrong.
     pub fn settings(&self) -> Result<DynamoSettings, SettingError> {
         let Some(table) = &self.table else {
@@ -351,20 +369,20 @@ impl StoreArgs {
                 }),
             StoreKind::Dynamodb => {
                 let settings = self.dynamo_settings()?;
-                let store =
-                    DynamoStore::connect(&settings)
-                        .await
-                        .map_err(|source| match source {
-                            DynamoError::NoRegion => OpenStoreError::Setting(SettingError(
-                                "--store dynamodb needs a region: pass --region or set AWS_REGION \
+                let store = DynamoStore::connect(&settings)
+                    .await
+                    .map(|store| store.with_scan_bound(self.dynamo.scan_bound()))
+                    .map_err(|source| match source {
+                        DynamoError::NoRegion => OpenStoreError::Setting(SettingError(
+                            "--store dynamodb needs a region: pass --region or set AWS_REGION \
                              (or a region in the AWS profile)"
-                                    .into(),
-                            )),
-                            source => OpenStoreError::Dynamo {
-                                table: settings.table.clone(),
-                                source,
-                            },
-                        })?;
+                                .into(),
+                        )),
+                        source => OpenStoreError::Dynamo {
+                            table: settings.table.clone(),
+                            source,
+                        },
+                    })?;
                 if self.create_table {
                     let created = store.create_table().await.map_err(|source| {
                         OpenStoreError::CreateTable {
@@ -486,6 +504,33 @@ mod tests {
                 total_timeout: Duration::from_secs(1),
             }
         );
+    }
+
+    #[test]
+    fn the_listing_scan_bound_comes_from_the_flags_or_the_stores_defaults() {
+        let args = store_args(&["--table", "permissions"]);
+        assert_eq!(args.dynamo.scan_bound(), ScanBound::default());
+        let args = store_args(&[
+            "--table",
+            "permissions",
+            "--dynamodb-list-scan-pages",
+            "2",
+            "--dynamodb-list-scan-page-items",
+            "250",
+        ]);
+        assert_eq!(
+            args.dynamo.scan_bound(),
+            ScanBound {
+                pages: 2,
+                page_items: 250
+            }
+        );
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            store: StoreArgs,
+        }
+        assert!(Cli::try_parse_from(["test", "--dynamodb-list-scan-pages", "0"]).is_err());
     }
 
     #[test]

@@ -62,7 +62,13 @@ async fn build_store_state(settings: &Settings) -> anyhow::Result<AppState> {
 async fn check_table(store: &DynamoStore) -> anyhow::Result<()> {
     match store.ready().await {
         Ok(()) => {
-            tracing::info!(table = store.table(), "using the DynamoDB table");
+            let bound = store.scan_bound();
+            tracing::info!(
+                table = store.table(),
+                list_scan_pages = bound.pages,
+                list_scan_page_items = bound.page_items,
+                "using the DynamoDB table"
+            );
             Ok(())
         }
         Err(err @ StoreError::Unavailable { .. }) => {

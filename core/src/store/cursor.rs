@@ -1,7 +1,7 @@
 //! Opaque pagination cursors for listing a company's users.
 //!
-//! A cursor carries the company it was issued for and the last user id of the page, with an
-//! integrity tag. Clients must treat it as opaque; one that was altered, truncated or issued for
+//! A cursor carries the company it was issued for and the store's [`Position`] (where the listing
+//! goes on: for DynamoDB, the key of the last item the scan read), with an integrity tag. Clients must treat it as opaque; one that was altered, truncated or issued for
 //! another company is refused, never silently reinterpreted. The tag is a checksum, not a secret:
 //! a cursor grants nothing that listing the company from the start would not.
 
@@ -10,7 +10,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::domain::{CompanyId, UserId};
+use super::Position;
+use crate::domain::CompanyId;
 
 const TAG_LEN: usize = 8;
 const DOMAIN: &[u8] = b"clearance-cursor-v1";
@@ -32,8 +33,8 @@ pub enum CursorError {
     WrongCompany,
 }
 
-/// Encodes the position after `after` in `company`'s listing.
-pub fn encode(company: &CompanyId, after: &UserId) -> String {
+/// Encodes `after`, a position in `company`'s listing.
+pub fn encode(company: &CompanyId, after: &Position) -> String {
     let body = serde_json::to_vec(&Body {
         c: company.as_str().into(),
         a: after.as_str().into(),
@@ -45,7 +46,7 @@ pub fn encode(company: &CompanyId, after: &UserId) -> String {
 }
 
 /// Decodes a cursor issued by [`encode`] for `company`.
-pub fn decode(company: &CompanyId, cursor: &str) -> Result<UserId, CursorError> {
+pub fn decode(company: &CompanyId, cursor: &str) -> Result<Position, CursorError> {
     let bytes = URL_SAFE_NO_PAD
         .decode(cursor.as_bytes())
         .map_err(|_| CursorError::Malformed)?;
@@ -60,7 +61,7 @@ pub fn decode(company: &CompanyId, cursor: &str) -> Result<UserId, CursorError> 
     if body.c != company.as_str() {
         return Err(CursorError::WrongCompany);
     }
-    UserId::parse(body.a).map_err(|_| CursorError::Malformed)
+    Position::new(body.a).ok_or(CursorError::Malformed)
 }
 
 fn tag(body: &[u8]) -> [u8; TAG_LEN] {
@@ -83,14 +84,14 @@ mod tests {
 
     #[test]
     fn a_cursor_round_trips() {
-        let id = UserId::parse("Zoë@example.com").unwrap();
+        let id = Position::new("Zoë@example.com").unwrap();
         let cursor = encode(&company("1111"), &id);
         assert_eq!(decode(&company("1111"), &cursor), Ok(id));
     }
 
     #[test]
     fn an_altered_cursor_is_refused() {
-        let cursor = encode(&company("1111"), &UserId::parse("alice").unwrap());
+        let cursor = encode(&company("1111"), &Position::new("alice").unwrap());
         let mut chars: Vec<char> = cursor.chars().collect();
         let last = chars.len() - 2;
         chars[last] = if chars[last] == 'A' { 'B' } else { 'A' };
@@ -108,7 +109,7 @@ mod tests {
 
     #[test]
     fn a_cursor_for_another_company_is_refused() {
-        let cursor = encode(&company("1111"), &UserId::parse("alice").unwrap());
+        let cursor = encode(&company("1111"), &Position::new("alice").unwrap());
         assert_eq!(
             decode(&company("2222"), &cursor),
             Err(CursorError::WrongCompany)

@@ -19,7 +19,8 @@ pub const DEFAULT_PAGE_SIZE: usize = 100;
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
-    /// How many users per page: 1 to 1000 (default 100).
+    /// The most users per page: 1 to 1000 (default 100). A page may hold fewer, even none, and
+    /// still have a `nextCursor`.
     pub limit: Option<usize>,
     /// `nextCursor` from the previous page, exactly as received.
     pub cursor: Option<String>,
@@ -29,18 +30,26 @@ pub struct ListParams {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserPage {
-    /// The users on this page.
+    /// The users on this page: at most `limit`, and possibly fewer, even none, when the store
+    /// stopped early (see `nextCursor`).
     pub users: Vec<UserPermissions>,
-    /// Pass as `cursor` to get the next page; `null` on the last page.
+    /// Pass as `cursor` to go on; `null` only when the listing has ended. Keep following it even
+    /// after a short or empty page: on DynamoDB each request reads a bounded part of the table,
+    /// so a page can end before `limit` users are found while more are left.
     pub next_cursor: Option<String>,
 }
 
 /// Lists the users who may act for a company.
+///
+/// A page at a time: follow `nextCursor` until it is `null` to get every user exactly once. A page
+/// may hold fewer users than `limit`, even none, and still have a `nextCursor`: on DynamoDB, which
+/// has no index by company, each request reads at most a bounded part of the table (by default
+/// 4,000 items) and says where to go on. Cursors are opaque.
 #[utoipa::path(
     get, path = "/companies/{company}/users", tag = "companies",
     params(("company" = String, Path, description = "The company's id"), ListParams),
     responses(
-        (status = 200, description = "A page of the company's users", body = UserPage),
+        (status = 200, description = "A page of the company's users: possibly short or empty, with a nextCursor until the listing has ended", body = UserPage),
         (status = 400, description = "Invalid company, limit or cursor", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The store is unavailable", body = Problem, content_type = "application/problem+json"),
     )
@@ -69,6 +78,8 @@ pub async fn list_company_users(
         .await?;
     Ok(Json(UserPage {
         users: page.users,
-        next_cursor: page.next_after.map(|id| cursor::encode(&company, &id)),
+        next_cursor: page
+            .next
+            .map(|position| cursor::encode(&company, &position)),
     }))
 }

@@ -6,7 +6,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use clearance_core::store::PermissionStore;
-use clearance_core::store::dynamodb::{DynamoSettings, DynamoStore};
+use clearance_core::store::dynamodb::{DynamoSettings, DynamoStore, ScanBound};
 use clearance_service::config::Settings;
 use clearance_service::startup;
 use clearance_tests::dynalite::Dynalite;
@@ -30,7 +30,16 @@ pub const AMBIENT: &[&str] = &[
     "AWS_SESSION_TOKEN",
     "AWS_REGION",
     "AWS_DEFAULT_REGION",
+    "CLEARANCE_DYNAMODB_LIST_SCAN_PAGES",
+    "CLEARANCE_DYNAMODB_LIST_SCAN_PAGE_ITEMS",
 ];
+
+/// The scan bound of [`TestApp::dynalite`]: at most 2 Scan pages of 100 items per listing
+/// request, far below the default, so that the listing tests meet short and empty pages.
+pub const SUITE_SCAN_BOUND: ScanBound = ScanBound {
+    pages: 2,
+    page_items: 100,
+};
 
 /// A running server and a client for it.
 pub struct TestApp {
@@ -98,7 +107,8 @@ impl TestApp {
     pub async fn dynalite() -> Self {
         let dynalite = Dynalite::start().await;
         let table = dynalite.fresh_table().await;
-        let store = dynamo_store(&dynalite, &table, roomy_timeouts(&table));
+        let store = dynamo_store(&dynalite, &table, roomy_timeouts(&table))
+            .with_scan_bound(SUITE_SCAN_BOUND);
         Self::with_store(store, Box::new(dynalite)).await
     }
 
