@@ -7,12 +7,13 @@
 //!
 //! The cache (`crate::cache::CachedStore`) implements the same trait, so nothing above it knows it
 //! is there. Listing a company's users goes a [`Page`] at a time, each ending with a [`Position`]
-//! to go on from; [`cursor`] turns positions into the API's tagged cursors.
+//! to go on from; `cursor` (feature `cursor`) turns positions into the API's tagged cursors.
 //! Higher-level operations that any store supports the same way (an atomic PATCH) live in
 //! [`ops`].
 
 #[cfg(feature = "contract")]
 pub mod contract;
+#[cfg(feature = "cursor")]
 pub mod cursor;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use clearance_core::domain::{UserPermissions, ValidationError};
-use clearance_core::store::{MAX_PAGE_SIZE, cursor};
+use clearance_core::store::MAX_PAGE_SIZE;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -22,7 +22,9 @@ pub struct ListParams {
     /// The most users per page: 1 to 1000 (default 100). A page may hold fewer, even none, and
     /// still have a `nextCursor`.
     pub limit: Option<usize>,
-    /// `nextCursor` from the previous page, exactly as received.
+    /// `nextCursor` from the previous page, exactly as received. Refused (400, `invalid-cursor`)
+    /// when altered, issued for another company, or issued by another deployment or under
+    /// another cursor secret.
     pub cursor: Option<String>,
 }
 
@@ -44,13 +46,15 @@ pub struct UserPage {
 /// A page at a time: follow `nextCursor` until it is `null` to get every user exactly once. A page
 /// may hold fewer users than `limit`, even none, and still have a `nextCursor`: on DynamoDB, which
 /// has no index by company, each request reads at most a bounded part of the table (by default
-/// 4,000 items) and says where to go on. Cursors are opaque.
+/// 4,000 items) and says where to go on. Cursors are opaque and tagged with HMAC-SHA-256: they
+/// cannot be forged when the deployment sets a cursor secret, and are checked for corruption
+/// otherwise.
 #[utoipa::path(
     get, path = "/companies/{company}/users", tag = "companies",
     params(("company" = String, Path, description = "The company's id"), ListParams),
     responses(
         (status = 200, description = "A page of the company's users: possibly short or empty, with a nextCursor until the listing has ended", body = UserPage),
-        (status = 400, description = "Invalid company, limit or cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Invalid company, limit or cursor (`invalid-cursor`: altered, for another company, or from another deployment)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The store is unavailable", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -70,7 +74,7 @@ pub async fn list_company_users(
     let after = params
         .cursor
         .as_deref()
-        .map(|c| cursor::decode(&company, c))
+        .map(|c| state.cursor_key.decode(&company, c))
         .transpose()?;
     let page = state
         .store
@@ -80,6 +84,6 @@ pub async fn list_company_users(
         users: page.users,
         next_cursor: page
             .next
-            .map(|position| cursor::encode(&company, &position)),
+            .map(|position| state.cursor_key.encode(&company, &position)),
     }))
 }

@@ -37,7 +37,7 @@ pub struct Problem {
         example = "companies[1]: may contain only A-Z, a-z, 0-9 and . _ : - (found ' ' in \"ac me\")"
     )]
     pub detail: String,
-    /// For validation problems: the field that broke a rule.
+    /// For validation problems, the field that broke a rule; for an invalid cursor, `cursor`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
 }
@@ -75,7 +75,8 @@ pub enum ApiError {
     /// The route exists but not with this method.
     #[error("method {0} is not allowed here")]
     MethodNotAllowed(String),
-    /// The pagination cursor was altered or belongs to another listing.
+    /// The pagination cursor was altered, belongs to another listing, or was tagged under another
+    /// key (another deployment, or a cursor secret that has changed).
     #[error(transparent)]
     InvalidCursor(#[from] CursorError),
     /// A precondition did not hold.
@@ -225,6 +226,7 @@ impl IntoResponse for ApiError {
         }
         let field = match &self {
             Self::Validation(e) => Some(e.field.clone()),
+            Self::InvalidCursor(_) => Some("cursor".to_owned()),
             _ => None,
         };
         let problem = Problem {

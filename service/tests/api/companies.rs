@@ -2,10 +2,13 @@
 
 use std::collections::BTreeSet;
 
+use clearance_core::domain::CompanyId;
+use clearance_core::store::Position;
+use clearance_core::store::cursor::CursorKey;
 use futures::StreamExt as _;
 use serde_json::{Value, json};
 
-use crate::helpers::TestApp;
+use crate::helpers::{CURSOR_SECRET, TestApp};
 
 /// Creates `count` users named `{prefix}{i}` in `companies`, several requests at a time.
 async fn given_many(app: &TestApp, prefix: &str, count: usize, companies: &[&str]) {
@@ -90,9 +93,15 @@ pub async fn a_tampered_or_foreign_cursor_is_400(app: &TestApp) {
     let i = tampered.len() / 2;
     tampered[i] = if tampered[i] == b'A' { b'B' } else { b'A' };
     let tampered = String::from_utf8(tampered).unwrap();
-    app.get(&format!("/companies/acme/users?cursor={tampered}"))
+    let body = app
+        .get(&format!("/companies/acme/users?cursor={tampered}"))
         .await
         .problem(400, "invalid-cursor");
+    assert_eq!(body["field"], "cursor", "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("altered"),
+        "{body}"
+    );
     app.get("/companies/acme/users?cursor=garbage")
         .await
         .problem(400, "invalid-cursor");
@@ -152,4 +161,41 @@ pub async fn a_few_members_among_thousands_are_each_listed_once_across_short_pag
     // needs three full pages; DynamoDB's bounded scan (see `SUITE_SCAN_BOUND`) needs at least one
     // request per 200 items of the 2,005, most of them short or empty.
     assert!(pages.len() >= 3, "{} pages", pages.len());
+}
+
+pub async fn a_cursor_signed_with_another_secret_is_400_and_one_with_ours_goes_on(app: &TestApp) {
+    for i in 0..3 {
+        app.given_user(&format!("s{i}"), &["acme"], "Standard")
+            .await;
+    }
+    let acme = CompanyId::parse("acme").unwrap();
+    let position = Position::new("s0").unwrap();
+
+    // Another instance of this deployment (same secret) made it: accepted.
+    let ours = CursorKey::from_secret(CURSOR_SECRET.as_bytes()).unwrap();
+    let answer = app
+        .get(&format!(
+            "/companies/acme/users?cursor={}",
+            ours.encode(&acme, &position)
+        ))
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+
+    // Another deployment (another secret), or one without a secret: refused, and said so.
+    let theirs = CursorKey::from_secret(b"another-deployments-secret-0123456789").unwrap();
+    for key in [theirs, CursorKey::built_in()] {
+        let body = app
+            .get(&format!(
+                "/companies/acme/users?cursor={}",
+                key.encode(&acme, &position)
+            ))
+            .await
+            .problem(400, "invalid-cursor");
+        assert_eq!(body["field"], "cursor", "{body}");
+        let detail = body["detail"].as_str().unwrap();
+        assert!(
+            detail.contains("cursor parameter") && detail.contains("another deployment"),
+            "{body}"
+        );
+    }
 }

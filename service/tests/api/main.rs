@@ -41,6 +41,7 @@ macro_rules! http_suite {
             companies::an_empty_company_lists_no_one,
             companies::a_tampered_or_foreign_cursor_is_400,
             companies::a_few_members_among_thousands_are_each_listed_once_across_short_pages,
+            companies::a_cursor_signed_with_another_secret_is_400_and_one_with_ours_goes_on,
             companies::the_page_size_must_be_1_to_1000,
             decisions::check_decides_on_membership_and_role_naming_the_rule,
             decisions::check_refuses_unknown_roles_and_bad_ids,
