@@ -20,7 +20,7 @@ use moka::Expiry;
 use moka::future::Cache;
 
 use crate::domain::{CompanyId, Permissions, UserId, UserPermissions};
-use crate::store::{Page, PermissionStore, Precondition, StoreError, WriteOutcome};
+use crate::store::{Page, PermissionStore, Position, Precondition, StoreError, WriteOutcome};
 
 /// How the cache behaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -246,7 +246,7 @@ impl<S: PermissionStore> PermissionStore for CachedStore<S> {
         &self,
         company: &CompanyId,
         limit: usize,
-        after: Option<&UserId>,
+        after: Option<&Position>,
     ) -> Result<Page, StoreError> {
         self.inner.list_by_company(company, limit, after).await
     }

@@ -7,8 +7,8 @@
 //! - [`domain`]: user ids, company ids, roles and their order, a user's permissions, and the one
 //!   function that decides whether a user may act for a company in a role. Validated on parse.
 //! - [`store`]: the [`store::PermissionStore`] trait and its implementations (in memory; embedded
-//!   redb with feature `embedded`), pagination cursors, and operations built on the trait (an
-//!   atomic PATCH).
+//!   redb with feature `embedded`), pagination cursors (feature `cursor`), and operations built
+//!   on the trait (an atomic PATCH).
 //! - [`authz`]: route requirements (company, role, subject, client, authentication only) and
 //!   their evaluation, shared by the authorizer and the middleware.
 //! - [`source`]: where the Lambdas and middleware read permissions from (the API client or a

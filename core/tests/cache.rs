@@ -8,7 +8,9 @@ use async_trait::async_trait;
 use clearance_core::cache::{CacheSettings, CachedStore};
 use clearance_core::domain::{CompanyId, Permissions, Role, UserId, UserPermissions};
 use clearance_core::store::memory::MemoryStore;
-use clearance_core::store::{Page, PermissionStore, Precondition, StoreError, WriteOutcome};
+use clearance_core::store::{
+    Page, PermissionStore, Position, Precondition, StoreError, WriteOutcome,
+};
 
 /// A memory store that counts reads, can be slowed down, and can be made to fail.
 #[derive(Default)]
@@ -59,7 +61,7 @@ impl PermissionStore for CountingStore {
         &self,
         c: &CompanyId,
         limit: usize,
-        after: Option<&UserId>,
+        after: Option<&Position>,
     ) -> Result<Page, StoreError> {
         self.inner.list_by_company(c, limit, after).await
     }

@@ -48,7 +48,7 @@ pub struct Problem {
         )
     )]
     pub detail: String,
-    /// For validation problems: the field that broke a rule.
+    /// For validation problems, the field that broke a rule; for an invalid cursor, `cursor`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
     /// For 403s: the stable code of the rule that refused (`not-a-member`, `subject-mismatch`, ...).

@@ -14,7 +14,8 @@ use clap::{ArgAction, Parser, ValueEnum};
 use clearance_core::cache::CacheSettings;
 use clearance_core::domain::RoleOrder;
 use clearance_core::store::PermissionStore;
-use clearance_core::store::dynamodb::{DynamoError, DynamoSettings, DynamoStore};
+use clearance_core::store::cursor::CursorKey;
+use clearance_core::store::dynamodb::{DynamoError, DynamoSettings, DynamoStore, ScanBound};
 use clearance_core::store::embedded::{EmbeddedStore, OpenError};
 
 /// Log output format.
@@ -79,6 +80,36 @@ pub struct Settings {
     /// Log format (default: json on Lambda, text elsewhere).
     #[arg(long, env = "CLEARANCE_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
+
+    /// The secret that signs pagination cursors (HMAC-SHA-256): at least 32 bytes, the same on
+    /// every instance of a deployment (e.g. from `openssl rand -base64 32`); prefer the variable
+    /// to the flag, which other local users can see in the process list. Without it cursors are
+    /// tagged with a key built into Clearance: corruption is detected, but anyone can make a
+    /// cursor (which grants nothing the caller could not list anyway). Never logged.
+    #[arg(
+        long,
+        env = "CLEARANCE_CURSOR_SECRET",
+        hide_env_values = true,
+        value_name = "SECRET"
+    )]
+    pub cursor_secret: Option<CursorSecret>,
+}
+
+/// A cursor secret as given. Not checked when parsed (a parse error would print the value), and
+/// kept out of `Debug`; [`Settings::cursor_key`] checks it.
+#[derive(Clone)]
+pub struct CursorSecret(String);
+
+impl From<String> for CursorSecret {
+    fn from(value: String) -> Self {
+        Self(value)
+    }
+}
+
+impl std::fmt::Debug for CursorSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CursorSecret(<redacted>)")
+    }
 }
 
 fn parse_roles(list: &str) -> Result<RoleOrder, String> {
@@ -117,6 +148,18 @@ impl Settings {
             negative_ttl: self.cache_negative_ttl.min(self.cache_ttl),
             capacity: self.cache_capacity,
         })
+    }
+
+    /// The key for pagination cursors: from `--cursor-secret` when set (refused, naming the
+    /// setting but never showing the value, when shorter than
+    /// [`CursorKey::MIN_SECRET_LEN`] bytes), else the built-in key.
+    pub fn cursor_key(&self) -> Result<CursorKey, SettingError> {
+        match &self.cursor_secret {
+            Some(CursorSecret(secret)) => CursorKey::from_secret(secret.as_bytes()).map_err(|e| {
+                SettingError(format!("--cursor-secret (CLEARANCE_CURSOR_SECRET): {e}"))
+            }),
+            None => Ok(CursorKey::built_in()),
+        }
     }
 
     /// Refuses a listen address the current authentication does not allow.
@@ -201,9 +244,27 @@ pub struct DynamoArgs {
     /// How many times one DynamoDB call is tried in all, the first attempt included (1-10).
     #[arg(long, env = "CLEARANCE_DYNAMODB_MAX_ATTEMPTS", default_value_t = DynamoSettings::DEFAULT_MAX_ATTEMPTS, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10))]
     pub dynamodb_max_attempts: u32,
+
+    /// The most Scan requests one company listing (GET /companies/{company}/users) makes before
+    /// it answers with what it found and a cursor to go on (1-100).
+    #[arg(long, env = "CLEARANCE_DYNAMODB_LIST_SCAN_PAGES", default_value_t = ScanBound::DEFAULT_PAGES, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub dynamodb_list_scan_pages: u32,
+
+    /// The most table items one of those Scan requests reads (its Limit; DynamoDB also stops at
+    /// 1 MB). One listing request reads at most pages x items (1-100000).
+    #[arg(long, env = "CLEARANCE_DYNAMODB_LIST_SCAN_PAGE_ITEMS", default_value_t = ScanBound::DEFAULT_PAGE_ITEMS, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub dynamodb_list_scan_page_items: u32,
 }
 
 impl DynamoArgs {
+    /// How much of the table one company listing may read.
+    pub fn scan_bound(&self) -> ScanBound {
+        ScanBound {
+            pages: self.dynamodb_list_scan_pages,
+            page_items: self.dynamodb_list_scan_page_items,
+        }
+    }
+
     /// The DynamoDB store's settings, or which setting is missing or wrong.
     pub fn settings(&self) -> Result<DynamoSettings, SettingError> {
         let Some(table) = &self.table else {
@@ -230,7 +291,7 @@ impl DynamoArgs {
     }
 }
 
-/// A store setting that is missing, or does not fit with the others.
+/// A setting that is missing, or does not fit with the others.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct SettingError(String);
@@ -351,20 +412,20 @@ impl StoreArgs {
                 }),
             StoreKind::Dynamodb => {
                 let settings = self.dynamo_settings()?;
-                let store =
-                    DynamoStore::connect(&settings)
-                        .await
-                        .map_err(|source| match source {
-                            DynamoError::NoRegion => OpenStoreError::Setting(SettingError(
-                                "--store dynamodb needs a region: pass --region or set AWS_REGION \
+                let store = DynamoStore::connect(&settings)
+                    .await
+                    .map(|store| store.with_scan_bound(self.dynamo.scan_bound()))
+                    .map_err(|source| match source {
+                        DynamoError::NoRegion => OpenStoreError::Setting(SettingError(
+                            "--store dynamodb needs a region: pass --region or set AWS_REGION \
                              (or a region in the AWS profile)"
-                                    .into(),
-                            )),
-                            source => OpenStoreError::Dynamo {
-                                table: settings.table.clone(),
-                                source,
-                            },
-                        })?;
+                                .into(),
+                        )),
+                        source => OpenStoreError::Dynamo {
+                            table: settings.table.clone(),
+                            source,
+                        },
+                    })?;
                 if self.create_table {
                     let created = store.create_table().await.map_err(|source| {
                         OpenStoreError::CreateTable {
@@ -486,6 +547,49 @@ mod tests {
                 total_timeout: Duration::from_secs(1),
             }
         );
+    }
+
+    #[test]
+    fn the_listing_scan_bound_comes_from_the_flags_or_the_stores_defaults() {
+        let args = store_args(&["--table", "permissions"]);
+        assert_eq!(args.dynamo.scan_bound(), ScanBound::default());
+        let args = store_args(&[
+            "--table",
+            "permissions",
+            "--dynamodb-list-scan-pages",
+            "2",
+            "--dynamodb-list-scan-page-items",
+            "250",
+        ]);
+        assert_eq!(
+            args.dynamo.scan_bound(),
+            ScanBound {
+                pages: 2,
+                page_items: 250
+            }
+        );
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            store: StoreArgs,
+        }
+        assert!(Cli::try_parse_from(["test", "--dynamodb-list-scan-pages", "0"]).is_err());
+    }
+
+    #[test]
+    fn a_short_cursor_secret_is_refused_naming_the_setting_not_the_value() {
+        let mut settings = Settings::for_data_dir("unused");
+        assert!(!settings.cursor_key().unwrap().is_secret());
+        settings.cursor_secret = Some(CursorSecret::from("too-short-s3cret".to_owned()));
+        let err = settings.cursor_key().unwrap_err().to_string();
+        assert!(
+            err.contains("--cursor-secret") && err.contains("CLEARANCE_CURSOR_SECRET"),
+            "{err}"
+        );
+        assert!(!err.contains("too-short-s3cret"), "{err}");
+        assert!(!format!("{settings:?}").contains("too-short-s3cret"));
+        settings.cursor_secret = Some(CursorSecret::from("x".repeat(32)));
+        assert!(settings.cursor_key().unwrap().is_secret());
     }
 
     #[test]

@@ -32,8 +32,18 @@ struct SampleUser {
 pub async fn build_state(settings: &Settings) -> anyhow::Result<AppState> {
     let auth = crate::http::auth::Auth::from_args(&settings.auth, Settings::on_lambda())
         .map_err(anyhow::Error::msg)?;
+    let cursor_key = settings.cursor_key()?;
+    if cursor_key.is_secret() {
+        tracing::info!("pagination cursors are signed with the cursor secret");
+    } else {
+        tracing::info!(
+            "no cursor secret (--cursor-secret / CLEARANCE_CURSOR_SECRET): pagination cursors \
+             are checked for corruption, not against forgery"
+        );
+    }
     let mut state = build_store_state(settings).await?;
     state.auth = Arc::new(auth);
+    state.cursor_key = Arc::new(cursor_key);
     Ok(state)
 }
 
@@ -62,7 +72,13 @@ async fn build_store_state(settings: &Settings) -> anyhow::Result<AppState> {
 async fn check_table(store: &DynamoStore) -> anyhow::Result<()> {
     match store.ready().await {
         Ok(()) => {
-            tracing::info!(table = store.table(), "using the DynamoDB table");
+            let bound = store.scan_bound();
+            tracing::info!(
+                table = store.table(),
+                list_scan_pages = bound.pages,
+                list_scan_page_items = bound.page_items,
+                "using the DynamoDB table"
+            );
             Ok(())
         }
         Err(err @ StoreError::Unavailable { .. }) => {

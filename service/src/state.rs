@@ -6,6 +6,7 @@ use std::sync::Arc;
 use clearance_core::cache::CacheStats;
 use clearance_core::domain::RoleOrder;
 use clearance_core::store::PermissionStore;
+use clearance_core::store::cursor::CursorKey;
 
 use crate::http::auth::Auth;
 
@@ -23,16 +24,20 @@ pub struct AppState {
     pub cache_stats: Option<StatsFn>,
     /// Who may call (the `--auth` mode and its verifier).
     pub auth: Arc<Auth>,
+    /// Tags and checks pagination cursors (`--cursor-secret`, or the built-in key).
+    pub cursor_key: Arc<CursorKey>,
 }
 
 impl AppState {
-    /// State over `store` with the given roles and no cache counters.
+    /// State over `store` with the given roles, no cache counters, no authentication and the
+    /// built-in cursor key.
     pub fn new(store: Arc<dyn PermissionStore>, roles: RoleOrder) -> Self {
         Self {
             store,
             roles: Arc::new(roles),
             cache_stats: None,
             auth: Arc::new(Auth::none()),
+            cursor_key: Arc::new(CursorKey::built_in()),
         }
     }
 }

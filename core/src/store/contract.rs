@@ -6,8 +6,8 @@
 
 use std::collections::BTreeSet;
 
-use super::{PermissionStore, Precondition, StoreError, ops};
-use crate::domain::{CompanyId, MAX_COMPANIES, Permissions, Role, UserId};
+use super::{PermissionStore, Position, Precondition, StoreError, ops};
+use crate::domain::{CompanyId, MAX_COMPANIES, Permissions, Role, UserId, UserPermissions};
 
 fn id(s: &str) -> UserId {
     UserId::parse(s).expect("valid test id")
@@ -24,6 +24,43 @@ fn perms(companies: &[&str], role: &str) -> Permissions {
     )
     .expect("valid test permissions")
 }
+
+/// Every user of `company`, following [`Page::next`](super::Page::next) from the start with pages
+/// of `limit`; checks on the way that no page is larger than `limit`, that no one is listed twice
+/// and that the listing ends.
+pub async fn list_all(
+    store: &dyn PermissionStore,
+    company: &CompanyId,
+    limit: usize,
+) -> Vec<UserPermissions> {
+    let mut all = Vec::new();
+    let mut seen = BTreeSet::new();
+    let mut after: Option<Position> = None;
+    for _ in 0..MAX_LISTING_CALLS {
+        let page = store
+            .list_by_company(company, limit, after.as_ref())
+            .await
+            .unwrap();
+        assert!(
+            page.users.len() <= limit,
+            "a page of {} users, over the limit of {limit}",
+            page.users.len()
+        );
+        for user in page.users {
+            assert!(seen.insert(user.id.clone()), "{} listed twice", user.id);
+            all.push(user);
+        }
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return all,
+        }
+    }
+    panic!("listing {company} did not end after {MAX_LISTING_CALLS} calls");
+}
+
+/// More calls than any listing in this suite needs, even on a store that reads a handful of items
+/// per call.
+const MAX_LISTING_CALLS: usize = 1_000;
 
 /// A missing user reads as `None`.
 pub async fn get_of_a_missing_user_is_none(store: &dyn PermissionStore) {
@@ -221,12 +258,9 @@ pub async fn delete_returns_the_old_record(store: &dyn PermissionStore) {
     assert_eq!(store.get(&u).await.unwrap(), None);
     let err = store.delete(&u, Precondition::None).await.unwrap_err();
     assert!(matches!(err, StoreError::NotFound), "{err:?}");
-    let page = store
-        .list_by_company(&company("1111"), 10, None)
-        .await
-        .unwrap();
+    let listed = list_all(store, &company("1111"), 10).await;
     assert!(
-        page.users.iter().all(|x| x.id != u),
+        listed.iter().all(|x| x.id != u),
         "deleted user still listed"
     );
 }
@@ -297,22 +331,76 @@ pub async fn listing_pages_through_every_member_once(store: &dyn PermissionStore
             );
             assert!(seen.insert(user.id.clone()), "{} listed twice", user.id);
         }
-        match page.next_after {
+        match page.next {
             Some(next) => after = Some(next),
             None => break,
         }
-        assert!(pages < 50, "listing does not end");
+        assert!(pages < MAX_LISTING_CALLS, "listing does not end");
     }
     assert_eq!(seen, expected);
     assert!(
         pages >= 5,
         "23 members in pages of 5 need at least 5 pages, got {pages}"
     );
-    let none = store
-        .list_by_company(&company("nobody-here"), 5, None)
+    let none = list_all(store, &company("nobody-here"), 5).await;
+    assert!(none.is_empty(), "{none:?}");
+}
+
+/// A few members among many others: pages may be short, even empty, but each carries a position
+/// until the listing has ended, and following them yields every member exactly once. A position
+/// can be used again (a client retrying a request gets the same page).
+pub async fn listing_goes_on_past_pages_short_of_members(store: &dyn PermissionStore) {
+    let mut expected = BTreeSet::new();
+    for i in 0..60 {
+        let member = i % 15 == 7;
+        let name = if member {
+            format!("sparse-member-{i:02}")
+        } else {
+            format!("filler-{i:02}")
+        };
+        let companies: &[&str] = if member {
+            &["rare", "common"]
+        } else {
+            &["common"]
+        };
+        store
+            .put(
+                &id(&name),
+                &perms(companies, "Standard"),
+                Precondition::None,
+                None,
+            )
+            .await
+            .unwrap();
+        if member {
+            expected.insert(id(&name));
+        }
+    }
+    assert_eq!(expected.len(), 4);
+
+    let listed = list_all(store, &company("rare"), 3).await;
+    let listed: BTreeSet<UserId> = listed
+        .into_iter()
+        .inspect(|u| assert!(u.has_company(&company("rare")), "{} is not in rare", u.id))
+        .map(|u| u.id)
+        .collect();
+    assert_eq!(listed, expected);
+
+    let first = store
+        .list_by_company(&company("rare"), 1, None)
         .await
         .unwrap();
-    assert!(none.users.is_empty() && none.next_after.is_none());
+    if let Some(next) = &first.next {
+        let once = store
+            .list_by_company(&company("rare"), 1, Some(next))
+            .await
+            .unwrap();
+        let again = store
+            .list_by_company(&company("rare"), 1, Some(next))
+            .await
+            .unwrap();
+        assert_eq!(once, again, "the same position gave two different pages");
+    }
 }
 
 /// Batch get returns the users that exist and leaves out the rest.
@@ -351,11 +439,8 @@ pub async fn unicode_ids_round_trip(store: &dyn PermissionStore) {
             .unwrap();
         assert_eq!(store.get(&u).await.unwrap().unwrap().id, u);
     }
-    let listed = store
-        .list_by_company(&company("1111"), 100, None)
-        .await
-        .unwrap();
-    assert!(listed.users.iter().any(|u| u.id.as_str() == "用户-42"));
+    let listed = list_all(store, &company("1111"), 100).await;
+    assert!(listed.iter().any(|u| u.id.as_str() == "用户-42"));
 }
 
 /// The largest company list allowed (1,000 ids of 64 characters) is stored whole and in order.
@@ -367,11 +452,8 @@ pub async fn the_largest_company_list_is_stored_whole(store: &dyn PermissionStor
     let u = id("u-largest");
     store.put(&u, &p, Precondition::None, None).await.unwrap();
     assert_eq!(store.get(&u).await.unwrap().unwrap().companies, companies);
-    let listed = store
-        .list_by_company(&companies[MAX_COMPANIES - 1], 10, None)
-        .await
-        .unwrap();
-    assert_eq!(listed.users.len(), 1);
+    let listed = list_all(store, &companies[MAX_COMPANIES - 1], 10).await;
+    assert_eq!(listed.len(), 1);
 }
 
 /// The store reports itself ready.
@@ -394,6 +476,7 @@ macro_rules! store_contract_tests {
             patch_adds_removes_and_changes_role,
             delete_returns_the_old_record,
             listing_pages_through_every_member_once,
+            listing_goes_on_past_pages_short_of_members,
             batch_get_leaves_out_missing_ids,
             unicode_ids_round_trip,
             the_largest_company_list_is_stored_whole,

@@ -13,7 +13,8 @@ use async_trait::async_trait;
 use redb::{Database, ReadableTable, TableDefinition};
 
 use super::{
-    Page, PermissionStore, Precondition, StoreError, WriteOutcome, check_precondition, next_record,
+    Page, PermissionStore, Position, Precondition, StoreError, WriteOutcome, check_precondition,
+    next_record,
 };
 use crate::domain::{CompanyId, Permissions, UserId, UserPermissions};
 
@@ -223,11 +224,14 @@ impl PermissionStore for EmbeddedStore {
         .await
     }
 
+    /// Reads the company's index from `after` on, one entry past the page, so a page is full
+    /// unless the listing ends with it: the work is proportional to the page, never to the store,
+    /// so no bound is needed. The position is the last id returned.
     async fn list_by_company(
         &self,
         company: &CompanyId,
         limit: usize,
-        after: Option<&UserId>,
+        after: Option<&Position>,
     ) -> Result<Page, StoreError> {
         let company = company.clone();
         let after = after.cloned();
@@ -265,15 +269,13 @@ impl PermissionStore for EmbeddedStore {
                     }
                 }
             }
-            let next_after = if more {
-                page.last().map(|u: &UserPermissions| u.id.clone())
+            let next = if more {
+                page.last()
+                    .map(|u: &UserPermissions| Position::after(&u.id))
             } else {
                 None
             };
-            Ok(Page {
-                users: page,
-                next_after,
-            })
+            Ok(Page { users: page, next })
         })
         .await
     }

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use super::{
-    MAX_BATCH_GET, Page, PermissionStore, Precondition, StoreError, WriteOutcome,
+    MAX_BATCH_GET, Page, PermissionStore, Position, Precondition, StoreError, WriteOutcome,
     check_precondition, next_record,
 };
 use crate::domain::{CompanyId, Permissions, UserId, UserPermissions};
@@ -74,32 +74,28 @@ impl PermissionStore for MemoryStore {
         users.remove(id).ok_or(StoreError::NotFound)
     }
 
+    /// Reads the whole map in id order and stops one member past the page, so a page is full
+    /// unless the listing ends with it; the position is the last id returned.
     async fn list_by_company(
         &self,
         company: &CompanyId,
         limit: usize,
-        after: Option<&UserId>,
+        after: Option<&Position>,
     ) -> Result<Page, StoreError> {
         let users = self.lock();
-        let start = match after {
-            Some(a) => std::ops::Bound::Excluded(a.clone()),
-            None => std::ops::Bound::Unbounded,
-        };
         let mut matching = users
-            .range((start, std::ops::Bound::Unbounded))
+            .iter()
+            .filter(|(id, _)| after.is_none_or(|a| id.as_str() > a.as_str()))
             .map(|(_, u)| u)
             .filter(|u| u.has_company(company));
         let page: Vec<UserPermissions> = matching.by_ref().take(limit).cloned().collect();
         let more = matching.next().is_some();
-        let next_after = if more {
-            page.last().map(|u| u.id.clone())
+        let next = if more {
+            page.last().map(|u| Position::after(&u.id))
         } else {
             None
         };
-        Ok(Page {
-            users: page,
-            next_after,
-        })
+        Ok(Page { users: page, next })
     }
 
     async fn batch_get(&self, ids: &[UserId]) -> Result<Vec<UserPermissions>, StoreError> {

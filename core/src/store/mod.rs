@@ -6,11 +6,14 @@
 //! - `dynamodb::DynamoStore` (feature `dynamodb`): the production store.
 //!
 //! The cache (`crate::cache::CachedStore`) implements the same trait, so nothing above it knows it
-//! is there. Higher-level operations that any store supports the same way (an atomic PATCH) live in
+//! is there. Listing a company's users goes a [`Page`] at a time, each ending with a [`Position`]
+//! to go on from; `cursor` (feature `cursor`) turns positions into the API's tagged cursors.
+//! Higher-level operations that any store supports the same way (an atomic PATCH) live in
 //! [`ops`].
 
 #[cfg(feature = "contract")]
 pub mod contract;
+#[cfg(feature = "cursor")]
 pub mod cursor;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
@@ -50,12 +53,48 @@ pub struct WriteOutcome {
 }
 
 /// One page of the users of a company.
+///
+/// A page holds at most the `limit` asked for, and may hold fewer, even none, while `next` is
+/// `Some`: a store that bounds the work of one call (the DynamoDB store's scan) stops early and
+/// says where to go on. Only `next == None` means the listing has ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page {
     /// The users on this page.
     pub users: Vec<UserPermissions>,
-    /// Pass this as `after` to get the next page; `None` on the last page.
-    pub next_after: Option<UserId>,
+    /// Pass this as `after` to go on; `None` when the listing has ended.
+    pub next: Option<Position>,
+}
+
+/// Where a listing of a company's users goes on: opaque to everything above the store.
+///
+/// Each store decides what it holds: the embedded and in-memory stores the id of the last user
+/// they returned; the DynamoDB store the key of the last item its scan read, which may be a user
+/// of another company (or an item no user id could name, written by another tool). So it is
+/// text, not a [`UserId`]. A position only has meaning for the store and the company that
+/// issued it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Position(String);
+
+impl Position {
+    /// The longest position any store issues, in bytes: DynamoDB's limit on a partition key.
+    pub const MAX_LEN: usize = 2_048;
+
+    /// A position holding `value`; `None` if it is empty or longer than [`Position::MAX_LEN`]
+    /// bytes, which no store issues.
+    pub fn new(value: impl Into<String>) -> Option<Self> {
+        let value = value.into();
+        (!value.is_empty() && value.len() <= Self::MAX_LEN).then_some(Self(value))
+    }
+
+    /// The position just after the user `id`.
+    pub fn after(id: &UserId) -> Self {
+        Self(id.as_str().to_owned())
+    }
+
+    /// The position as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 /// A failed store operation.
@@ -149,13 +188,20 @@ pub trait PermissionStore: Send + Sync + 'static {
         precondition: Precondition,
     ) -> Result<UserPermissions, StoreError>;
 
-    /// Up to `limit` users of `company`, starting after the user id `after`. The order is stable
-    /// for a given store, so paging with `next_after` visits every user once.
+    /// At most `limit` users of `company`, going on from `after` (a [`Page::next`] this store
+    /// gave for the same company), or from the start.
+    ///
+    /// The contract, checked for every store by the contract suite:
+    /// - a page may hold fewer than `limit` users, even none, as long as `next` is `Some`: a store
+    ///   may bound how much it reads per call. `next` is `None` only when nothing is left;
+    /// - following `next` from the start until it is `None` yields every user who was a member
+    ///   throughout, exactly once, and no one who was not a member when read. The order is the
+    ///   store's own, stable for a given store.
     async fn list_by_company(
         &self,
         company: &CompanyId,
         limit: usize,
-        after: Option<&UserId>,
+        after: Option<&Position>,
     ) -> Result<Page, StoreError>;
 
     /// The users among `ids` that exist (at most [`MAX_BATCH_GET`] ids), in no particular order.
@@ -193,7 +239,7 @@ impl<S: PermissionStore + ?Sized> PermissionStore for Arc<S> {
         &self,
         company: &CompanyId,
         limit: usize,
-        after: Option<&UserId>,
+        after: Option<&Position>,
     ) -> Result<Page, StoreError> {
         (**self).list_by_company(company, limit, after).await
     }

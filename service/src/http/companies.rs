@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use clearance_core::domain::{UserPermissions, ValidationError};
-use clearance_core::store::{MAX_PAGE_SIZE, cursor};
+use clearance_core::store::MAX_PAGE_SIZE;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -19,9 +19,12 @@ pub const DEFAULT_PAGE_SIZE: usize = 100;
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
-    /// How many users per page: 1 to 1000 (default 100).
+    /// The most users per page: 1 to 1000 (default 100). A page may hold fewer, even none, and
+    /// still have a `nextCursor`.
     pub limit: Option<usize>,
-    /// `nextCursor` from the previous page, exactly as received.
+    /// `nextCursor` from the previous page, exactly as received. Refused (400, `invalid-cursor`)
+    /// when altered, issued for another company, or issued by another deployment or under
+    /// another cursor secret.
     pub cursor: Option<String>,
 }
 
@@ -29,19 +32,29 @@ pub struct ListParams {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserPage {
-    /// The users on this page.
+    /// The users on this page: at most `limit`, and possibly fewer, even none, when the store
+    /// stopped early (see `nextCursor`).
     pub users: Vec<UserPermissions>,
-    /// Pass as `cursor` to get the next page; `null` on the last page.
+    /// Pass as `cursor` to go on; `null` only when the listing has ended. Keep following it even
+    /// after a short or empty page: on DynamoDB each request reads a bounded part of the table,
+    /// so a page can end before `limit` users are found while more are left.
     pub next_cursor: Option<String>,
 }
 
 /// Lists the users who may act for a company.
+///
+/// A page at a time: follow `nextCursor` until it is `null` to get every user exactly once. A page
+/// may hold fewer users than `limit`, even none, and still have a `nextCursor`: on DynamoDB, which
+/// has no index by company, each request reads at most a bounded part of the table (by default
+/// 4,000 items) and says where to go on. Cursors are opaque and tagged with HMAC-SHA-256: they
+/// cannot be forged when the deployment sets a cursor secret, and are checked for corruption
+/// otherwise.
 #[utoipa::path(
     get, path = "/companies/{company}/users", tag = "companies",
     params(("company" = String, Path, description = "The company's id"), ListParams),
     responses(
-        (status = 200, description = "A page of the company's users", body = UserPage),
-        (status = 400, description = "Invalid company, limit or cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "A page of the company's users: possibly short or empty, with a nextCursor until the listing has ended", body = UserPage),
+        (status = 400, description = "Invalid company, limit or cursor (`invalid-cursor`: altered, for another company, or from another deployment)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The store is unavailable", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -61,7 +74,7 @@ pub async fn list_company_users(
     let after = params
         .cursor
         .as_deref()
-        .map(|c| cursor::decode(&company, c))
+        .map(|c| state.cursor_key.decode(&company, c))
         .transpose()?;
     let page = state
         .store
@@ -69,6 +82,8 @@ pub async fn list_company_users(
         .await?;
     Ok(Json(UserPage {
         users: page.users,
-        next_cursor: page.next_after.map(|id| cursor::encode(&company, &id)),
+        next_cursor: page
+            .next
+            .map(|position| state.cursor_key.encode(&company, &position)),
     }))
 }

@@ -50,7 +50,8 @@ pub enum ApiError {
     /// The route exists but not with this method.
     #[error("method {0} is not allowed here")]
     MethodNotAllowed(String),
-    /// The pagination cursor was altered or belongs to another listing.
+    /// The pagination cursor was altered, belongs to another listing, or was tagged under another
+    /// key (another deployment, or a cursor secret that has changed).
     #[error(transparent)]
     InvalidCursor(#[from] CursorError),
     /// A precondition did not hold.
@@ -176,8 +177,10 @@ impl IntoResponse for ApiError {
             tracing::error!(error = %self, kind = slug, cause = %cause, "request failed");
         }
         let mut problem = Problem::new(status, slug, title, self.detail());
-        if let Self::Validation(e) = &self {
-            problem = problem.with_field(e.field.clone());
+        match &self {
+            Self::Validation(e) => problem = problem.with_field(e.field.clone()),
+            Self::InvalidCursor(_) => problem = problem.with_field("cursor"),
+            _ => {}
         }
         let mut response = problem.into_response();
         let headers = response.headers_mut();

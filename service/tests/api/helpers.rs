@@ -3,11 +3,12 @@
 
 use std::net::SocketAddr;
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clearance_core::store::PermissionStore;
-use clearance_core::store::dynamodb::{DynamoSettings, DynamoStore};
-use clearance_service::config::Settings;
+use clearance_core::store::dynamodb::{DynamoSettings, DynamoStore, ScanBound};
+use clearance_service::config::{CursorSecret, Settings};
 use clearance_service::startup;
 use clearance_tests::dynalite::Dynalite;
 use reqwest::header::HeaderMap;
@@ -30,7 +31,21 @@ pub const AMBIENT: &[&str] = &[
     "AWS_SESSION_TOKEN",
     "AWS_REGION",
     "AWS_DEFAULT_REGION",
+    "CLEARANCE_CURSOR_SECRET",
+    "CLEARANCE_DYNAMODB_LIST_SCAN_PAGES",
+    "CLEARANCE_DYNAMODB_LIST_SCAN_PAGE_ITEMS",
 ];
+
+/// The cursor secret of every [`TestApp`], so a test can make cursors as another instance of the
+/// same deployment would.
+pub const CURSOR_SECRET: &str = "clearance-tests-cursor-secret-0123456789";
+
+/// The scan bound of [`TestApp::dynalite`]: at most 2 Scan pages of 100 items per listing
+/// request, far below the default, so that the listing tests meet short and empty pages.
+pub const SUITE_SCAN_BOUND: ScanBound = ScanBound {
+    pages: 2,
+    page_items: 100,
+};
 
 /// A running server and a client for it.
 pub struct TestApp {
@@ -90,6 +105,7 @@ impl TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut settings = Settings::for_data_dir(dir.path());
         settings.sample_data = false;
+        settings.cursor_secret = Some(CursorSecret::from(CURSOR_SECRET.to_owned()));
         let state = startup::build_state(&settings).await.expect("build state");
         Self::serve(state, Box::new(dir)).await
     }
@@ -98,17 +114,20 @@ impl TestApp {
     pub async fn dynalite() -> Self {
         let dynalite = Dynalite::start().await;
         let table = dynalite.fresh_table().await;
-        let store = dynamo_store(&dynalite, &table, roomy_timeouts(&table));
+        let store = dynamo_store(&dynalite, &table, roomy_timeouts(&table))
+            .with_scan_bound(SUITE_SCAN_BOUND);
         Self::with_store(store, Box::new(dynalite)).await
     }
 
-    /// The server over `store` with default settings (cache on).
+    /// The server over `store` with default settings (cache on) and [`CURSOR_SECRET`].
     pub async fn with_store<S: PermissionStore>(
         store: S,
         guard: Box<dyn std::any::Any + Send>,
     ) -> Self {
-        let settings = Settings::for_data_dir("unused");
-        let state = startup::with_cache(store, &settings);
+        let mut settings = Settings::for_data_dir("unused");
+        settings.cursor_secret = Some(CursorSecret::from(CURSOR_SECRET.to_owned()));
+        let mut state = startup::with_cache(store, &settings);
+        state.cursor_key = Arc::new(settings.cursor_key().expect("a long enough secret"));
         Self::serve(state, guard).await
     }
 

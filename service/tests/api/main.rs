@@ -4,7 +4,7 @@
 //! functions that take a running [`helpers::TestApp`]; [`http_suite!`] turns each into a test for
 //! one store, so the same suite runs on every store: `embedded`, and `dynamodb` on dynalite.
 //! `platform` holds the tests that are about the process; `dynamodb::*` those about running on
-//! DynamoDB (drop-in items, faults, the binary's DynamoDB settings).
+//! DynamoDB (drop-in items, faults, the binary's DynamoDB settings, the listing's scan bound).
 
 mod auth;
 mod companies;
@@ -40,6 +40,8 @@ macro_rules! http_suite {
             companies::listing_pages_through_every_member_of_a_company,
             companies::an_empty_company_lists_no_one,
             companies::a_tampered_or_foreign_cursor_is_400,
+            companies::a_few_members_among_thousands_are_each_listed_once_across_short_pages,
+            companies::a_cursor_signed_with_another_secret_is_400_and_one_with_ours_goes_on,
             companies::the_page_size_must_be_1_to_1000,
             decisions::check_decides_on_membership_and_role_naming_the_rule,
             decisions::check_refuses_unknown_roles_and_bad_ids,
@@ -80,6 +82,7 @@ mod dynamodb {
     mod binary;
     mod drop_in;
     mod faults;
+    mod listing;
 
     http_suite!(crate::helpers::TestApp::dynalite());
 }

@@ -206,6 +206,43 @@ async fn a_bad_setting_stops_start_up_with_a_message_naming_it() {
 }
 
 #[tokio::test]
+async fn a_short_cursor_secret_stops_start_up_naming_the_setting_but_never_the_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let short = "only-twenty-one-bytes";
+    let output = tokio::process::Command::new(BINARY)
+        .args(["--data-dir", dir.path().to_str().unwrap()])
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .env("CLEARANCE_CURSOR_SECRET", short)
+        .output()
+        .await
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stderr.contains("--cursor-secret (CLEARANCE_CURSOR_SECRET)")
+            && stderr.contains("at least 32 bytes (got 21)"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains(short) && !stdout.contains(short),
+        "{stderr}{stdout}"
+    );
+
+    // Nor does --help show the value the variable holds.
+    let good = "a-good-cursor-secret-that-is-long-enough";
+    let help = tokio::process::Command::new(BINARY)
+        .arg("--help")
+        .env("CLEARANCE_CURSOR_SECRET", good)
+        .output()
+        .await
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("CLEARANCE_CURSOR_SECRET"), "{help}");
+    assert!(!help.contains(good), "{help}");
+}
+
+#[tokio::test]
 async fn sigterm_lets_a_request_in_flight_finish() {
     let dir = tempfile::tempdir().unwrap();
     let (mut child, base, _) =

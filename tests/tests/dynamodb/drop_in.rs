@@ -91,7 +91,7 @@ async fn a_reference_item_is_listed_patched_and_deleted() {
         .unwrap();
     let ids: Vec<&str> = listed.users.iter().map(|u| u.id.as_str()).collect();
     assert_eq!(ids, ["ref-1"]);
-    assert_eq!(listed.next_after, None);
+    assert_eq!(listed.next, None);
 
     let patch = PermissionsPatch {
         add_companies: vec![company("4444")],

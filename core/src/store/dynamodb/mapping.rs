@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::domain::{CompanyId, Role, UserId, UserPermissions};
-use crate::store::StoreError;
+use crate::store::{Position, StoreError};
 
 /// The partition key: the user id (S).
 pub(super) const ID: &str = "id";
@@ -38,6 +38,33 @@ pub(super) type Item = HashMap<String, AttributeValue>;
 /// The key of the user's item.
 pub(super) fn key(id: &UserId) -> Item {
     HashMap::from([(ID.to_owned(), AttributeValue::S(id.as_str().to_owned()))])
+}
+
+/// The key a listing's scan goes on after: the item whose `id` is the position.
+pub(super) fn position_key(position: &Position) -> Item {
+    HashMap::from([(
+        ID.to_owned(),
+        AttributeValue::S(position.as_str().to_owned()),
+    )])
+}
+
+/// The position of a scan's `LastEvaluatedKey`: the `id` of the last item it read.
+pub(super) fn position(last_evaluated_key: &Item) -> Result<Position, StoreError> {
+    match last_evaluated_key.get(ID) {
+        Some(AttributeValue::S(id)) => Position::new(id.as_str())
+            .ok_or_else(|| corrupt(id, format!("`{ID}` is empty or too long for a key"))),
+        Some(other) => Err(corrupt(
+            &format!("<{} key>", type_name(other)),
+            format!(
+                "the scan's last key `{ID}` is {}, not a string (S)",
+                type_name(other)
+            ),
+        )),
+        None => Err(corrupt(
+            "<no id>",
+            format!("the scan's last key has no `{ID}`"),
+        )),
+    }
 }
 
 /// A string attribute value.
@@ -227,6 +254,19 @@ mod tests {
             ),
             ("role".to_owned(), string("Manager")),
         ])
+    }
+
+    #[test]
+    fn a_scan_position_is_the_last_keys_id_and_goes_back_into_a_key() {
+        let key = HashMap::from([("id".to_owned(), string("not a user id"))]);
+        let at = position(&key).unwrap();
+        assert_eq!(at.as_str(), "not a user id");
+        assert_eq!(position_key(&at), key);
+        let numeric = HashMap::from([("id".to_owned(), number(7))]);
+        assert!(matches!(
+            position(&numeric),
+            Err(StoreError::Corrupt { .. })
+        ));
     }
 
     #[test]

@@ -32,15 +32,21 @@
 //! cannot be told, read again): a retried write whose item was changed again by someone else before
 //! the check, so neither this write's id nor its version is on the item.
 //!
-//! # Listing a company's users costs a full table read
+//! # Listing a company's users: a bounded scan
 //!
 //! The reference table has no index by company, so [`PermissionStore::list_by_company`] is a
 //! strongly consistent `Scan` filtered on `contains(companies, :company)`. DynamoDB bills a scan
-//! for every item it reads, not for the few that match, and each call reads at least one page of
-//! up to 1 MB: paging through one company's users reads the whole table once. That is fine for
-//! an administrative listing of a table of thousands of users; a busy caller or a table of
-//! millions needs an index (a later change). Pages follow the scan's order, which is stable, and
-//! `after` resumes the scan just past that user's key.
+//! for every item it reads, not for the few that match, so a complete listing of one company reads
+//! the whole table once. So that no single call does that, one call reads at most
+//! [`ScanBound::pages`] Scan pages of at most [`ScanBound::page_items`] items each (DynamoDB also
+//! ends a page at 1 MB): by default 4 pages of 1,000 items, so at most 4,000 items and 4 MB (1,024
+//! read capacity units) per call, and at most 4 times the total timeout. When the bound is reached
+//! before `limit` members are found, the page is short, possibly empty, and its position is the key
+//! of the last item the scan read (most likely not a member), so the next call goes on exactly
+//! there. When `limit` members are found in the middle of a Scan page, the position is the last
+//! member's key and the next call reads the rest of that page again. Pages follow the scan's
+//! order, which is stable. A table of millions of users, or a busy caller, needs an index by
+//! company (a later change): the bound caps each call's cost, not a listing's.
 //!
 //! # Failures, retries and timeouts
 //!
@@ -170,10 +176,45 @@ impl DynamoSettings {
     }
 }
 
+/// How much of the table one [`PermissionStore::list_by_company`] call may read (see "Listing a
+/// company's users" above).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScanBound {
+    /// The most Scan requests one call makes (at least 1).
+    pub pages: u32,
+    /// The most items one Scan request reads, its `Limit` (at least 1). DynamoDB ends a page
+    /// at 1 MB whatever this says.
+    pub page_items: u32,
+}
+
+impl ScanBound {
+    /// Scan requests per listing call unless configured.
+    pub const DEFAULT_PAGES: u32 = 4;
+    /// Items per Scan request unless configured: as many as the largest listing page, so a
+    /// company whose users fill the table still gets full pages.
+    pub const DEFAULT_PAGE_ITEMS: u32 = super::MAX_PAGE_SIZE as u32;
+
+    /// The most items one call reads: `pages * page_items`.
+    pub fn max_items(&self) -> u64 {
+        u64::from(self.pages.max(1)) * u64::from(self.page_items.max(1))
+    }
+}
+
+impl Default for ScanBound {
+    fn default() -> Self {
+        Self {
+            pages: Self::DEFAULT_PAGES,
+            page_items: Self::DEFAULT_PAGE_ITEMS,
+        }
+    }
+}
+
 /// Permissions in a DynamoDB table.
 pub struct DynamoStore {
     client: Client,
     table: String,
+    /// How much of the table one listing call may read.
+    scan_bound: ScanBound,
     /// The deadline for a whole `batch_get`, which may take several requests.
     total_timeout: Duration,
     /// The last readiness check and when it was made. A std `Mutex`: it is only held to copy the
@@ -236,9 +277,25 @@ impl DynamoStore {
         Self {
             client,
             table,
+            scan_bound: ScanBound::default(),
             total_timeout: settings.total_timeout,
             last_ready: Mutex::new(None),
         }
+    }
+
+    /// Bounds each listing call's scan by `bound` instead of [`ScanBound::default`] (a 0 counts
+    /// as 1).
+    pub fn with_scan_bound(mut self, bound: ScanBound) -> Self {
+        self.scan_bound = ScanBound {
+            pages: bound.pages.max(1),
+            page_items: bound.page_items.max(1),
+        };
+        self
+    }
+
+    /// How much of the table one listing call may read.
+    pub fn scan_bound(&self) -> ScanBound {
+        self.scan_bound
     }
 
     /// The table's name.
@@ -658,24 +715,29 @@ impl PermissionStore for DynamoStore {
         unreachable!("the last round returns")
     }
 
-    /// A filtered `Scan`, page after page, until `limit` users are found or the table ends: a full
-    /// table read per complete listing (see the module documentation).
-    #[tracing::instrument(level = "debug", skip_all, fields(table = %self.table, company = %company))]
+    /// A filtered `Scan`, page after page, until `limit` users are found, the table ends or the
+    /// [`ScanBound`] is reached (see the module documentation). The span records how many items
+    /// were read (`scanned`) in how many requests (`scans`): what the call cost.
+    #[tracing::instrument(
+        level = "debug",
+        skip_all,
+        fields(table = %self.table, company = %company, scanned, scans)
+    )]
     async fn list_by_company(
         &self,
         company: &CompanyId,
         limit: usize,
-        after: Option<&UserId>,
+        after: Option<&super::Position>,
     ) -> Result<Page, StoreError> {
         let mut users = Vec::new();
         if limit == 0 {
-            return Ok(Page {
-                users,
-                next_after: None,
-            });
+            return Ok(Page { users, next: None });
         }
-        let mut start = after.map(mapping::key);
-        loop {
+        let span = tracing::Span::current();
+        let page_items = i32::try_from(self.scan_bound.page_items.max(1)).unwrap_or(i32::MAX);
+        let mut start = after.cloned();
+        let mut scanned: u64 = 0;
+        for scans in 1..=self.scan_bound.pages.max(1) {
             let mut p = Placeholders::default();
             let filter = format!(
                 "contains({}, {})",
@@ -690,10 +752,14 @@ impl PermissionStore for DynamoStore {
                 .set_expression_attribute_names(p.names())
                 .set_expression_attribute_values(p.values())
                 .consistent_read(true)
-                .set_exclusive_start_key(start.take())
+                .limit(page_items)
+                .set_exclusive_start_key(start.as_ref().map(mapping::position_key))
                 .send()
                 .await
                 .map_err(store_error)?;
+            scanned += u64::try_from(out.scanned_count).unwrap_or(0);
+            span.record("scanned", scanned);
+            span.record("scans", scans);
             // The filter has been applied: every item returned is a member.
             let mut items = out.items.unwrap_or_default().into_iter();
             for item in items.by_ref() {
@@ -702,26 +768,31 @@ impl PermissionStore for DynamoStore {
                     break;
                 }
             }
-            let scan_ended = out.last_evaluated_key.is_none();
-            if users.len() == limit {
-                let more = items.next().is_some() || !scan_ended;
-                let next_after = if more {
-                    users.last().map(|u| u.id.clone())
-                } else {
-                    None
-                };
-                return Ok(Page { users, next_after });
+            let last_read = out
+                .last_evaluated_key
+                .as_ref()
+                .map(mapping::position)
+                .transpose()?;
+            if users.len() == limit && !items.as_slice().is_empty() {
+                // Full in the middle of a Scan page: go on after the last member returned, so
+                // the rest of this page is read again next time.
+                let next = users.last().map(|u| super::Position::after(&u.id));
+                return Ok(Page { users, next });
             }
-            match out.last_evaluated_key {
-                Some(key) => start = Some(key),
-                None => {
+            match last_read {
+                // The scan has read the whole table.
+                None => return Ok(Page { users, next: None }),
+                Some(position) if users.len() == limit => {
                     return Ok(Page {
                         users,
-                        next_after: None,
+                        next: Some(position),
                     });
                 }
+                Some(position) => start = Some(position),
             }
         }
+        // The bound is reached: go on after the last item read, member or not.
+        Ok(Page { users, next: start })
     }
 
     /// `BatchGetItem` in chunks of 100 keys (so more ids than [`super::MAX_BATCH_GET`] work too),

@@ -273,3 +273,96 @@ async fn a_table_that_cannot_be_used_stops_start_up_naming_it() {
         "{wrong_key}"
     );
 }
+
+#[tokio::test]
+async fn instances_sharing_a_cursor_secret_go_on_from_each_others_cursors_and_others_refuse_them() {
+    // Arrange: a table of 4 users of acme, and three instances of the binary on it: two of one
+    // deployment (one secret) and one of another (no secret). Each listing request reads one item.
+    let dynalite = Dynalite::start().await;
+    let table = dynalite.fresh_table().await;
+    let client = dynalite.client();
+    for i in 0..4 {
+        client
+            .put_item()
+            .table_name(&table)
+            .item("id", AttributeValue::S(format!("lister-{i}")))
+            .item(
+                "companies",
+                AttributeValue::L(vec![AttributeValue::S("acme".into())]),
+            )
+            .item("role", AttributeValue::S("Standard".into()))
+            .send()
+            .await
+            .unwrap();
+    }
+    let secret = "a-deployments-cursor-secret-of-40-bytes!";
+    let mut env = dynalite_env(&dynalite);
+    env.extend([
+        ("CLEARANCE_DYNAMODB_LIST_SCAN_PAGES", "1".to_owned()),
+        ("CLEARANCE_DYNAMODB_LIST_SCAN_PAGE_ITEMS", "1".to_owned()),
+    ]);
+    let mut with_secret = env.clone();
+    with_secret.push(("CLEARANCE_CURSOR_SECRET", secret.to_owned()));
+    let args = ["--store", "dynamodb", "--table", &table];
+    let (mut a, a_url, a_log) = start_binary(&args, &borrowed(&with_secret)).await;
+    let (mut b, b_url, _) = start_binary(&args, &borrowed(&with_secret)).await;
+    let (mut other, other_url, other_log) = start_binary(&args, &borrowed(&env)).await;
+    let http = reqwest::Client::new();
+    let list = |base: &str, cursor: Option<&str>| {
+        let url = match cursor {
+            Some(c) => format!("{base}/companies/acme/users?limit=1000&cursor={c}"),
+            None => format!("{base}/companies/acme/users?limit=1000"),
+        };
+        let request = http.get(url);
+        async move {
+            let answer = request.send().await.unwrap();
+            (answer.status(), answer.json::<Value>().await.unwrap())
+        }
+    };
+
+    // Act and assert: one item read per request, so a short page with a cursor.
+    let (status, first) = list(&a_url, None).await;
+    assert_eq!(status, 200, "{first}");
+    assert!(first["users"].as_array().unwrap().len() <= 1, "{first}");
+    let cursor = first["nextCursor"].as_str().expect("a cursor").to_owned();
+
+    let (status, second) = list(&b_url, Some(&cursor)).await;
+    assert_eq!(
+        status, 200,
+        "another instance of the deployment goes on: {second}"
+    );
+    assert!(second["nextCursor"].is_string(), "{second}");
+
+    let (status, refused) = list(&other_url, Some(&cursor)).await;
+    assert_eq!(status, 400, "{refused}");
+    assert_eq!(refused["type"], "urn:clearance:problem:invalid-cursor");
+    assert_eq!(refused["field"], "cursor");
+    assert!(
+        refused["detail"]
+            .as_str()
+            .unwrap()
+            .contains("another deployment"),
+        "{refused}"
+    );
+    let (_, theirs) = list(&other_url, None).await;
+    let their_cursor = theirs["nextCursor"].as_str().expect("a cursor");
+    let (status, refused) = list(&a_url, Some(their_cursor)).await;
+    assert_eq!(status, 400, "{refused}");
+
+    assert!(
+        a_log
+            .iter()
+            .any(|l| l.contains("signed with the cursor secret")),
+        "{a_log:?}"
+    );
+    assert!(
+        other_log
+            .iter()
+            .any(|l| l.contains("checked for corruption, not against forgery")),
+        "{other_log:?}"
+    );
+    assert!(!a_log.iter().any(|l| l.contains(secret)), "{a_log:?}");
+    for child in [&mut a, &mut b, &mut other] {
+        child.kill().await.unwrap();
+    }
+}
