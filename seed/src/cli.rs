@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use clearance_core::domain::RoleOrder;
-use clearance_core::store::dynamodb::DynamoSettings;
 
 /// The exit statuses, as `--help` documents them.
 pub mod exit {
@@ -297,68 +296,14 @@ pub struct StoreArgs {
     pub dynamo: DynamoArgs,
 }
 
-/// The DynamoDB options, named as the service names them; the timeouts' defaults suit bulk work.
-#[derive(Debug, Clone, Args)]
-pub struct DynamoArgs {
-    /// The DynamoDB table (required with --store dynamodb).
-    #[arg(long, env = "TABLE_NAME")]
-    pub table: Option<String>,
-
-    /// The table's AWS region [default: the SDK's chain: AWS_REGION, then the profile's region].
-    #[arg(long, env = "AWS_REGION")]
-    pub region: Option<String>,
-
-    /// Another DynamoDB endpoint than AWS's, e.g. a local dynalite (http://127.0.0.1:4567).
-    #[arg(long, env = "DYNAMODB_ENDPOINT_URL", value_name = "URL")]
-    pub dynamodb_endpoint_url: Option<String>,
-
-    /// How long one DynamoDB attempt (connect, send, receive) may take before it is retried.
-    #[arg(long, env = "CLEARANCE_DYNAMODB_ATTEMPT_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
-    pub dynamodb_attempt_timeout: Duration,
-
-    /// How long one DynamoDB call may take in all, the SDK's retries included.
-    #[arg(long, env = "CLEARANCE_DYNAMODB_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
-    pub dynamodb_timeout: Duration,
-
-    /// How many times the SDK tries one DynamoDB call in all, the first attempt included (1-10).
-    #[arg(long, env = "CLEARANCE_DYNAMODB_MAX_ATTEMPTS", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=10))]
-    pub dynamodb_max_attempts: u32,
-}
+/// The DynamoDB options: the flags the permissions API takes too, with defaults that suit bulk
+/// work (`clearance_core::store::dynamodb::args`).
+pub use clearance_core::store::dynamodb::args::DynamoArgs;
 
 impl StoreArgs {
     /// The store chosen: as set, else the embedded store.
     pub fn kind(&self) -> StoreKind {
         self.store.unwrap_or(StoreKind::Embedded)
-    }
-}
-
-impl DynamoArgs {
-    /// The DynamoDB store's settings, or which setting is missing.
-    pub fn settings(&self) -> Result<DynamoSettings, String> {
-        let table = self
-            .table
-            .clone()
-            .filter(|t| !t.trim().is_empty())
-            .ok_or("the DynamoDB store needs a table: pass --table NAME or set TABLE_NAME")?;
-        if self.dynamodb_timeout < self.dynamodb_attempt_timeout {
-            return Err(format!(
-                "--dynamodb-timeout (CLEARANCE_DYNAMODB_TIMEOUT, {}) must be at least \
-                 --dynamodb-attempt-timeout (CLEARANCE_DYNAMODB_ATTEMPT_TIMEOUT, {})",
-                humantime::format_duration(self.dynamodb_timeout),
-                humantime::format_duration(self.dynamodb_attempt_timeout),
-            ));
-        }
-        Ok(DynamoSettings {
-            table,
-            region: self.region.clone().filter(|r| !r.trim().is_empty()),
-            endpoint_url: self
-                .dynamodb_endpoint_url
-                .clone()
-                .filter(|u| !u.trim().is_empty()),
-            max_attempts: self.dynamodb_max_attempts,
-            attempt_timeout: self.dynamodb_attempt_timeout,
-            total_timeout: self.dynamodb_timeout,
-        })
     }
 }
 
@@ -430,7 +375,7 @@ mod tests {
         assert!(
             args.store
                 .dynamo
-                .settings()
+                .settings(clearance_core::store::dynamodb::args::DynamoDefaults::BULK)
                 .unwrap_err()
                 .contains("--table")
         );

@@ -7,7 +7,10 @@ use crate::error_chain;
 
 /// Runs `create-table`; returns the exit status.
 pub async fn run(args: CreateTableArgs) -> u8 {
-    let settings = match args.dynamo.settings() {
+    let settings = match args
+        .dynamo
+        .settings(clearance_core::store::dynamodb::args::DynamoDefaults::BULK)
+    {
         Ok(settings) => settings,
         Err(message) => {
             eprintln!("error: {message}");

@@ -98,7 +98,9 @@ impl Target {
                 Ok(Self::Embedded { store, dir })
             }
             StoreKind::Dynamodb => {
-                let settings = args.dynamo.settings()?;
+                let settings = args
+                    .dynamo
+                    .settings(clearance_core::store::dynamodb::args::DynamoDefaults::BULK)?;
                 let store = DynamoStore::connect(&settings)
                     .await
                     .map_err(|e| error_chain(&e))?;

@@ -213,37 +213,16 @@ pub struct StoreArgs {
 
     /// The DynamoDB table and how to reach it.
     #[command(flatten)]
-    pub dynamo: DynamoArgs,
+    pub dynamo: DynamoStoreArgs,
 }
 
-/// The DynamoDB table and how to reach it (part of [`StoreArgs`]; usable alone by a command that
-/// only ever works on a table).
+/// The DynamoDB table and how to reach it (the flags every binary that opens the table shares,
+/// `clearance_core::store::dynamodb::args`), and how much of it one listing may read.
 #[derive(Debug, Clone, clap::Args)]
-pub struct DynamoArgs {
-    /// The DynamoDB table (required with --store dynamodb).
-    #[arg(long, env = "TABLE_NAME", value_name = "NAME", value_parser = parse_table_name)]
-    pub table: Option<String>,
-
-    /// The table's AWS region [default: the SDK's chain: AWS_REGION, then the profile's region].
-    #[arg(long, env = "AWS_REGION", value_parser = parse_non_empty)]
-    pub region: Option<String>,
-
-    /// Another DynamoDB endpoint than AWS's, e.g. a local dynalite (http://127.0.0.1:4567).
-    #[arg(long, env = "DYNAMODB_ENDPOINT_URL", value_name = "URL", value_parser = parse_endpoint_url)]
-    pub dynamodb_endpoint_url: Option<String>,
-
-    /// How long one DynamoDB attempt (connect, send, receive) may take before it is retried.
-    #[arg(long, env = "CLEARANCE_DYNAMODB_ATTEMPT_TIMEOUT", default_value = "300ms", value_name = "DURATION", value_parser = parse_positive_duration)]
-    pub dynamodb_attempt_timeout: Duration,
-
-    /// How long one DynamoDB call may take in all, retries included; after that the request is
-    /// answered 503 with Retry-After.
-    #[arg(long, env = "CLEARANCE_DYNAMODB_TIMEOUT", default_value = "1500ms", value_name = "DURATION", value_parser = parse_positive_duration)]
-    pub dynamodb_timeout: Duration,
-
-    /// How many times one DynamoDB call is tried in all, the first attempt included (1-10).
-    #[arg(long, env = "CLEARANCE_DYNAMODB_MAX_ATTEMPTS", default_value_t = DynamoSettings::DEFAULT_MAX_ATTEMPTS, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10))]
-    pub dynamodb_max_attempts: u32,
+pub struct DynamoStoreArgs {
+    /// The table and how to reach it.
+    #[command(flatten)]
+    pub connection: clearance_core::store::dynamodb::args::DynamoArgs,
 
     /// The most Scan requests one company listing (GET /companies/{company}/users) makes before
     /// it answers with what it found and a cursor to go on (1-100).
@@ -256,7 +235,7 @@ pub struct DynamoArgs {
     pub dynamodb_list_scan_page_items: u32,
 }
 
-impl DynamoArgs {
+impl DynamoStoreArgs {
     /// How much of the table one company listing may read.
     pub fn scan_bound(&self) -> ScanBound {
         ScanBound {
@@ -265,29 +244,12 @@ impl DynamoArgs {
         }
     }
 
-    /// The DynamoDB store's settings, or which setting is missing or wrong.
+    /// The DynamoDB store's settings (the permissions API's defaults for what is not set), or
+    /// which setting is missing or wrong.
     pub fn settings(&self) -> Result<DynamoSettings, SettingError> {
-        let Some(table) = &self.table else {
-            return Err(SettingError(
-                "the DynamoDB store needs a table: pass --table NAME or set TABLE_NAME".into(),
-            ));
-        };
-        if self.dynamodb_timeout < self.dynamodb_attempt_timeout {
-            return Err(SettingError(format!(
-                "--dynamodb-timeout (CLEARANCE_DYNAMODB_TIMEOUT, {}) must be at least \
-                 --dynamodb-attempt-timeout (CLEARANCE_DYNAMODB_ATTEMPT_TIMEOUT, {})",
-                humantime::format_duration(self.dynamodb_timeout),
-                humantime::format_duration(self.dynamodb_attempt_timeout),
-            )));
-        }
-        Ok(DynamoSettings {
-            table: table.clone(),
-            region: self.region.clone(),
-            endpoint_url: self.dynamodb_endpoint_url.clone(),
-            max_attempts: self.dynamodb_max_attempts,
-            attempt_timeout: self.dynamodb_attempt_timeout,
-            total_timeout: self.dynamodb_timeout,
-        })
+        self.connection
+            .settings(clearance_core::store::dynamodb::args::DynamoDefaults::SERVER)
+            .map_err(SettingError)
     }
 }
 
@@ -371,7 +333,7 @@ impl StoreArgs {
                             .into(),
                     ));
                 }
-                if let Some(table) = &self.dynamo.table {
+                if let Some(table) = &self.dynamo.connection.table {
                     tracing::warn!(
                         table,
                         "--table (TABLE_NAME) is set but the store is embedded: it is ignored \
@@ -387,7 +349,7 @@ impl StoreArgs {
     /// The DynamoDB store's settings, or which setting is missing or wrong.
     pub fn dynamo_settings(&self) -> Result<DynamoSettings, SettingError> {
         self.dynamo.settings().map_err(|err| {
-            if self.store.is_none() && self.dynamo.table.is_none() {
+            if self.store.is_none() && self.dynamo.connection.table.is_none() {
                 SettingError(format!(
                     "{err} (DynamoDB is the default store on AWS Lambda; \
                      --store embedded / CLEARANCE_STORE=embedded chooses the other)"
@@ -443,57 +405,6 @@ impl StoreArgs {
             }
         }
     }
-}
-
-fn parse_non_empty(value: &str) -> Result<String, String> {
-    let value = value.trim();
-    if value.is_empty() {
-        return Err("must not be empty".into());
-    }
-    Ok(value.to_owned())
-}
-
-/// A table name as DynamoDB accepts it (3-255 of `A-Za-z0-9_.-`), or a table ARN.
-fn parse_table_name(value: &str) -> Result<String, String> {
-    if value.starts_with("arn:") && value.len() <= 1024 {
-        return Ok(value.to_owned());
-    }
-    if !(3..=255).contains(&value.len()) {
-        return Err(format!(
-            "a DynamoDB table name has 3 to 255 characters, {value:?} has {}",
-            value.chars().count()
-        ));
-    }
-    if let Some(bad) = value
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
-    {
-        return Err(format!(
-            "a DynamoDB table name may contain only A-Z, a-z, 0-9 and _ . - (found {bad:?} in {value:?})"
-        ));
-    }
-    Ok(value.to_owned())
-}
-
-fn parse_endpoint_url(value: &str) -> Result<String, String> {
-    let value = value.trim();
-    let rest = value
-        .strip_prefix("http://")
-        .or_else(|| value.strip_prefix("https://"));
-    match rest {
-        Some(host) if !host.is_empty() => Ok(value.to_owned()),
-        _ => Err(format!(
-            "must be an http:// or https:// URL such as http://127.0.0.1:4567, got {value:?}"
-        )),
-    }
-}
-
-fn parse_positive_duration(value: &str) -> Result<Duration, String> {
-    let duration = humantime::parse_duration(value).map_err(|e| e.to_string())?;
-    if duration.is_zero() {
-        return Err("must be more than 0 (e.g. 300ms, 2s)".into());
-    }
-    Ok(duration)
 }
 
 #[cfg(test)]
@@ -605,7 +516,7 @@ mod tests {
     #[test]
     fn dynamodb_without_a_table_names_the_flag_and_the_variable() {
         let mut args = store_args(&["--store", "dynamodb"]);
-        args.dynamo.table = None;
+        args.dynamo.connection.table = None;
         let err = args.check().unwrap_err().to_string();
         assert!(
             err.contains("--table") && err.contains("TABLE_NAME"),
@@ -634,17 +545,5 @@ mod tests {
         let args = store_args(&["--store", "embedded", "--create-table"]);
         let err = args.check().unwrap_err().to_string();
         assert!(err.contains("--create-table"), "{err}");
-    }
-
-    #[test]
-    fn bad_values_are_refused_when_parsed() {
-        assert!(parse_table_name("ab").is_err());
-        assert!(parse_table_name("has space").is_err());
-        assert!(parse_table_name("clearance-permissions_v1.0").is_ok());
-        assert!(parse_table_name("arn:aws:dynamodb:eu-west-1:123456789012:table/p").is_ok());
-        assert!(parse_endpoint_url("127.0.0.1:4567").is_err());
-        assert!(parse_endpoint_url("http://127.0.0.1:4567").is_ok());
-        assert!(parse_positive_duration("0s").is_err());
-        assert!(parse_positive_duration("250ms").is_ok());
     }
 }

@@ -63,6 +63,8 @@
 //! failure for 1 s) so that a load balancer probing `/readyz` hard does not turn into as many calls
 //! to DynamoDB.
 
+#[cfg(feature = "cli")]
+pub mod args;
 mod bulk;
 mod errors;
 mod mapping;
