@@ -2,10 +2,10 @@
 //! variables, or several from the file named by `CLEARANCE_CONFIG` ([`VerifierConfig::from_lookup`]).
 
 use std::path::Path;
-use std::time::Duration;
 
 use super::issuer::{CognitoUserPool, IssuerConfig, TokenUse};
 use super::{ConfigError, VerifierConfig, parse_algorithms, parse_client_ids, split_list};
+use crate::env::{Env, Unit};
 
 /// The Cognito user pool of a Cognito issuer (`COGNITO_USER_POOL_ID`).
 pub const ENV_COGNITO_USER_POOL_ID: &str = "COGNITO_USER_POOL_ID";
@@ -23,12 +23,16 @@ pub const ENV_JWT_CLIENT_IDS: &str = "JWT_CLIENT_IDS";
 pub const ENV_JWT_REQUIRED_SCOPES: &str = "JWT_REQUIRED_SCOPES";
 /// Comma-separated groups of which a token must hold at least one (`JWT_REQUIRED_GROUPS`).
 pub const ENV_JWT_REQUIRED_GROUPS: &str = "JWT_REQUIRED_GROUPS";
-/// Clock leeway for `exp` and `nbf`, in seconds (`JWT_LEEWAY_SECS`).
+/// Clock leeway for `exp` and `nbf`, a duration such as `30s` (`JWT_LEEWAY`).
+pub const ENV_JWT_LEEWAY: &str = "JWT_LEEWAY";
+/// Deprecated: [`ENV_JWT_LEEWAY`] in whole seconds (`JWT_LEEWAY_SECS`).
 pub const ENV_JWT_LEEWAY_SECS: &str = "JWT_LEEWAY_SECS";
 /// Comma-separated algorithms accepted (`JWT_ALGORITHMS`).
 pub const ENV_JWT_ALGORITHMS: &str = "JWT_ALGORITHMS";
-/// How long a fetched JWKS is trusted before it is fetched again, in seconds
-/// (`JWT_JWKS_MAX_AGE_SECS`).
+/// How long a fetched JWKS is trusted before it is fetched again, a duration such as `1h`
+/// (`JWT_JWKS_MAX_AGE`).
+pub const ENV_JWT_JWKS_MAX_AGE: &str = "JWT_JWKS_MAX_AGE";
+/// Deprecated: [`ENV_JWT_JWKS_MAX_AGE`] in whole seconds (`JWT_JWKS_MAX_AGE_SECS`).
 pub const ENV_JWT_JWKS_MAX_AGE_SECS: &str = "JWT_JWKS_MAX_AGE_SECS";
 /// The JWT header `typ` every token must have, e.g. `at+jwt` (`JWT_REQUIRED_TYP`).
 pub const ENV_JWT_REQUIRED_TYP: &str = "JWT_REQUIRED_TYP";
@@ -53,26 +57,28 @@ impl VerifierConfig {
     /// - `JWT_CLIENT_IDS`: comma-separated app client ids, or `*` for any (required).
     /// - `JWT_REQUIRED_SCOPES`: scopes a token must all hold (spaces or commas between them).
     /// - `JWT_REQUIRED_GROUPS`: comma-separated groups; a token must be in at least one.
-    /// - `JWT_LEEWAY_SECS`: clock leeway for `exp` and `nbf` (default 0, at most 300).
+    /// - `JWT_LEEWAY`: clock leeway for `exp` and `nbf`, a duration such as `30s` (default `0s`,
+    ///   at most `5m`).
     /// - `JWT_ALGORITHMS`: comma-separated algorithms accepted (default RS256 for Cognito, all of
     ///   [`Algorithm::ALL`](super::Algorithm::ALL) otherwise).
-    /// - `JWT_JWKS_MAX_AGE_SECS`: how long a fetched JWKS is trusted before it is fetched again
-    ///   (default 3600, at least 1, at most 86400); see [`IssuerConfig::with_jwks_max_age`].
+    /// - `JWT_JWKS_MAX_AGE`: how long a fetched JWKS is trusted before it is fetched again, a
+    ///   duration such as `1h` (the default; more than zero, at most `24h`); see
+    ///   [`IssuerConfig::with_jwks_max_age`].
     /// - `JWT_REQUIRED_TYP`: the header `typ` every token must have, e.g. `at+jwt` (RFC 9068); not
     ///   checked unless set, and refused for Cognito; see [`IssuerConfig::with_required_typ`].
     ///
     /// Several issuers: `CLEARANCE_CONFIG` names a TOML or JSON file (by its extension) read by
-    /// [`from_file`](Self::from_file); none of the variables above may be set with it. Empty
-    /// values count as unset.
+    /// [`from_file`](Self::from_file); none of the variables above may be set with it. Values are
+    /// read through [`crate::env`]: trimmed, empty as unset. `JWT_LEEWAY_SECS` and
+    /// `JWT_JWKS_MAX_AGE_SECS` (whole seconds), the former names of `JWT_LEEWAY` and
+    /// `JWT_JWKS_MAX_AGE`, still work and log a deprecation warning; setting a name and its former
+    /// name is an error.
     pub fn from_lookup<F>(lookup: F) -> Result<Self, ConfigError>
     where
         F: Fn(&str) -> Option<String>,
     {
-        let get = |key: &str| {
-            lookup(key)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
+        let env = Env::new(lookup);
+        let get = |key: &str| env.get(key);
         if let Some(path) = get(ENV_CLEARANCE_CONFIG) {
             for key in [
                 ENV_COGNITO_USER_POOL_ID,
@@ -83,8 +89,10 @@ impl VerifierConfig {
                 ENV_JWT_CLIENT_IDS,
                 ENV_JWT_REQUIRED_SCOPES,
                 ENV_JWT_REQUIRED_GROUPS,
+                ENV_JWT_LEEWAY,
                 ENV_JWT_LEEWAY_SECS,
                 ENV_JWT_ALGORITHMS,
+                ENV_JWT_JWKS_MAX_AGE,
                 ENV_JWT_JWKS_MAX_AGE_SECS,
                 ENV_JWT_REQUIRED_TYP,
             ] {
@@ -175,28 +183,19 @@ impl VerifierConfig {
         if let Some(v) = get(ENV_JWT_REQUIRED_GROUPS) {
             issuer.required_groups = split_list(&v, &[',']);
         }
-        if let Some(v) = get(ENV_JWT_LEEWAY_SECS) {
-            let secs: u64 = v.parse().map_err(|_| {
-                ConfigError::invalid(
-                    ENV_JWT_LEEWAY_SECS,
-                    format!("{v:?} is not a whole number of seconds"),
-                )
-            })?;
-            issuer = issuer.with_leeway_setting(ENV_JWT_LEEWAY_SECS, Duration::from_secs(secs))?;
+        if let Some(leeway) =
+            env.duration_or_deprecated(ENV_JWT_LEEWAY, ENV_JWT_LEEWAY_SECS, Unit::Secs)?
+        {
+            issuer = issuer.with_leeway_setting(leeway.variable, leeway.value)?;
         }
         if let Some(v) = get(ENV_JWT_ALGORITHMS) {
             let algorithms = parse_algorithms(ENV_JWT_ALGORITHMS, split_list(&v, &[',']))?;
             issuer = issuer.with_algorithms_setting(ENV_JWT_ALGORITHMS, &algorithms)?;
         }
-        if let Some(v) = get(ENV_JWT_JWKS_MAX_AGE_SECS) {
-            let secs: u64 = v.parse().map_err(|_| {
-                ConfigError::invalid(
-                    ENV_JWT_JWKS_MAX_AGE_SECS,
-                    format!("{v:?} is not a whole number of seconds"),
-                )
-            })?;
-            issuer = issuer
-                .with_jwks_max_age_setting(ENV_JWT_JWKS_MAX_AGE_SECS, Duration::from_secs(secs))?;
+        if let Some(max_age) =
+            env.duration_or_deprecated(ENV_JWT_JWKS_MAX_AGE, ENV_JWT_JWKS_MAX_AGE_SECS, Unit::Secs)?
+        {
+            issuer = issuer.with_jwks_max_age_setting(max_age.variable, max_age.value)?;
         }
         if let Some(v) = get(ENV_JWT_REQUIRED_TYP) {
             issuer = issuer.with_required_typ_setting(ENV_JWT_REQUIRED_TYP, &v)?;
@@ -209,6 +208,8 @@ impl VerifierConfig {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::super::tests::setting_of;
     use super::*;
     use crate::jwt::{Algorithm, ClientIds, DEFAULT_JWKS_MAX_AGE, DEFAULT_LEEWAY};
@@ -456,5 +457,46 @@ mod tests {
         let defaults = IssuerConfig::oidc("https://login.example.com").unwrap();
         assert_eq!(defaults.jwks_max_age(), DEFAULT_JWKS_MAX_AGE);
         assert_eq!(defaults.required_typ(), None);
+    }
+
+    #[test]
+    fn leeway_and_jwks_max_age_take_durations_beside_their_former_names() {
+        let oidc = [("JWT_ISSUER", "https://a"), ("JWT_CLIENT_IDS", "c")];
+        let read = |extra: &[(&str, &str)]| {
+            let pairs: Vec<_> = oidc.iter().chain(extra).copied().collect();
+            VerifierConfig::from_lookup(lookup(&pairs))
+        };
+        let config = read(&[("JWT_LEEWAY", "30s"), ("JWT_JWKS_MAX_AGE", "10m")]).unwrap();
+        assert_eq!(config.issuers[0].leeway(), Duration::from_secs(30));
+        assert_eq!(config.issuers[0].jwks_max_age(), Duration::from_secs(600));
+
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[("JWT_LEEWAY", "6m")], "JWT_LEEWAY"),
+            (&[("JWT_LEEWAY", "30")], "JWT_LEEWAY"),
+            (
+                &[("JWT_LEEWAY", "30s"), ("JWT_LEEWAY_SECS", "30")],
+                "JWT_LEEWAY",
+            ),
+            (&[("JWT_JWKS_MAX_AGE", "0s")], "JWT_JWKS_MAX_AGE"),
+            (&[("JWT_JWKS_MAX_AGE", "25h")], "JWT_JWKS_MAX_AGE"),
+            (
+                &[
+                    ("JWT_JWKS_MAX_AGE", "1h"),
+                    ("JWT_JWKS_MAX_AGE_SECS", "3600"),
+                ],
+                "JWT_JWKS_MAX_AGE",
+            ),
+        ];
+        for (extra, setting) in cases {
+            let err = read(extra).unwrap_err();
+            let message = err.to_string();
+            assert_eq!(setting_of(err), *setting, "{extra:?}: {message}");
+        }
+        let err = VerifierConfig::from_lookup(lookup(&[
+            ("CLEARANCE_CONFIG", "/nonexistent.toml"),
+            ("JWT_LEEWAY", "30s"),
+        ]))
+        .unwrap_err();
+        assert_eq!(setting_of(err), "JWT_LEEWAY");
     }
 }
