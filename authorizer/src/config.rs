@@ -6,8 +6,12 @@
 //! | `AUTHORIZER_RULES_FILE` | — | or a file holding them (one of the two is required) |
 //! | `AUTHORIZER_TOKEN_HEADER` | `Authorization` | the header carrying `Bearer <token>` in REQUEST events |
 //! | `AUTHORIZER_HTTP_RESPONSE` | `iam` | HTTP API answers: `iam` (a policy scoped to the route ARN) or `simple` (`{isAuthorized, context}`, which names no route: see [`AuthorizerConfig::cross_route_risk`]) |
-//! | `AUTHORIZER_PERMISSIONS_TIMEOUT_MS` | `2000` | the most time spent reading permissions before denying |
+//! | `AUTHORIZER_PERMISSIONS_TIMEOUT` | `2s` | the most time spent reading permissions before denying (a duration such as `500ms` or `2s`) |
 //! | `CLEARANCE_ROLES` | `Standard,Manager,Admin` | roles, lowest first |
+//!
+//! `AUTHORIZER_PERMISSIONS_TIMEOUT_MS` (a number of milliseconds), the former name of
+//! `AUTHORIZER_PERMISSIONS_TIMEOUT`, still works and logs a deprecation warning; setting both is
+//! an error. Variables are read through [`clearance_core::env`]: trimmed, empty as unset.
 //!
 //! Token verification reads `COGNITO_USER_POOL_ID` / `JWT_ISSUER` / ... (`clearance_core::jwt`);
 //! the permissions source reads `PERMISSIONS_SOURCE` / `PERMISSIONS_API_URL` / `TABLE_NAME` / ...
@@ -15,66 +19,53 @@
 
 use std::time::Duration;
 
-use clearance_core::domain::RoleOrder;
+use clearance_core::env::{Env, Unit};
 
 use crate::handler::AuthorizerConfig;
 use crate::policy::HttpResponseFormat;
 use crate::rules::Rules;
 
-/// A setting that cannot be used.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{variable}: {problem}")]
-pub struct ConfigError {
-    /// The variable.
-    pub variable: &'static str,
-    /// What is wrong.
-    pub problem: String,
-}
+/// A setting that cannot be used, naming the variable (the one error of every Lambda's settings).
+pub use clearance_core::env::ConfigError;
 
-fn bad(variable: &'static str, problem: impl Into<String>) -> ConfigError {
-    ConfigError {
-        variable,
-        problem: problem.into(),
-    }
-}
+/// The most time spent reading permissions before denying (a duration).
+pub const PERMISSIONS_TIMEOUT: &str = "AUTHORIZER_PERMISSIONS_TIMEOUT";
+/// The former name of [`PERMISSIONS_TIMEOUT`], in milliseconds; deprecated.
+pub const PERMISSIONS_TIMEOUT_MS: &str = "AUTHORIZER_PERMISSIONS_TIMEOUT_MS";
 
 impl AuthorizerConfig {
     /// Reads the settings through `lookup` (the environment, or a map in tests).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |k: &str| {
-            lookup(k)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
-        let rules_json = match (get("AUTHORIZER_RULES"), get("AUTHORIZER_RULES_FILE")) {
+        let env = Env::new(lookup);
+        let rules_json = match (
+            env.get("AUTHORIZER_RULES"),
+            env.get("AUTHORIZER_RULES_FILE"),
+        ) {
             (Some(_), Some(_)) => {
-                return Err(bad(
+                return Err(ConfigError::bad(
                     "AUTHORIZER_RULES",
                     "set AUTHORIZER_RULES or AUTHORIZER_RULES_FILE, not both",
                 ));
             }
             (Some(json), None) => json,
-            (None, Some(path)) => std::fs::read_to_string(&path)
-                .map_err(|e| bad("AUTHORIZER_RULES_FILE", format!("cannot read {path}: {e}")))?,
+            (None, Some(path)) => std::fs::read_to_string(&path).map_err(|e| {
+                ConfigError::bad("AUTHORIZER_RULES_FILE", format!("cannot read {path}: {e}"))
+            })?,
             (None, None) => {
-                return Err(bad(
+                return Err(ConfigError::bad(
                     "AUTHORIZER_RULES",
                     "no rules: set AUTHORIZER_RULES (JSON) or AUTHORIZER_RULES_FILE; without rules every request would be denied",
                 ));
             }
         };
-        let rules = Rules::from_json(&rules_json).map_err(|e| bad("AUTHORIZER_RULES", e))?;
-        let roles = match get("CLEARANCE_ROLES") {
-            Some(list) => {
-                RoleOrder::parse_list(&list).map_err(|e| bad("CLEARANCE_ROLES", e.to_string()))?
-            }
-            None => RoleOrder::default(),
-        };
+        let rules =
+            Rules::from_json(&rules_json).map_err(|e| ConfigError::bad("AUTHORIZER_RULES", e))?;
+        let roles = env.roles()?;
         for rule in &rules.rules {
             if let Some(role) = &rule.requirement.role
                 && roles.rank_of(role).is_none()
             {
-                return Err(bad(
+                return Err(ConfigError::bad(
                     "AUTHORIZER_RULES",
                     format!(
                         "rule {} {} requires role {role:?}, which is not one of the configured roles ({})",
@@ -85,31 +76,27 @@ impl AuthorizerConfig {
                 ));
             }
         }
-        let http_format = match get("AUTHORIZER_HTTP_RESPONSE").as_deref() {
+        let http_format = match env.get("AUTHORIZER_HTTP_RESPONSE").as_deref() {
             None | Some("iam") => HttpResponseFormat::Iam,
             Some("simple") => HttpResponseFormat::Simple,
             Some(other) => {
-                return Err(bad(
+                return Err(ConfigError::bad(
                     "AUTHORIZER_HTTP_RESPONSE",
                     format!("must be simple or iam, got {other:?}"),
                 ));
             }
         };
-        let timeout_ms = match get("AUTHORIZER_PERMISSIONS_TIMEOUT_MS") {
-            None => 2_000,
-            Some(v) => v.parse::<u64>().map_err(|_| {
-                bad(
-                    "AUTHORIZER_PERMISSIONS_TIMEOUT_MS",
-                    format!("must be a number of milliseconds, got {v:?}"),
-                )
-            })?,
-        };
+        let permissions_timeout = env
+            .duration_or_deprecated(PERMISSIONS_TIMEOUT, PERMISSIONS_TIMEOUT_MS, Unit::Millis)?
+            .map_or(Duration::from_secs(2), |found| found.value);
         Ok(Self {
-            token_header: get("AUTHORIZER_TOKEN_HEADER").unwrap_or_else(|| "Authorization".into()),
+            token_header: env
+                .get("AUTHORIZER_TOKEN_HEADER")
+                .unwrap_or_else(|| "Authorization".into()),
             rules,
             roles,
             http_format,
-            permissions_timeout: Duration::from_millis(timeout_ms),
+            permissions_timeout,
         })
     }
 }
@@ -182,5 +169,40 @@ mod tests {
                 .variable,
             "AUTHORIZER_RULES_FILE"
         );
+    }
+
+    #[test]
+    fn the_permissions_timeout_takes_a_duration_or_its_former_millisecond_name() {
+        let default = from(&[("AUTHORIZER_RULES", RULES)]).unwrap();
+        assert_eq!(default.permissions_timeout, Duration::from_secs(2));
+        let new = from(&[
+            ("AUTHORIZER_RULES", RULES),
+            ("AUTHORIZER_PERMISSIONS_TIMEOUT", "750ms"),
+        ])
+        .unwrap();
+        assert_eq!(new.permissions_timeout, Duration::from_millis(750));
+        let old = from(&[
+            ("AUTHORIZER_RULES", RULES),
+            ("AUTHORIZER_PERMISSIONS_TIMEOUT_MS", "1500"),
+        ])
+        .unwrap();
+        assert_eq!(old.permissions_timeout, Duration::from_millis(1500));
+        let both = from(&[
+            ("AUTHORIZER_RULES", RULES),
+            ("AUTHORIZER_PERMISSIONS_TIMEOUT", "1s"),
+            ("AUTHORIZER_PERMISSIONS_TIMEOUT_MS", "1000"),
+        ])
+        .unwrap_err();
+        assert_eq!(both.variable, "AUTHORIZER_PERMISSIONS_TIMEOUT");
+        assert!(
+            both.problem.contains("AUTHORIZER_PERMISSIONS_TIMEOUT_MS"),
+            "{both}"
+        );
+        let bare = from(&[
+            ("AUTHORIZER_RULES", RULES),
+            ("AUTHORIZER_PERMISSIONS_TIMEOUT", "1500"),
+        ])
+        .unwrap_err();
+        assert_eq!(bare.variable, "AUTHORIZER_PERMISSIONS_TIMEOUT");
     }
 }

@@ -10,7 +10,8 @@
 //! - [`rules`]: route rules (method and path pattern → requirement).
 //! - [`handler`]: the decision.
 //! - [`policy`]: the answers in each format.
-//! - [`config`]: settings from environment variables.
+//! - [`config`]: settings from environment variables, read through `clearance_core::env`
+//!   (durations such as `2s`; errors name the variable).
 
 pub mod config;
 pub mod event;

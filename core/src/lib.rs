@@ -12,11 +12,18 @@
 //! - [`authz`]: route requirements (company, role, subject, client, authentication only) and
 //!   their evaluation, shared by the authorizer and the middleware.
 //! - [`source`]: where the Lambdas and middleware read permissions from (the API client or a
-//!   store), behind one trait.
+//!   store), behind one trait; `source::env` (features `dynamodb` and `client`) builds one from
+//!   the environment.
+//! - [`env`]: reading environment variables the same way in every Lambda: trimmed, empty as
+//!   unset, durations such as `2s` (with the former `*_MS` / `*_SECS` names still read), the role
+//!   list, and one [`env::ConfigError`] that names the variable.
 //! - [`bearer`]: reading `Authorization: Bearer <token>`.
 //! - [`report`]: an error and its sources on one line, for logs.
 //! - `telemetry` (feature `telemetry`): the logging set-up every binary shares.
 //! - `cache` (feature `cache`): a moka TTL cache that wraps any store behind the same trait.
+//! - `client` (feature `client`): the HTTP client for the permissions API.
+//! - `jwt` (feature `jwt`): JWT verification against issuers' JWKS, configured from code, the
+//!   environment or a file.
 //!
 //! Lambda functions enable only the features they use, so they stay small and start fast.
 
@@ -27,6 +34,7 @@ pub mod cache;
 #[cfg(feature = "client")]
 pub mod client;
 pub mod domain;
+pub mod env;
 #[cfg(feature = "jwt")]
 pub mod jwt;
 pub mod report;

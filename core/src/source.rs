@@ -90,9 +90,14 @@ impl<T: PermissionsSource + ?Sized> PermissionsSource for Arc<T> {
 /// | `AWS_REGION` | the SDK's default chain | the table's region |
 /// | `DYNAMODB_ENDPOINT_URL` | unset | a local DynamoDB-compatible server |
 /// | `CLEARANCE_DYNAMODB_ATTEMPT_TIMEOUT`, `CLEARANCE_DYNAMODB_TIMEOUT`, `CLEARANCE_DYNAMODB_MAX_ATTEMPTS` | `300ms`, `1500ms`, 3 | DynamoDB timeouts (durations such as `300ms`, `2s`) and attempts, as the service names them |
-/// | `PERMISSIONS_CACHE_TTL_SECS`, `PERMISSIONS_NEGATIVE_CACHE_TTL_SECS` | 10, 2 | the in-process cache in front of DynamoDB |
+/// | `PERMISSIONS_CACHE_TTL`, `PERMISSIONS_NEGATIVE_CACHE_TTL` | `10s`, `2s` | the in-process cache in front of DynamoDB (durations; `0s` turns it off) |
 ///
-/// For `api`, the client reads its own variables (`PERMISSIONS_API_URL`, ...).
+/// `PERMISSIONS_CACHE_TTL_SECS` and `PERMISSIONS_NEGATIVE_CACHE_TTL_SECS` (whole seconds), the
+/// former names of the cache variables, still work and log a deprecation warning. Variables are
+/// read through [`crate::env`]: trimmed, empty as unset, errors naming the variable.
+///
+/// For `api`, the client reads its own variables (`PERMISSIONS_API_URL`, ...), the cache ones
+/// included.
 #[cfg(all(feature = "dynamodb", feature = "client"))]
 pub mod env {
     use std::sync::Arc;
@@ -102,52 +107,11 @@ pub mod env {
     use crate::cache::{CacheSettings, CachedStore};
     use crate::store::dynamodb::{DynamoSettings, DynamoStore};
 
-    /// A setting that cannot be used, naming the variable.
-    #[derive(Debug, thiserror::Error)]
-    #[error("{variable}: {problem}")]
-    pub struct EnvError {
-        /// The environment variable.
-        pub variable: &'static str,
-        /// What is wrong.
-        pub problem: String,
-    }
+    /// A setting that cannot be used, naming the variable: [`crate::env::ConfigError`], under the
+    /// name this module has always given it.
+    pub use crate::env::ConfigError as EnvError;
 
-    fn bad(variable: &'static str, problem: impl Into<String>) -> EnvError {
-        EnvError {
-            variable,
-            problem: problem.into(),
-        }
-    }
-
-    fn number(
-        lookup: &impl Fn(&str) -> Option<String>,
-        variable: &'static str,
-        default: u64,
-    ) -> Result<u64, EnvError> {
-        match lookup(variable).filter(|v| !v.trim().is_empty()) {
-            None => Ok(default),
-            Some(v) => v
-                .trim()
-                .parse()
-                .map_err(|_| bad(variable, format!("must be a whole number, got {v:?}"))),
-        }
-    }
-
-    fn duration(
-        lookup: &impl Fn(&str) -> Option<String>,
-        variable: &'static str,
-    ) -> Result<Option<Duration>, EnvError> {
-        match lookup(variable).filter(|v| !v.trim().is_empty()) {
-            None => Ok(None),
-            Some(v) => match humantime::parse_duration(v.trim()) {
-                Ok(d) if !d.is_zero() => Ok(Some(d)),
-                _ => Err(bad(
-                    variable,
-                    format!("must be a duration above zero such as 300ms or 2s, got {v:?}"),
-                )),
-            },
-        }
-    }
+    use crate::env::{Env, Unit};
 
     /// Which source the environment asks for.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,10 +124,10 @@ pub mod env {
 
     /// Reads `PERMISSIONS_SOURCE`.
     pub fn source_kind(lookup: &impl Fn(&str) -> Option<String>) -> Result<SourceKind, EnvError> {
-        match lookup("PERMISSIONS_SOURCE").as_deref().map(str::trim) {
-            None | Some("") | Some("api") => Ok(SourceKind::Api),
+        match Env::new(lookup).get("PERMISSIONS_SOURCE").as_deref() {
+            None | Some("api") => Ok(SourceKind::Api),
             Some("dynamodb") => Ok(SourceKind::DynamoDb),
-            Some(other) => Err(bad(
+            Some(other) => Err(EnvError::bad(
                 "PERMISSIONS_SOURCE",
                 format!("must be api or dynamodb, got {other:?}"),
             )),
@@ -174,38 +138,54 @@ pub mod env {
     pub fn dynamodb_settings(
         lookup: &impl Fn(&str) -> Option<String>,
     ) -> Result<(DynamoSettings, CacheSettings), EnvError> {
-        let table = lookup("TABLE_NAME")
-            .map(|t| t.trim().to_owned())
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| bad("TABLE_NAME", "is required when PERMISSIONS_SOURCE=dynamodb"))?;
+        let env = Env::new(lookup);
+        let table = env.required("TABLE_NAME", "required when PERMISSIONS_SOURCE=dynamodb")?;
         let mut settings = DynamoSettings::new(table);
-        settings.region = lookup("AWS_REGION").filter(|v| !v.is_empty());
-        settings.endpoint_url = lookup("DYNAMODB_ENDPOINT_URL").filter(|v| !v.is_empty());
-        if let Some(d) = duration(lookup, "CLEARANCE_DYNAMODB_ATTEMPT_TIMEOUT")? {
-            settings.attempt_timeout = d;
+        settings.region = env.get("AWS_REGION");
+        settings.endpoint_url = env.get("DYNAMODB_ENDPOINT_URL");
+        for (variable, field) in [
+            (
+                "CLEARANCE_DYNAMODB_ATTEMPT_TIMEOUT",
+                &mut settings.attempt_timeout,
+            ),
+            ("CLEARANCE_DYNAMODB_TIMEOUT", &mut settings.total_timeout),
+        ] {
+            if let Some(d) = env.duration(variable)? {
+                if d.is_zero() {
+                    return Err(EnvError::bad(
+                        variable,
+                        "must be a duration above zero such as 300ms or 2s, got 0",
+                    ));
+                }
+                *field = d;
+            }
         }
-        if let Some(d) = duration(lookup, "CLEARANCE_DYNAMODB_TIMEOUT")? {
-            settings.total_timeout = d;
-        }
-        let attempts = number(
-            lookup,
-            "CLEARANCE_DYNAMODB_MAX_ATTEMPTS",
-            settings.max_attempts as u64,
-        )?;
+        let attempts = env
+            .number::<u32>("CLEARANCE_DYNAMODB_MAX_ATTEMPTS")?
+            .unwrap_or(settings.max_attempts);
         if !(1..=10).contains(&attempts) {
-            return Err(bad(
+            return Err(EnvError::bad(
                 "CLEARANCE_DYNAMODB_MAX_ATTEMPTS",
                 format!("must be 1 to 10, got {attempts}"),
             ));
         }
-        settings.max_attempts = attempts as u32;
+        settings.max_attempts = attempts;
+        let ttl = |variable, deprecated, default| -> Result<Duration, EnvError> {
+            Ok(env
+                .duration_or_deprecated(variable, deprecated, Unit::Secs)?
+                .map_or(default, |found| found.value))
+        };
         let cache = CacheSettings {
-            ttl: Duration::from_secs(number(lookup, "PERMISSIONS_CACHE_TTL_SECS", 10)?),
-            negative_ttl: Duration::from_secs(number(
-                lookup,
+            ttl: ttl(
+                "PERMISSIONS_CACHE_TTL",
+                "PERMISSIONS_CACHE_TTL_SECS",
+                Duration::from_secs(10),
+            )?,
+            negative_ttl: ttl(
+                "PERMISSIONS_NEGATIVE_CACHE_TTL",
                 "PERMISSIONS_NEGATIVE_CACHE_TTL_SECS",
-                2,
-            )?),
+                Duration::from_secs(2),
+            )?,
             capacity: 10_000,
         };
         Ok((settings, cache))

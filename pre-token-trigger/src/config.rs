@@ -9,7 +9,11 @@
 //! | `CLAIM_COMPANIES_OMITTED` | `companies_omitted` | the claim (`"true"`) that says `companies` was left out because it would make the tokens too large |
 //! | `MAX_COMPANIES_CLAIM_BYTES` | `4096` | the most bytes the `companies` claim may take in a token; over it the claim (and the company scopes) are left out and consumers hydrate instead |
 //! | `ON_MISSING_PERMISSIONS` | `no-claims` | a user with no permissions gets a token without permission claims (`no-claims`) or cannot sign in (`deny`) |
-//! | `TRIGGER_BUDGET_MS` | `3000` | the most time spent looking permissions up before refusing the sign-in (Cognito allows 5 s) |
+//! | `TRIGGER_BUDGET` | `3s` | the most time spent looking permissions up before refusing the sign-in (Cognito allows 5 s): a duration from `100ms` to `4500ms` |
+//!
+//! `TRIGGER_BUDGET_MS` (a number of milliseconds), the former name of `TRIGGER_BUDGET`, still
+//! works and logs a deprecation warning; setting both is an error. Variables are read through
+//! [`clearance_core::env`]: trimmed, empty as unset.
 //!
 //! A claim name that Cognito reserves is refused at start-up: the trigger never adds, overrides or
 //! suppresses those.
@@ -24,6 +28,20 @@
 //! and consumers read the companies from Clearance (the authorizer and the middleware always do).
 
 use std::time::Duration;
+
+use clearance_core::env::{Env, Unit};
+
+/// A setting that cannot be used, naming the variable (the one error of every Lambda's settings).
+pub use clearance_core::env::ConfigError;
+
+/// The most time spent looking permissions up (a duration).
+pub const BUDGET: &str = "TRIGGER_BUDGET";
+/// The former name of [`BUDGET`], in milliseconds; deprecated.
+pub const BUDGET_MS: &str = "TRIGGER_BUDGET_MS";
+/// The shortest budget accepted.
+pub const MIN_BUDGET: Duration = Duration::from_millis(100);
+/// The longest budget accepted: room left inside Cognito's 5 s limit to answer.
+pub const MAX_BUDGET: Duration = Duration::from_millis(4_500);
 
 /// Claims the trigger must never add, override or suppress.
 pub const RESERVED_CLAIMS: &[&str] = &[
@@ -114,23 +132,6 @@ impl Default for TriggerConfig {
     }
 }
 
-/// A setting that cannot be used.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{variable}: {problem}")]
-pub struct ConfigError {
-    /// The environment variable.
-    pub variable: &'static str,
-    /// What is wrong with it.
-    pub problem: String,
-}
-
-fn bad(variable: &'static str, problem: impl Into<String>) -> ConfigError {
-    ConfigError {
-        variable,
-        problem: problem.into(),
-    }
-}
-
 impl TriggerConfig {
     /// Reads the settings from the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -140,100 +141,77 @@ impl TriggerConfig {
     /// Reads the settings through `lookup` (the environment, or a map in tests).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let mut config = Self::default();
-        let get = |k: &str| {
-            lookup(k)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
-        if let Some(v) = get("CLAIM_ROLE") {
+        let env = Env::new(lookup);
+        if let Some(v) = env.get("CLAIM_ROLE") {
             config.role_claim = v;
         }
-        if let Some(v) = get("CLAIM_COMPANIES") {
+        if let Some(v) = env.get("CLAIM_COMPANIES") {
             config.companies_claim = v;
         }
-        if let Some(v) = get("CLAIM_ID") {
+        if let Some(v) = env.get("CLAIM_ID") {
             config.id_claim = v;
         }
-        if let Some(v) = get("ACCESS_TOKEN_CLAIMS") {
-            config.access_token_claims = match v.as_str() {
-                "true" | "1" | "yes" => true,
-                "false" | "0" | "no" => false,
-                _ => {
-                    return Err(bad(
-                        "ACCESS_TOKEN_CLAIMS",
-                        format!("must be true or false, got {v:?}"),
-                    ));
-                }
-            };
+        if let Some(v) = env.bool("ACCESS_TOKEN_CLAIMS")? {
+            config.access_token_claims = v;
         }
-        if let Some(v) = get("ACCESS_TOKEN_COMPANIES") {
+        if let Some(v) = env.get("ACCESS_TOKEN_COMPANIES") {
             config.access_token_companies = match v.as_str() {
                 "array" => CompaniesFormat::Array,
                 "json-string" => CompaniesFormat::JsonString,
                 _ => {
-                    return Err(bad(
+                    return Err(ConfigError::bad(
                         "ACCESS_TOKEN_COMPANIES",
                         format!("must be array or json-string, got {v:?}"),
                     ));
                 }
             };
         }
-        if let Some(v) = get("PERMISSION_SCOPES_PREFIX") {
+        if let Some(v) = env.get("PERMISSION_SCOPES_PREFIX") {
             if v.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                return Err(bad(
+                return Err(ConfigError::bad(
                     "PERMISSION_SCOPES_PREFIX",
                     "must not contain whitespace (scopes are space-separated)",
                 ));
             }
             config.permission_scopes_prefix = Some(v);
         }
-        if let Some(v) = get("USER_ID_SOURCE") {
-            return Err(bad(
+        if let Some(v) = env.get("USER_ID_SOURCE") {
+            return Err(ConfigError::bad(
                 "USER_ID_SOURCE",
                 format!(
                     "is no longer supported (got {v:?}): every Clearance component identifies users by their sub; remove the variable and store permissions under each user's sub"
                 ),
             ));
         }
-        if let Some(v) = get("CLAIM_COMPANIES_OMITTED") {
+        if let Some(v) = env.get("CLAIM_COMPANIES_OMITTED") {
             config.companies_omitted_claim = v;
         }
-        if let Some(v) = get("MAX_COMPANIES_CLAIM_BYTES") {
-            config.max_companies_claim_bytes = v.parse().map_err(|_| {
-                bad(
-                    "MAX_COMPANIES_CLAIM_BYTES",
-                    format!("must be a number of bytes, got {v:?}"),
-                )
-            })?;
+        if let Some(bytes) = env.number("MAX_COMPANIES_CLAIM_BYTES")? {
+            config.max_companies_claim_bytes = bytes;
         }
-        if let Some(v) = get("ON_MISSING_PERMISSIONS") {
+        if let Some(v) = env.get("ON_MISSING_PERMISSIONS") {
             config.on_missing = match v.as_str() {
                 "no-claims" => OnMissing::NoClaims,
                 "deny" => OnMissing::Deny,
                 _ => {
-                    return Err(bad(
+                    return Err(ConfigError::bad(
                         "ON_MISSING_PERMISSIONS",
                         format!("must be no-claims or deny, got {v:?}"),
                     ));
                 }
             };
         }
-        if let Some(v) = get("TRIGGER_BUDGET_MS") {
-            let ms: u64 = v.parse().map_err(|_| {
-                bad(
-                    "TRIGGER_BUDGET_MS",
-                    format!("must be a number of milliseconds, got {v:?}"),
-                )
-            })?;
-            if !(100..=4_500).contains(&ms) {
-                return Err(bad(
-                    "TRIGGER_BUDGET_MS",
+        if let Some(budget) = env.duration_or_deprecated(BUDGET, BUDGET_MS, Unit::Millis)? {
+            if !(MIN_BUDGET..=MAX_BUDGET).contains(&budget.value) {
+                return Err(ConfigError::bad(
+                    budget.variable,
                     format!(
-                        "must be 100 to 4500 so the trigger answers inside Cognito's 5 s limit, got {ms}"
+                        "must be 100ms to 4500ms so the trigger answers inside Cognito's 5 s limit, got {}ms",
+                        budget.value.as_millis()
                     ),
                 ));
             }
-            config.budget = Duration::from_millis(ms);
+            config.budget = budget.value;
         }
         config.validate()?;
         Ok(config)
@@ -249,7 +227,7 @@ impl TriggerConfig {
         ];
         for (variable, name) in names {
             if RESERVED_CLAIMS.contains(&name.as_str()) {
-                return Err(bad(
+                return Err(ConfigError::bad(
                     variable,
                     format!(
                         "{name:?} is a claim Cognito reserves; the trigger never adds or overrides it: choose another name"
@@ -257,14 +235,14 @@ impl TriggerConfig {
                 ));
             }
             if name.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                return Err(bad(
+                return Err(ConfigError::bad(
                     variable,
                     format!("{name:?} is not a usable claim name"),
                 ));
             }
         }
         if names[0].1 == names[1].1 || names[0].1 == names[2].1 || names[1].1 == names[2].1 {
-            return Err(bad(
+            return Err(ConfigError::bad(
                 "CLAIM_ROLE",
                 "CLAIM_ROLE, CLAIM_COMPANIES and CLAIM_ID must be three different names",
             ));
@@ -364,5 +342,29 @@ mod tests {
         assert_eq!(config.on_missing, OnMissing::Deny);
         assert_eq!(config.max_companies_claim_bytes, 2000);
         assert_eq!(config.budget, Duration::from_millis(1500));
+    }
+
+    #[test]
+    fn the_budget_takes_a_duration_or_its_former_millisecond_name() {
+        assert_eq!(
+            from(&[("TRIGGER_BUDGET", "2s")]).unwrap().budget,
+            Duration::from_secs(2)
+        );
+        assert_eq!(
+            from(&[("TRIGGER_BUDGET_MS", "2000")]).unwrap().budget,
+            Duration::from_secs(2)
+        );
+        let too_long = from(&[("TRIGGER_BUDGET", "5s")]).unwrap_err();
+        assert_eq!(too_long.variable, "TRIGGER_BUDGET");
+        assert!(too_long.problem.contains("5000ms"), "{too_long}");
+        let both = from(&[("TRIGGER_BUDGET", "2s"), ("TRIGGER_BUDGET_MS", "2000")]).unwrap_err();
+        assert_eq!(both.variable, "TRIGGER_BUDGET");
+        assert!(both.problem.contains("TRIGGER_BUDGET_MS"), "{both}");
+        assert_eq!(
+            from(&[("ACCESS_TOKEN_CLAIMS", "sometimes")])
+                .unwrap_err()
+                .variable,
+            "ACCESS_TOKEN_CLAIMS"
+        );
     }
 }

@@ -7,7 +7,8 @@
 //!
 //! - [`event`]: tolerant reading of every event version and trigger source.
 //! - [`handler`]: the lookup and the response, in the event's own format.
-//! - [`config`]: settings from environment variables, with reserved claims refused at start-up.
+//! - [`config`]: settings from environment variables, read through `clearance_core::env`, with
+//!   reserved claims refused at start-up.
 //!
 //! The permissions come from the permissions API through its client (default) or from DynamoDB
 //! directly (`PERMISSIONS_SOURCE=dynamodb`), both cached: see `clearance_core::source::env`.

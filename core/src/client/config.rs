@@ -9,6 +9,7 @@ use std::time::Duration;
 use reqwest::Url;
 
 use super::error::ClientConfigError;
+use crate::env::{Env, Unit};
 
 /// The permissions API's base URL, e.g. `https://abc123.execute-api.eu-west-1.amazonaws.com/prod`.
 pub const ENV_API_URL: &str = "PERMISSIONS_API_URL";
@@ -30,15 +31,24 @@ pub const ENV_SIGV4_REGION: &str = "PERMISSIONS_SIGV4_REGION";
 pub const ENV_SIGV4_SERVICE: &str = "PERMISSIONS_SIGV4_SERVICE";
 /// The region Lambda runs in, the fallback for `PERMISSIONS_SIGV4_REGION`.
 pub const ENV_AWS_REGION: &str = "AWS_REGION";
-/// Longest wait for one attempt, in milliseconds (default 500).
-pub const ENV_ATTEMPT_TIMEOUT_MS: &str = "PERMISSIONS_ATTEMPT_TIMEOUT_MS";
-/// Longest wait for a whole call, retries included, in milliseconds (default 2000).
-pub const ENV_TOTAL_TIMEOUT_MS: &str = "PERMISSIONS_TOTAL_TIMEOUT_MS";
+/// Longest wait for one attempt, a duration such as `500ms` (the default).
+pub const ENV_ATTEMPT_TIMEOUT: &str = "PERMISSIONS_ATTEMPT_TIMEOUT";
+/// Longest wait for a whole call, retries included, a duration such as `2s` (the default).
+pub const ENV_TOTAL_TIMEOUT: &str = "PERMISSIONS_TOTAL_TIMEOUT";
 /// Most attempts per call (default 3; 1 means no retries).
 pub const ENV_MAX_ATTEMPTS: &str = "PERMISSIONS_MAX_ATTEMPTS";
-/// How long a user read is cached, in seconds (default 10; 0 turns the cache off).
+/// How long a user read is cached, a duration such as `10s` (the default; `0s` turns the cache
+/// off).
+pub const ENV_CACHE_TTL: &str = "PERMISSIONS_CACHE_TTL";
+/// How long "no such user" is cached, a duration such as `2s` (the default).
+pub const ENV_NEGATIVE_CACHE_TTL: &str = "PERMISSIONS_NEGATIVE_CACHE_TTL";
+/// Deprecated: [`ENV_ATTEMPT_TIMEOUT`] in milliseconds.
+pub const ENV_ATTEMPT_TIMEOUT_MS: &str = "PERMISSIONS_ATTEMPT_TIMEOUT_MS";
+/// Deprecated: [`ENV_TOTAL_TIMEOUT`] in milliseconds.
+pub const ENV_TOTAL_TIMEOUT_MS: &str = "PERMISSIONS_TOTAL_TIMEOUT_MS";
+/// Deprecated: [`ENV_CACHE_TTL`] in seconds.
 pub const ENV_CACHE_TTL_SECS: &str = "PERMISSIONS_CACHE_TTL_SECS";
-/// How long "no such user" is cached, in seconds (default 2).
+/// Deprecated: [`ENV_NEGATIVE_CACHE_TTL`] in seconds.
 pub const ENV_NEGATIVE_CACHE_TTL_SECS: &str = "PERMISSIONS_NEGATIVE_CACHE_TTL_SECS";
 
 /// A secret (a client secret, an access token) whose `Debug` output is redacted.
@@ -283,46 +293,36 @@ impl ClientConfig {
     ///   commas between scopes).
     /// - SigV4 (feature `client-sigv4`): `PERMISSIONS_SIGV4_REGION` (default `AWS_REGION`),
     ///   `PERMISSIONS_SIGV4_SERVICE` (default `execute-api`); credentials from the default chain.
-    /// - `PERMISSIONS_ATTEMPT_TIMEOUT_MS` (500), `PERMISSIONS_TOTAL_TIMEOUT_MS` (2000),
+    /// - `PERMISSIONS_ATTEMPT_TIMEOUT` (`500ms`), `PERMISSIONS_TOTAL_TIMEOUT` (`2s`),
     ///   `PERMISSIONS_MAX_ATTEMPTS` (3).
-    /// - `PERMISSIONS_CACHE_TTL_SECS` (10; 0 turns caching off),
-    ///   `PERMISSIONS_NEGATIVE_CACHE_TTL_SECS` (2).
+    /// - `PERMISSIONS_CACHE_TTL` (`10s`; `0s` turns caching off),
+    ///   `PERMISSIONS_NEGATIVE_CACHE_TTL` (`2s`).
     ///
-    /// Empty values count as unset.
+    /// Durations are written such as `500ms`, `2s` or `1m`. The former names, which take a plain
+    /// number (`PERMISSIONS_ATTEMPT_TIMEOUT_MS`, `PERMISSIONS_TOTAL_TIMEOUT_MS`,
+    /// `PERMISSIONS_CACHE_TTL_SECS`, `PERMISSIONS_NEGATIVE_CACHE_TTL_SECS`), still work and log a
+    /// deprecation warning; setting a name and its former name is an error. Values are read
+    /// through [`crate::env`]: trimmed, empty as unset.
     pub fn from_lookup<F>(lookup: F) -> Result<Self, ClientConfigError>
     where
         F: Fn(&str) -> Option<String>,
     {
-        let get = |key: &str| {
-            lookup(key)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
+        let env = Env::new(lookup);
+        let get = |key: &str| env.get(key);
         let required = |key: &str, hint: &'static str| {
             get(key).ok_or_else(|| ClientConfigError::Missing {
                 setting: key.into(),
                 hint,
             })
         };
-        let millis = |key: &str, default: Duration| -> Result<Duration, ClientConfigError> {
-            get(key).map_or(Ok(default), |v| {
-                v.parse::<u64>().map(Duration::from_millis).map_err(|_| {
-                    ClientConfigError::invalid(
-                        key,
-                        format!("{v:?} is not a whole number of milliseconds"),
-                    )
+        let duration = |variable, deprecated, unit, default| {
+            env.duration_or_deprecated(variable, deprecated, unit)
+                .map(|found| {
+                    found.unwrap_or(crate::env::Found {
+                        value: default,
+                        variable,
+                    })
                 })
-            })
-        };
-        let secs = |key: &str, default: Duration| -> Result<Duration, ClientConfigError> {
-            get(key).map_or(Ok(default), |v| {
-                v.parse::<u64>().map(Duration::from_secs).map_err(|_| {
-                    ClientConfigError::invalid(
-                        key,
-                        format!("{v:?} is not a whole number of seconds"),
-                    )
-                })
-            })
         };
 
         let mut config = Self::new_setting(
@@ -375,35 +375,54 @@ impl ClientConfig {
                 ));
             }
         };
-        config.attempt_timeout = millis(ENV_ATTEMPT_TIMEOUT_MS, config.attempt_timeout)?;
-        config.total_timeout = millis(ENV_TOTAL_TIMEOUT_MS, config.total_timeout)?;
-        if let Some(v) = get(ENV_MAX_ATTEMPTS) {
-            config.max_attempts = v.parse().map_err(|_| {
-                ClientConfigError::invalid(ENV_MAX_ATTEMPTS, format!("{v:?} is not a whole number"))
-            })?;
+        let attempt_timeout = duration(
+            ENV_ATTEMPT_TIMEOUT,
+            ENV_ATTEMPT_TIMEOUT_MS,
+            Unit::Millis,
+            config.attempt_timeout,
+        )?;
+        let total_timeout = duration(
+            ENV_TOTAL_TIMEOUT,
+            ENV_TOTAL_TIMEOUT_MS,
+            Unit::Millis,
+            config.total_timeout,
+        )?;
+        config.attempt_timeout = attempt_timeout.value;
+        config.total_timeout = total_timeout.value;
+        if let Some(attempts) = env.number(ENV_MAX_ATTEMPTS)? {
+            config.max_attempts = attempts;
         }
-        config.cache_ttl = secs(ENV_CACHE_TTL_SECS, config.cache_ttl)?;
-        config.negative_cache_ttl = secs(ENV_NEGATIVE_CACHE_TTL_SECS, config.negative_cache_ttl)?;
+        config.cache_ttl = duration(
+            ENV_CACHE_TTL,
+            ENV_CACHE_TTL_SECS,
+            Unit::Secs,
+            config.cache_ttl,
+        )?
+        .value;
+        config.negative_cache_ttl = duration(
+            ENV_NEGATIVE_CACHE_TTL,
+            ENV_NEGATIVE_CACHE_TTL_SECS,
+            Unit::Secs,
+            config.negative_cache_ttl,
+        )?
+        .value;
+        // The variable behind a field that `validate` names: the one the operator set.
+        let variable = |field: &str| match field {
+            "attempt_timeout" => attempt_timeout.variable.to_owned(),
+            "total_timeout" => total_timeout.variable.to_owned(),
+            "max_attempts" => ENV_MAX_ATTEMPTS.to_owned(),
+            "base_url" => ENV_API_URL.to_owned(),
+            "token_url" => ENV_TOKEN_URL.to_owned(),
+            other => other.to_owned(),
+        };
         config.validate().map_err(|err| match err {
             ClientConfigError::Invalid { setting, reason } => ClientConfigError::Invalid {
-                setting: env_name(&setting).to_owned(),
+                setting: variable(&setting),
                 reason,
             },
             other => other,
         })?;
         Ok(config)
-    }
-}
-
-/// The environment variable behind a field that [`ClientConfig::validate`] names.
-fn env_name(field: &str) -> &str {
-    match field {
-        "attempt_timeout" => ENV_ATTEMPT_TIMEOUT_MS,
-        "total_timeout" => ENV_TOTAL_TIMEOUT_MS,
-        "max_attempts" => ENV_MAX_ATTEMPTS,
-        "base_url" => ENV_API_URL,
-        "token_url" => ENV_TOKEN_URL,
-        other => other,
     }
 }
 
@@ -589,6 +608,60 @@ mod tests {
             (
                 &[api, ("PERMISSIONS_CACHE_TTL_SECS", "-1")],
                 "PERMISSIONS_CACHE_TTL_SECS",
+            ),
+        ];
+        for (pairs, setting) in cases {
+            let err = ClientConfig::from_lookup(lookup(pairs)).unwrap_err();
+            let message = err.to_string();
+            assert_eq!(setting_of(err), *setting, "{pairs:?}: {message}");
+        }
+    }
+
+    #[test]
+    fn durations_take_humantime_values_or_their_former_plain_number_names() {
+        let api = ("PERMISSIONS_API_URL", "https://api.example.com");
+        let config = ClientConfig::from_lookup(lookup(&[
+            api,
+            ("PERMISSIONS_ATTEMPT_TIMEOUT", "250ms"),
+            ("PERMISSIONS_TOTAL_TIMEOUT", "1s"),
+            ("PERMISSIONS_CACHE_TTL", "1m"),
+            ("PERMISSIONS_NEGATIVE_CACHE_TTL", "0s"),
+        ]))
+        .unwrap();
+        assert_eq!(config.attempt_timeout, Duration::from_millis(250));
+        assert_eq!(config.total_timeout, Duration::from_secs(1));
+        assert_eq!(config.cache_ttl, Duration::from_secs(60));
+        assert_eq!(config.negative_cache_ttl, Duration::ZERO);
+
+        let former = ClientConfig::from_lookup(lookup(&[
+            api,
+            ("PERMISSIONS_ATTEMPT_TIMEOUT_MS", "250"),
+            ("PERMISSIONS_TOTAL_TIMEOUT_MS", "1000"),
+            ("PERMISSIONS_CACHE_TTL_SECS", "60"),
+            ("PERMISSIONS_NEGATIVE_CACHE_TTL_SECS", "0"),
+        ]))
+        .unwrap();
+        assert_eq!(former.attempt_timeout, config.attempt_timeout);
+        assert_eq!(former.total_timeout, config.total_timeout);
+        assert_eq!(former.cache_ttl, config.cache_ttl);
+        assert_eq!(former.negative_cache_ttl, config.negative_cache_ttl);
+
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (
+                &[api, ("PERMISSIONS_TOTAL_TIMEOUT", "0s")],
+                "PERMISSIONS_TOTAL_TIMEOUT",
+            ),
+            (
+                &[api, ("PERMISSIONS_CACHE_TTL", "10")],
+                "PERMISSIONS_CACHE_TTL",
+            ),
+            (
+                &[
+                    api,
+                    ("PERMISSIONS_CACHE_TTL", "10s"),
+                    ("PERMISSIONS_CACHE_TTL_SECS", "10"),
+                ],
+                "PERMISSIONS_CACHE_TTL",
             ),
         ];
         for (pairs, setting) in cases {

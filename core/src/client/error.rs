@@ -151,6 +151,17 @@ pub enum ClientConfigError {
     HttpClient(#[source] reqwest::Error),
 }
 
+/// A variable the environment reader could not use becomes [`ClientConfigError::Invalid`], naming
+/// it.
+impl From<crate::env::ConfigError> for ClientConfigError {
+    fn from(err: crate::env::ConfigError) -> Self {
+        Self::Invalid {
+            setting: err.variable.to_owned(),
+            reason: err.problem,
+        }
+    }
+}
+
 impl ClientConfigError {
     pub(crate) fn invalid(setting: impl Into<String>, reason: impl Into<String>) -> Self {
         Self::Invalid {

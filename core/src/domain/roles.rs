@@ -80,6 +80,16 @@ impl Default for RoleOrder {
     }
 }
 
+/// Parses a comma-separated list, as [`RoleOrder::parse_list`] (so a clap flag can take a
+/// `RoleOrder` directly).
+impl std::str::FromStr for RoleOrder {
+    type Err = RoleOrderError;
+
+    fn from_str(list: &str) -> Result<Self, Self::Err> {
+        Self::parse_list(list)
+    }
+}
+
 impl RoleOrder {
     /// An order from role names, lowest first.
     pub fn new<I, S>(roles: I) -> Result<Self, RoleOrderError>
@@ -180,5 +190,7 @@ mod tests {
         ));
         let custom = RoleOrder::parse_list("Viewer, Editor,Owner").unwrap();
         assert!(custom.at_least("Owner", "Viewer"));
+        assert_eq!("Viewer, Editor,Owner".parse::<RoleOrder>(), Ok(custom));
+        assert_eq!(" , ".parse::<RoleOrder>(), Err(RoleOrderError::Empty));
     }
 }

@@ -281,6 +281,16 @@ pub enum ConfigError {
     HttpClient(#[source] reqwest::Error),
 }
 
+/// A variable the environment reader could not use becomes [`ConfigError::Invalid`], naming it.
+impl From<crate::env::ConfigError> for ConfigError {
+    fn from(err: crate::env::ConfigError) -> Self {
+        Self::Invalid {
+            setting: err.variable.to_owned(),
+            reason: err.problem,
+        }
+    }
+}
+
 impl ConfigError {
     pub(crate) fn invalid(setting: impl Into<String>, reason: impl Into<String>) -> Self {
         Self::Invalid {

@@ -34,8 +34,9 @@
 //! Configuration comes from code ([`IssuerConfig`]), the environment
 //! ([`VerifierConfig::from_env`]: `COGNITO_USER_POOL_ID` or `JWT_ISSUER`, `JWT_JWKS_URL`,
 //! `JWT_TOKEN_USE`, `JWT_CLIENT_IDS`, `JWT_REQUIRED_SCOPES`, `JWT_REQUIRED_GROUPS`,
-//! `JWT_LEEWAY_SECS`, `JWT_ALGORITHMS`, `JWT_JWKS_MAX_AGE_SECS`, `JWT_REQUIRED_TYP`) or a
-//! TOML/JSON file named by `CLEARANCE_CONFIG`.
+//! `JWT_LEEWAY`, `JWT_ALGORITHMS`, `JWT_JWKS_MAX_AGE`, `JWT_REQUIRED_TYP`; durations such as `30s`,
+//! with the former `JWT_LEEWAY_SECS` and `JWT_JWKS_MAX_AGE_SECS` still read) or a TOML/JSON file
+//! named by `CLEARANCE_CONFIG`.
 
 mod claims;
 mod config;
@@ -53,10 +54,10 @@ pub use claims::VerifiedToken;
 pub use config::{
     Algorithm, ClientIds, CognitoUserPool, DEFAULT_JWKS_MAX_AGE, DEFAULT_LEEWAY,
     ENV_CLEARANCE_CONFIG, ENV_COGNITO_REGION, ENV_COGNITO_USER_POOL_ID, ENV_JWT_ALGORITHMS,
-    ENV_JWT_CLIENT_IDS, ENV_JWT_ISSUER, ENV_JWT_JWKS_MAX_AGE_SECS, ENV_JWT_JWKS_URL,
-    ENV_JWT_LEEWAY_SECS, ENV_JWT_REQUIRED_GROUPS, ENV_JWT_REQUIRED_SCOPES, ENV_JWT_REQUIRED_TYP,
-    ENV_JWT_TOKEN_USE, IssuerConfig, IssuerKind, JwksSettings, MAX_JWKS_MAX_AGE, MAX_LEEWAY,
-    TokenUse, VerifierConfig,
+    ENV_JWT_CLIENT_IDS, ENV_JWT_ISSUER, ENV_JWT_JWKS_MAX_AGE, ENV_JWT_JWKS_MAX_AGE_SECS,
+    ENV_JWT_JWKS_URL, ENV_JWT_LEEWAY, ENV_JWT_LEEWAY_SECS, ENV_JWT_REQUIRED_GROUPS,
+    ENV_JWT_REQUIRED_SCOPES, ENV_JWT_REQUIRED_TYP, ENV_JWT_TOKEN_USE, IssuerConfig, IssuerKind,
+    JwksSettings, MAX_JWKS_MAX_AGE, MAX_LEEWAY, TokenUse, VerifierConfig,
 };
 pub use error::{ConfigError, JwtError};
 

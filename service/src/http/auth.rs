@@ -79,14 +79,21 @@ pub struct AuthArgs {
     #[arg(long, env = "JWT_REQUIRED_GROUPS")]
     pub jwt_required_groups: Option<String>,
 
-    /// jwt: clock leeway for exp and nbf, in seconds (default 0).
+    /// jwt: deprecated, in seconds: use --jwt-leeway.
     #[arg(long, env = "JWT_LEEWAY_SECS")]
     pub jwt_leeway_secs: Option<String>,
 
-    /// jwt: how long a fetched JWKS is trusted before it is fetched again, in seconds (default
-    /// 3600).
+    /// jwt: clock leeway for exp and nbf, a duration such as 30s (default 0s, at most 5m).
+    #[arg(long, env = "JWT_LEEWAY", value_name = "DURATION")]
+    pub jwt_leeway: Option<String>,
+
+    /// jwt: deprecated, in seconds: use --jwt-jwks-max-age.
     #[arg(long, env = "JWT_JWKS_MAX_AGE_SECS")]
     pub jwt_jwks_max_age_secs: Option<String>,
+
+    /// jwt: how long a fetched JWKS is trusted, a duration such as 1h (default 1h, at most 24h).
+    #[arg(long, env = "JWT_JWKS_MAX_AGE", value_name = "DURATION")]
+    pub jwt_jwks_max_age: Option<String>,
 
     /// jwt: the JWT header typ every token must have, e.g. at+jwt (not for Cognito pools).
     #[arg(long, env = "JWT_REQUIRED_TYP")]
@@ -134,7 +141,9 @@ impl AuthArgs {
             ("JWT_REQUIRED_SCOPES", &self.jwt_required_scopes),
             ("JWT_REQUIRED_GROUPS", &self.jwt_required_groups),
             ("JWT_LEEWAY_SECS", &self.jwt_leeway_secs),
+            ("JWT_LEEWAY", &self.jwt_leeway),
             ("JWT_JWKS_MAX_AGE_SECS", &self.jwt_jwks_max_age_secs),
+            ("JWT_JWKS_MAX_AGE", &self.jwt_jwks_max_age),
             ("JWT_REQUIRED_TYP", &self.jwt_required_typ),
             ("CLEARANCE_CONFIG", &self.clearance_config),
         ];
