@@ -1,4 +1,6 @@
-//! A TTL cache in front of any store, implementing the same trait so nothing above it knows.
+//! The one read-through TTL cache of Clearance, in front of any store ([`CachedStore`], which
+//! implements the store trait) or any permissions source ([`CachedSource`]: the permissions API
+//! client, for the trigger, the authorizer and the middleware), so nothing above it knows.
 //!
 //! - An entry lives for `ttl` from the moment it was loaded (the store read), never extended by
 //!   reads; "not found" is cached too, for the shorter `negative_ttl`.
@@ -20,6 +22,7 @@ use moka::Expiry;
 use moka::future::Cache;
 
 use crate::domain::{CompanyId, Permissions, UserId, UserPermissions};
+use crate::source::{PermissionsSource, SourceError};
 use crate::store::{Page, PermissionStore, Position, Precondition, StoreError, WriteOutcome};
 
 /// How the cache behaves.
@@ -92,38 +95,24 @@ impl Expiry<UserId, Entry> for TtlPolicy {
 
 /// Why a load's result is not stored in the cache.
 #[derive(Debug)]
-enum LoadFailure {
-    /// The store failed: report it, cache nothing.
-    Store(StoreError),
+enum LoadFailure<E> {
+    /// The store (or source) failed: report it, cache nothing.
+    Store(E),
     /// A write ran while this read was in flight: answer with it, but do not cache it.
     Raced(Entry),
 }
 
-#[derive(Default)]
-struct Counters {
-    hits: AtomicU64,
-    misses: AtomicU64,
-    loads: AtomicU64,
-}
-
-/// A store with a TTL cache in front of it.
-pub struct CachedStore<S> {
-    inner: S,
+/// The engine both caches share: moka with per-entry TTLs from the load, single-flight misses,
+/// and a write counter that keeps a read racing a write out of the cache.
+struct ReadThrough {
     cache: Cache<UserId, Entry>,
     /// Bumped before and after every write; a load that sees it change does not cache its result.
     writes: AtomicU64,
     counters: Counters,
 }
 
-impl<S> std::fmt::Debug for CachedStore<S> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CachedStore").finish_non_exhaustive()
-    }
-}
-
-impl<S: PermissionStore> CachedStore<S> {
-    /// Wraps `inner` with a cache configured by `settings`.
-    pub fn new(inner: S, settings: CacheSettings) -> Self {
+impl ReadThrough {
+    fn new(settings: CacheSettings) -> Self {
         let cache = Cache::builder()
             .max_capacity(settings.capacity)
             .expire_after(TtlPolicy {
@@ -132,20 +121,13 @@ impl<S: PermissionStore> CachedStore<S> {
             })
             .build();
         Self {
-            inner,
             cache,
             writes: AtomicU64::new(0),
             counters: Counters::default(),
         }
     }
 
-    /// The store behind the cache.
-    pub fn inner(&self) -> &S {
-        &self.inner
-    }
-
-    /// The counters since start.
-    pub fn stats(&self) -> CacheStats {
+    fn stats(&self) -> CacheStats {
         CacheStats {
             hits: self.counters.hits.load(Ordering::Relaxed),
             misses: self.counters.misses.load(Ordering::Relaxed),
@@ -154,39 +136,19 @@ impl<S: PermissionStore> CachedStore<S> {
         }
     }
 
-    /// Drops the cached entry for `id`, if any.
-    pub async fn invalidate(&self, id: &UserId) {
-        self.cache.invalidate(id).await;
-    }
-
-    async fn around_write<T>(
-        &self,
-        id: &UserId,
-        write: impl std::future::Future<Output = Result<T, StoreError>>,
-    ) -> Result<T, StoreError> {
-        self.writes.fetch_add(1, Ordering::SeqCst);
-        let result = write.await;
-        self.writes.fetch_add(1, Ordering::SeqCst);
-        self.cache.invalidate(id).await;
-        result
-    }
-}
-
-#[async_trait]
-impl<S: PermissionStore> PermissionStore for CachedStore<S> {
-    async fn get(&self, id: &UserId) -> Result<Option<UserPermissions>, StoreError> {
+    /// The cached entry for `id`, or `load`'s answer (cached unless a write raced it).
+    async fn get<E, F>(&self, id: &UserId, load: F) -> Result<Option<UserPermissions>, E>
+    where
+        E: Clone + Send + Sync + 'static,
+        F: std::future::Future<Output = Result<Option<UserPermissions>, E>>,
+    {
         let started = self.writes.load(Ordering::SeqCst);
         let entry = self
             .cache
             .entry_by_ref(id)
             .or_try_insert_with(async {
                 self.counters.loads.fetch_add(1, Ordering::Relaxed);
-                let loaded = self
-                    .inner
-                    .get(id)
-                    .await
-                    .map_err(LoadFailure::Store)?
-                    .map(Arc::new);
+                let loaded = load.await.map_err(LoadFailure::Store)?.map(Arc::new);
                 if self.writes.load(Ordering::SeqCst) != started {
                     return Err(LoadFailure::Raced(loaded));
                 }
@@ -215,6 +177,113 @@ impl<S: PermissionStore> PermissionStore for CachedStore<S> {
                 }
             }
         }
+    }
+}
+
+/// A permissions source (the permissions API client, say) with the same TTL cache in front of it.
+pub struct CachedSource<S> {
+    inner: S,
+    read: ReadThrough,
+}
+
+impl<S> std::fmt::Debug for CachedSource<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CachedSource").finish_non_exhaustive()
+    }
+}
+
+impl<S: PermissionsSource> CachedSource<S> {
+    /// Wraps `inner` with a cache configured by `settings`.
+    pub fn new(inner: S, settings: CacheSettings) -> Self {
+        Self {
+            inner,
+            read: ReadThrough::new(settings),
+        }
+    }
+
+    /// The source behind the cache.
+    pub fn inner(&self) -> &S {
+        &self.inner
+    }
+
+    /// The counters since start.
+    pub fn stats(&self) -> CacheStats {
+        self.read.stats()
+    }
+
+    /// Drops the cached entry for `id`, so the next read asks the source.
+    pub async fn invalidate(&self, id: &UserId) {
+        self.read.cache.invalidate(id).await;
+    }
+}
+
+#[async_trait]
+impl<S: PermissionsSource> PermissionsSource for CachedSource<S> {
+    async fn permissions(&self, id: &UserId) -> Result<Option<UserPermissions>, SourceError> {
+        self.read.get(id, self.inner.permissions(id)).await
+    }
+}
+
+#[derive(Default)]
+struct Counters {
+    hits: AtomicU64,
+    misses: AtomicU64,
+    loads: AtomicU64,
+}
+
+/// A store with a TTL cache in front of it.
+pub struct CachedStore<S> {
+    inner: S,
+    read: ReadThrough,
+}
+
+impl<S> std::fmt::Debug for CachedStore<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CachedStore").finish_non_exhaustive()
+    }
+}
+
+impl<S: PermissionStore> CachedStore<S> {
+    /// Wraps `inner` with a cache configured by `settings`.
+    pub fn new(inner: S, settings: CacheSettings) -> Self {
+        Self {
+            inner,
+            read: ReadThrough::new(settings),
+        }
+    }
+
+    /// The store behind the cache.
+    pub fn inner(&self) -> &S {
+        &self.inner
+    }
+
+    /// The counters since start.
+    pub fn stats(&self) -> CacheStats {
+        self.read.stats()
+    }
+
+    /// Drops the cached entry for `id`, if any.
+    pub async fn invalidate(&self, id: &UserId) {
+        self.read.cache.invalidate(id).await;
+    }
+
+    async fn around_write<T>(
+        &self,
+        id: &UserId,
+        write: impl std::future::Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        self.read.writes.fetch_add(1, Ordering::SeqCst);
+        let result = write.await;
+        self.read.writes.fetch_add(1, Ordering::SeqCst);
+        self.read.cache.invalidate(id).await;
+        result
+    }
+}
+
+#[async_trait]
+impl<S: PermissionStore> PermissionStore for CachedStore<S> {
+    async fn get(&self, id: &UserId) -> Result<Option<UserPermissions>, StoreError> {
+        self.read.get(id, self.inner.get(id)).await
     }
 
     /// Past the cache: the store's own answer (a write's starting point must not be stale).
@@ -252,13 +321,13 @@ impl<S: PermissionStore> PermissionStore for CachedStore<S> {
     }
 
     async fn batch_get(&self, ids: &[UserId]) -> Result<Vec<UserPermissions>, StoreError> {
-        let started = self.writes.load(Ordering::SeqCst);
+        let started = self.read.writes.load(Ordering::SeqCst);
         let mut found = Vec::with_capacity(ids.len());
         let mut missing = Vec::new();
         for id in ids {
-            match self.cache.get(id).await {
+            match self.read.cache.get(id).await {
                 Some(entry) => {
-                    self.counters.hits.fetch_add(1, Ordering::Relaxed);
+                    self.read.counters.hits.fetch_add(1, Ordering::Relaxed);
                     if let Some(user) = entry {
                         found.push((*user).clone());
                     }
@@ -269,19 +338,20 @@ impl<S: PermissionStore> PermissionStore for CachedStore<S> {
         if missing.is_empty() {
             return Ok(found);
         }
-        self.counters
+        self.read
+            .counters
             .misses
             .fetch_add(missing.len() as u64, Ordering::Relaxed);
-        self.counters.loads.fetch_add(1, Ordering::Relaxed);
+        self.read.counters.loads.fetch_add(1, Ordering::Relaxed);
         let loaded = self.inner.batch_get(&missing).await?;
-        if self.writes.load(Ordering::SeqCst) == started {
+        if self.read.writes.load(Ordering::SeqCst) == started {
             for id in &missing {
                 let entry = loaded.iter().find(|u| &u.id == id).cloned().map(Arc::new);
-                self.cache.insert(id.clone(), entry).await;
+                self.read.cache.insert(id.clone(), entry).await;
             }
-            if self.writes.load(Ordering::SeqCst) != started {
+            if self.read.writes.load(Ordering::SeqCst) != started {
                 for id in &missing {
-                    self.cache.invalidate(id).await;
+                    self.read.cache.invalidate(id).await;
                 }
             }
         }

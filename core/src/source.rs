@@ -98,13 +98,13 @@ impl<T: PermissionsSource + ?Sized> PermissionsSource for Arc<T> {
 ///
 /// For `api`, the client reads its own variables (`PERMISSIONS_API_URL`, ...), the cache ones
 /// included.
-#[cfg(all(feature = "dynamodb", feature = "client"))]
+#[cfg(all(feature = "dynamodb", feature = "client", feature = "cache"))]
 pub mod env {
     use std::sync::Arc;
     use std::time::Duration;
 
     use super::{PermissionsSource, StoreSource};
-    use crate::cache::{CacheSettings, CachedStore};
+    use crate::cache::{CacheSettings, CachedSource, CachedStore};
     use crate::store::dynamodb::{DynamoSettings, DynamoStore};
 
     /// A setting that cannot be used, naming the variable: [`crate::env::ConfigError`], under the
@@ -170,25 +170,45 @@ pub mod env {
             ));
         }
         settings.max_attempts = attempts;
+        Ok((settings, cache_settings(lookup)?))
+    }
+
+    /// The cache in front of either source (`PERMISSIONS_CACHE_TTL`, default 10 s;
+    /// `PERMISSIONS_NEGATIVE_CACHE_TTL`, default 2 s): the one read-through cache, whichever the
+    /// source. Both at zero turn it off.
+    pub fn cache_settings(
+        lookup: &impl Fn(&str) -> Option<String>,
+    ) -> Result<CacheSettings, EnvError> {
+        use crate::client::{
+            ENV_CACHE_TTL, ENV_CACHE_TTL_SECS, ENV_NEGATIVE_CACHE_TTL, ENV_NEGATIVE_CACHE_TTL_SECS,
+        };
+        let env = Env::new(lookup);
         let ttl = |variable, deprecated, default| -> Result<Duration, EnvError> {
             Ok(env
                 .duration_or_deprecated(variable, deprecated, Unit::Secs)?
                 .map_or(default, |found| found.value))
         };
-        let cache = CacheSettings {
-            ttl: ttl(
-                "PERMISSIONS_CACHE_TTL",
-                "PERMISSIONS_CACHE_TTL_SECS",
-                Duration::from_secs(10),
-            )?,
+        Ok(CacheSettings {
+            ttl: ttl(ENV_CACHE_TTL, ENV_CACHE_TTL_SECS, Duration::from_secs(10))?,
             negative_ttl: ttl(
-                "PERMISSIONS_NEGATIVE_CACHE_TTL",
-                "PERMISSIONS_NEGATIVE_CACHE_TTL_SECS",
+                ENV_NEGATIVE_CACHE_TTL,
+                ENV_NEGATIVE_CACHE_TTL_SECS,
                 Duration::from_secs(2),
             )?,
             capacity: 10_000,
-        };
-        Ok((settings, cache))
+        })
+    }
+
+    /// `source` behind the cache `settings` ask for, or as it is when they turn it off.
+    fn cached<S: PermissionsSource>(
+        source: S,
+        settings: CacheSettings,
+    ) -> Arc<dyn PermissionsSource> {
+        if settings.ttl.is_zero() && settings.negative_ttl.is_zero() {
+            Arc::new(source)
+        } else {
+            Arc::new(CachedSource::new(source, settings))
+        }
     }
 
     /// Building a source failed.
@@ -216,7 +236,7 @@ pub mod env {
                     crate::client::ClientConfig::from_lookup(lookup).map_err(SetupError::Client)?;
                 let client =
                     crate::client::PermissionsClient::new(config).map_err(SetupError::Client)?;
-                Ok(Arc::new(client))
+                Ok(cached(client, cache_settings(lookup)?))
             }
         }
     }
@@ -229,6 +249,63 @@ pub mod env {
         let store = DynamoStore::connect(&settings)
             .await
             .map_err(SetupError::DynamoDb)?;
+        if cache.ttl.is_zero() && cache.negative_ttl.is_zero() {
+            return Ok(Arc::new(StoreSource(store)));
+        }
         Ok(Arc::new(StoreSource(CachedStore::new(store, cache))))
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use std::collections::HashMap;
+        use std::time::Duration;
+
+        use super::*;
+
+        fn settings(pairs: &[(&str, &str)]) -> Result<CacheSettings, EnvError> {
+            let map: HashMap<String, String> = pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            cache_settings(&|k: &str| map.get(k).cloned())
+        }
+
+        #[test]
+        fn one_cache_setting_for_either_source_in_durations_or_former_seconds() {
+            let defaults = settings(&[]).unwrap();
+            assert_eq!(
+                (defaults.ttl, defaults.negative_ttl),
+                (Duration::from_secs(10), Duration::from_secs(2))
+            );
+            let set = settings(&[
+                ("PERMISSIONS_CACHE_TTL", "1m"),
+                ("PERMISSIONS_NEGATIVE_CACHE_TTL", "0s"),
+            ])
+            .unwrap();
+            assert_eq!(
+                (set.ttl, set.negative_ttl),
+                (Duration::from_secs(60), Duration::ZERO)
+            );
+            let former = settings(&[
+                ("PERMISSIONS_CACHE_TTL_SECS", "60"),
+                ("PERMISSIONS_NEGATIVE_CACHE_TTL_SECS", "0"),
+            ])
+            .unwrap();
+            assert_eq!(
+                (former.ttl, former.negative_ttl),
+                (set.ttl, set.negative_ttl)
+            );
+            for bad in [
+                vec![("PERMISSIONS_CACHE_TTL", "10")],
+                vec![("PERMISSIONS_CACHE_TTL_SECS", "-1")],
+                vec![
+                    ("PERMISSIONS_CACHE_TTL", "10s"),
+                    ("PERMISSIONS_CACHE_TTL_SECS", "10"),
+                ],
+            ] {
+                let err = settings(&bad).unwrap_err();
+                assert!(err.variable.starts_with("PERMISSIONS_CACHE_TTL"), "{err}");
+            }
+        }
     }
 }

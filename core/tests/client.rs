@@ -18,11 +18,13 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine;
+use clearance_core::cache::{CacheSettings, CachedSource};
 use clearance_core::client::{
     Auth, ClientConfig, ClientCredentials, ClientError, PermissionsClient, Secret, SigV4,
     TokenError,
 };
 use clearance_core::domain::{CompanyId, RoleRequirement, UserId};
+use clearance_core::source::PermissionsSource as _;
 use serde_json::{Value, json};
 
 const CLIENT_ID: &str = "trigger-client";
@@ -388,40 +390,45 @@ async fn batch_get_sends_chunks_of_100_and_fills_the_cache() {
     assert_eq!(answer.missing.len(), 30);
     assert_eq!(answer.missing[0].as_str(), "u120");
     assert_eq!(server.api.requests(), 2);
-
-    // Found and missing users alike are now cached.
-    assert!(client.get_user(&user("u5")).await.unwrap().is_some());
-    assert!(client.get_user(&user("u140")).await.unwrap().is_none());
-    assert_eq!(server.api.requests(), 2);
 }
 
 // ---------------------------------------------------------------------------------------------
 // The cache.
 
+/// The client behind the one read-through cache (`CachedSource`), as `source::env` builds it.
+fn cached(client: PermissionsClient, negative_ttl: Duration) -> CachedSource<PermissionsClient> {
+    CachedSource::new(
+        client,
+        CacheSettings {
+            ttl: Duration::from_secs(10),
+            negative_ttl,
+            capacity: 100,
+        },
+    )
+}
+
 #[tokio::test]
-async fn a_second_get_user_is_answered_from_the_cache() {
+async fn a_second_read_is_answered_from_the_cache() {
     let server = start().await;
-    let client = server.client();
-    client.get_user(&user("alice")).await.unwrap();
-    client.get_user(&user("alice")).await.unwrap();
+    let source = cached(server.client(), Duration::from_secs(2));
+    source.permissions(&user("alice")).await.unwrap();
+    source.permissions(&user("alice")).await.unwrap();
     assert_eq!(server.api.requests(), 1);
-    let stats = client.stats();
-    assert_eq!((stats.cache_hits, stats.cache_misses), (1, 1));
+    let stats = source.stats();
+    assert_eq!((stats.hits, stats.misses), (1, 1));
 }
 
 #[tokio::test]
 async fn an_unknown_user_is_cached_briefly() {
     let server = start().await;
-    let mut config = server.config();
-    config.negative_cache_ttl = Duration::from_millis(300);
-    let client = PermissionsClient::new(config).unwrap();
-    assert!(client.get_user(&user("nobody")).await.unwrap().is_none());
-    assert!(client.get_user(&user("nobody")).await.unwrap().is_none());
+    let source = cached(server.client(), Duration::from_millis(300));
+    assert!(source.permissions(&user("nobody")).await.unwrap().is_none());
+    assert!(source.permissions(&user("nobody")).await.unwrap().is_none());
     assert_eq!(server.api.requests(), 1);
 
     server.api.add_user("nobody", &[], "Standard");
     tokio::time::sleep(Duration::from_millis(400)).await;
-    assert!(client.get_user(&user("nobody")).await.unwrap().is_some());
+    assert!(source.permissions(&user("nobody")).await.unwrap().is_some());
     assert_eq!(server.api.requests(), 2);
 }
 
@@ -429,9 +436,9 @@ async fn an_unknown_user_is_cached_briefly() {
 async fn concurrent_misses_for_one_user_share_one_request() {
     let server = start().await;
     server.api.delay_ms.store(100, Ordering::SeqCst);
-    let client = server.client();
+    let source = cached(server.client(), Duration::from_secs(2));
     let id = user("alice");
-    let answers = futures::future::join_all((0..20).map(|_| client.get_user(&id))).await;
+    let answers = futures::future::join_all((0..20).map(|_| source.permissions(&id))).await;
     assert!(answers.iter().all(|a| matches!(a, Ok(Some(_)))));
     assert_eq!(server.api.requests(), 1);
 }
@@ -441,23 +448,31 @@ async fn errors_are_never_cached() {
     let server = start().await;
     let mut config = server.config();
     config.max_attempts = 1;
-    let client = PermissionsClient::new(config).unwrap();
-    server.api.script(&[500]);
-    let err = client.get_user(&user("alice")).await.unwrap_err();
-    assert!(
-        matches!(err, ClientError::Status { status: 500, .. }),
-        "{err:?}"
+    let source = cached(
+        PermissionsClient::new(config).unwrap(),
+        Duration::from_secs(2),
     );
-    assert!(client.get_user(&user("alice")).await.unwrap().is_some());
+    server.api.script(&[500]);
+    assert!(source.permissions(&user("alice")).await.is_err());
+    assert!(source.permissions(&user("alice")).await.unwrap().is_some());
     assert_eq!(server.api.requests(), 2);
 }
 
 #[tokio::test]
 async fn invalidate_drops_a_cached_user() {
     let server = start().await;
+    let source = cached(server.client(), Duration::from_secs(2));
+    source.permissions(&user("alice")).await.unwrap();
+    source.invalidate(&user("alice")).await;
+    source.permissions(&user("alice")).await.unwrap();
+    assert_eq!(server.api.requests(), 2);
+}
+
+#[tokio::test]
+async fn the_client_alone_keeps_no_cache() {
+    let server = start().await;
     let client = server.client();
     client.get_user(&user("alice")).await.unwrap();
-    client.invalidate(&user("alice")).await;
     client.get_user(&user("alice")).await.unwrap();
     assert_eq!(server.api.requests(), 2);
 }

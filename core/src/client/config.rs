@@ -37,8 +37,8 @@ pub const ENV_ATTEMPT_TIMEOUT: &str = "PERMISSIONS_ATTEMPT_TIMEOUT";
 pub const ENV_TOTAL_TIMEOUT: &str = "PERMISSIONS_TOTAL_TIMEOUT";
 /// Most attempts per call (default 3; 1 means no retries).
 pub const ENV_MAX_ATTEMPTS: &str = "PERMISSIONS_MAX_ATTEMPTS";
-/// How long a user read is cached, a duration such as `10s` (the default; `0s` turns the cache
-/// off).
+/// How long a user read is cached in front of the source (`crate::cache::CachedSource`, built by
+/// `source::env`), a duration such as `10s` (the default; `0s` turns the cache off).
 pub const ENV_CACHE_TTL: &str = "PERMISSIONS_CACHE_TTL";
 /// How long "no such user" is cached, a duration such as `2s` (the default).
 pub const ENV_NEGATIVE_CACHE_TTL: &str = "PERMISSIONS_NEGATIVE_CACHE_TTL";
@@ -205,12 +205,6 @@ pub struct ClientConfig {
     /// The back-off before the first retry; it doubles for each further one, and each wait is
     /// drawn at random between half of it and all of it.
     pub backoff: Duration,
-    /// How long a user read by [`get_user`](super::PermissionsClient::get_user) is cached.
-    pub cache_ttl: Duration,
-    /// How long "no such user" is cached.
-    pub negative_cache_ttl: Duration,
-    /// The most users cached at once.
-    pub cache_capacity: u64,
 }
 
 impl ClientConfig {
@@ -238,9 +232,6 @@ impl ClientConfig {
             total_timeout: Duration::from_secs(2),
             max_attempts: 3,
             backoff: Duration::from_millis(50),
-            cache_ttl: Duration::from_secs(10),
-            negative_cache_ttl: Duration::from_secs(2),
-            cache_capacity: 10_000,
         })
     }
 
@@ -392,20 +383,6 @@ impl ClientConfig {
         if let Some(attempts) = env.number(ENV_MAX_ATTEMPTS)? {
             config.max_attempts = attempts;
         }
-        config.cache_ttl = duration(
-            ENV_CACHE_TTL,
-            ENV_CACHE_TTL_SECS,
-            Unit::Secs,
-            config.cache_ttl,
-        )?
-        .value;
-        config.negative_cache_ttl = duration(
-            ENV_NEGATIVE_CACHE_TTL,
-            ENV_NEGATIVE_CACHE_TTL_SECS,
-            Unit::Secs,
-            config.negative_cache_ttl,
-        )?
-        .value;
         // The variable behind a field that `validate` names: the one the operator set.
         let variable = |field: &str| match field {
             "attempt_timeout" => attempt_timeout.variable.to_owned(),
@@ -518,8 +495,6 @@ mod tests {
         assert_eq!(config.attempt_timeout, Duration::from_millis(500));
         assert_eq!(config.total_timeout, Duration::from_secs(2));
         assert_eq!(config.max_attempts, 3);
-        assert_eq!(config.cache_ttl, Duration::from_secs(10));
-        assert_eq!(config.negative_cache_ttl, Duration::from_secs(2));
     }
 
     #[test]
@@ -540,7 +515,6 @@ mod tests {
             panic!("expected client credentials");
         };
         assert_eq!(creds.scopes, ["clearance/read", "clearance/check"]);
-        assert_eq!(config.cache_ttl, Duration::from_secs(30));
         let shown = format!("{config:?}");
         assert!(!shown.contains("s3cr3t-value"), "{shown}");
     }
@@ -605,10 +579,6 @@ mod tests {
                 &[api, ("PERMISSIONS_MAX_ATTEMPTS", "0")],
                 "PERMISSIONS_MAX_ATTEMPTS",
             ),
-            (
-                &[api, ("PERMISSIONS_CACHE_TTL_SECS", "-1")],
-                "PERMISSIONS_CACHE_TTL_SECS",
-            ),
         ];
         for (pairs, setting) in cases {
             let err = ClientConfig::from_lookup(lookup(pairs)).unwrap_err();
@@ -624,46 +594,24 @@ mod tests {
             api,
             ("PERMISSIONS_ATTEMPT_TIMEOUT", "250ms"),
             ("PERMISSIONS_TOTAL_TIMEOUT", "1s"),
-            ("PERMISSIONS_CACHE_TTL", "1m"),
-            ("PERMISSIONS_NEGATIVE_CACHE_TTL", "0s"),
         ]))
         .unwrap();
         assert_eq!(config.attempt_timeout, Duration::from_millis(250));
         assert_eq!(config.total_timeout, Duration::from_secs(1));
-        assert_eq!(config.cache_ttl, Duration::from_secs(60));
-        assert_eq!(config.negative_cache_ttl, Duration::ZERO);
 
         let former = ClientConfig::from_lookup(lookup(&[
             api,
             ("PERMISSIONS_ATTEMPT_TIMEOUT_MS", "250"),
             ("PERMISSIONS_TOTAL_TIMEOUT_MS", "1000"),
-            ("PERMISSIONS_CACHE_TTL_SECS", "60"),
-            ("PERMISSIONS_NEGATIVE_CACHE_TTL_SECS", "0"),
         ]))
         .unwrap();
         assert_eq!(former.attempt_timeout, config.attempt_timeout);
         assert_eq!(former.total_timeout, config.total_timeout);
-        assert_eq!(former.cache_ttl, config.cache_ttl);
-        assert_eq!(former.negative_cache_ttl, config.negative_cache_ttl);
 
-        let cases: &[(&[(&str, &str)], &str)] = &[
-            (
-                &[api, ("PERMISSIONS_TOTAL_TIMEOUT", "0s")],
-                "PERMISSIONS_TOTAL_TIMEOUT",
-            ),
-            (
-                &[api, ("PERMISSIONS_CACHE_TTL", "10")],
-                "PERMISSIONS_CACHE_TTL",
-            ),
-            (
-                &[
-                    api,
-                    ("PERMISSIONS_CACHE_TTL", "10s"),
-                    ("PERMISSIONS_CACHE_TTL_SECS", "10"),
-                ],
-                "PERMISSIONS_CACHE_TTL",
-            ),
-        ];
+        let cases: &[(&[(&str, &str)], &str)] = &[(
+            &[api, ("PERMISSIONS_TOTAL_TIMEOUT", "0s")],
+            "PERMISSIONS_TOTAL_TIMEOUT",
+        )];
         for (pairs, setting) in cases {
             let err = ClientConfig::from_lookup(lookup(pairs)).unwrap_err();
             let message = err.to_string();

@@ -10,8 +10,8 @@
 //!   a Cognito trigger's 5 s.
 //! - **Retries** with jittered exponential back-off, on timeouts, connection failures and 5xx
 //!   answers only; never on a 4xx.
-//! - **Cache.** `get_user` answers are cached (10 s; "no such user" 2 s); concurrent misses for one
-//!   user share one request; errors are never cached.
+//! - **No cache of its own.** Put `crate::cache::CachedSource` in front of it (as `source::env`
+//!   does): the one read-through cache every source shares.
 //! - **Authentication** ([`Auth`]): an OAuth2 client-credentials bearer token (fetched once for all
 //!   callers and renewed before it expires), SigV4 (feature `client-sigv4`), or none.
 //!
@@ -19,8 +19,7 @@
 //! `PERMISSIONS_AUTH`, `PERMISSIONS_TOKEN_URL`, `PERMISSIONS_CLIENT_ID`,
 //! `PERMISSIONS_CLIENT_SECRET`, `PERMISSIONS_SCOPES`, `PERMISSIONS_SIGV4_REGION`,
 //! `PERMISSIONS_SIGV4_SERVICE`, `PERMISSIONS_ATTEMPT_TIMEOUT_MS`, `PERMISSIONS_TOTAL_TIMEOUT_MS`,
-//! `PERMISSIONS_MAX_ATTEMPTS`, `PERMISSIONS_CACHE_TTL_SECS`,
-//! `PERMISSIONS_NEGATIVE_CACHE_TTL_SECS`). Secrets and tokens are never logged; `Debug` output
+//! `PERMISSIONS_MAX_ATTEMPTS`). Secrets and tokens are never logged; `Debug` output
 //! redacts them.
 
 mod config;
@@ -33,8 +32,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use moka::Expiry;
-use moka::future::Cache;
 use reqwest::{Method, StatusCode, Url};
 use serde::{Deserialize, Serialize};
 
@@ -44,16 +41,16 @@ use crate::domain::{CompanyId, RoleRequirement, UserId, UserPermissions};
 pub use config::SigV4;
 pub use config::{
     Auth, ClientConfig, ClientCredentials, ENV_API_URL, ENV_ATTEMPT_TIMEOUT_MS, ENV_AUTH,
-    ENV_AWS_REGION, ENV_CACHE_TTL_SECS, ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_MAX_ATTEMPTS,
-    ENV_NEGATIVE_CACHE_TTL_SECS, ENV_SCOPES, ENV_SIGV4_REGION, ENV_SIGV4_SERVICE, ENV_TOKEN_URL,
-    ENV_TOTAL_TIMEOUT_MS, Secret,
+    ENV_AWS_REGION, ENV_CACHE_TTL, ENV_CACHE_TTL_SECS, ENV_CLIENT_ID, ENV_CLIENT_SECRET,
+    ENV_MAX_ATTEMPTS, ENV_NEGATIVE_CACHE_TTL, ENV_NEGATIVE_CACHE_TTL_SECS, ENV_SCOPES,
+    ENV_SIGV4_REGION, ENV_SIGV4_SERVICE, ENV_TOKEN_URL, ENV_TOTAL_TIMEOUT_MS, Secret,
 };
 pub use error::{ClientConfigError, ClientError, TokenError};
 
 use token::TokenSource;
 
 /// The most ids `POST /users/batch-get` takes at once; longer lists are sent in chunks.
-pub const MAX_BATCH_GET: usize = 100;
+pub use crate::store::MAX_BATCH_GET;
 
 /// The problem `type` the permissions API gives a path it has no route for, as opposed to a user
 /// it does not know: a 404 with it means a wrong base URL, not "no such user".
@@ -105,27 +102,6 @@ pub struct ClientStats {
     pub retries: u64,
     /// Tokens fetched from the token endpoint.
     pub token_fetches: u64,
-    /// `get_user` calls answered from the cache (including those that waited on another's load).
-    pub cache_hits: u64,
-    /// `get_user` calls that loaded from the API.
-    pub cache_misses: u64,
-}
-
-type Entry = Option<Arc<UserPermissions>>;
-
-struct TtlPolicy {
-    ttl: Duration,
-    negative_ttl: Duration,
-}
-
-impl Expiry<UserId, Entry> for TtlPolicy {
-    fn expire_after_create(&self, _: &UserId, value: &Entry, _: Instant) -> Option<Duration> {
-        Some(if value.is_some() {
-            self.ttl
-        } else {
-            self.negative_ttl
-        })
-    }
 }
 
 enum Authenticator {
@@ -139,21 +115,17 @@ enum Authenticator {
 struct Counters {
     attempts: AtomicU64,
     retries: AtomicU64,
-    hits: AtomicU64,
-    misses: AtomicU64,
 }
 
 struct Inner {
     config: ClientConfig,
     http: reqwest::Client,
     auth: Authenticator,
-    /// `None` when caching is turned off (both TTLs zero).
-    cache: Option<Cache<UserId, Entry>>,
     counters: Counters,
 }
 
-/// A client for the permissions API. Cheap to clone: clones share the connection pool, the token
-/// and the cache.
+/// A client for the permissions API. Cheap to clone: clones share the connection pool and the
+/// token.
 #[derive(Clone)]
 pub struct PermissionsClient {
     inner: Arc<Inner>,
@@ -191,22 +163,11 @@ impl PermissionsClient {
             #[cfg(feature = "client-sigv4")]
             Auth::SigV4(sigv4) => Authenticator::SigV4(Box::new(sigv4::Signer::new(sigv4.clone()))),
         };
-        let cache =
-            (!config.cache_ttl.is_zero() || !config.negative_cache_ttl.is_zero()).then(|| {
-                Cache::builder()
-                    .max_capacity(config.cache_capacity)
-                    .expire_after(TtlPolicy {
-                        ttl: config.cache_ttl,
-                        negative_ttl: config.negative_cache_ttl,
-                    })
-                    .build()
-            });
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
                 http,
                 auth,
-                cache,
                 counters: Counters::default(),
             }),
         })
@@ -227,43 +188,15 @@ impl PermissionsClient {
                 Authenticator::Bearer(source) => source.fetches(),
                 _ => 0,
             },
-            cache_hits: c.hits.load(Ordering::Relaxed),
-            cache_misses: c.misses.load(Ordering::Relaxed),
         }
     }
 
-    /// A user's permissions (`GET /users/{id}`), or `None` if Clearance holds none (404). Cached.
+    /// A user's permissions (`GET /users/{id}`), or `None` if Clearance holds none (404).
     pub async fn get_user(&self, id: &UserId) -> Result<Option<UserPermissions>, ClientError> {
-        let counters = &self.inner.counters;
-        let Some(cache) = &self.inner.cache else {
-            counters.misses.fetch_add(1, Ordering::Relaxed);
-            return Ok(self.fetch_user(id).await?.map(|u| (*u).clone()));
-        };
-        let entry = cache
-            .entry_by_ref(id)
-            .or_try_insert_with(self.fetch_user(id))
-            .await
-            .map_err(|err| (*err).clone())?;
-        if entry.is_fresh() {
-            counters.misses.fetch_add(1, Ordering::Relaxed);
-        } else {
-            counters.hits.fetch_add(1, Ordering::Relaxed);
-        }
-        Ok(entry.into_value().map(|u| (*u).clone()))
-    }
-
-    /// Drops the cached answer for `id`, so the next [`get_user`](Self::get_user) asks the API.
-    pub async fn invalidate(&self, id: &UserId) {
-        if let Some(cache) = &self.inner.cache {
-            cache.invalidate(id).await;
-        }
-    }
-
-    async fn fetch_user(&self, id: &UserId) -> Result<Entry, ClientError> {
         let url = self.url(&["users", id.as_str()]);
         let answer = self.call("get_user", Method::GET, url, None).await?;
         match answer.status {
-            StatusCode::OK => decode::<UserPermissions>(&answer.body).map(|u| Some(Arc::new(u))),
+            StatusCode::OK => decode::<UserPermissions>(&answer.body).map(Some),
             StatusCode::NOT_FOUND if !is_route_not_found(&answer.body) => Ok(None),
             status => Err(ClientError::from_status(status, &answer.body)),
         }
@@ -302,8 +235,7 @@ impl PermissionsClient {
         }
     }
 
-    /// Many users at once: `POST /users/batch-get`, in chunks of [`MAX_BATCH_GET`]. The answers
-    /// also fill the `get_user` cache.
+    /// Many users at once: `POST /users/batch-get`, in chunks of [`MAX_BATCH_GET`].
     pub async fn batch_get(&self, ids: &[UserId]) -> Result<BatchGetResponse, ClientError> {
         let mut all = BatchGetResponse {
             users: Vec::with_capacity(ids.len()),
@@ -321,16 +253,6 @@ impl PermissionsClient {
                 return Err(ClientError::from_status(answer.status, &answer.body));
             }
             let part: BatchGetResponse = decode(&answer.body)?;
-            if let Some(cache) = &self.inner.cache {
-                for user in &part.users {
-                    cache
-                        .insert(user.id.clone(), Some(Arc::new(user.clone())))
-                        .await;
-                }
-                for id in &part.missing {
-                    cache.insert(id.clone(), None).await;
-                }
-            }
             all.users.extend(part.users);
             all.missing.extend(part.missing);
         }

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use clearance_authorizer::{Authorizer, AuthorizerConfig};
 use clearance_axum::AuthLayer;
+use clearance_core::cache::{CacheSettings, CachedSource};
 use clearance_core::client::{ClientConfig, PermissionsClient};
 use clearance_core::domain::{UserId, UserPermissions};
 use clearance_core::jwt::{Verifier, VerifierConfig};
@@ -57,11 +58,17 @@ struct Gateway {
     backend: axum::Router,
 }
 
-fn client(url: &str, ttl: Duration) -> PermissionsClient {
-    let mut config = ClientConfig::new(url).unwrap();
-    config.cache_ttl = ttl;
-    config.negative_cache_ttl = ttl;
-    PermissionsClient::new(config).unwrap()
+/// The permissions client behind the one read-through cache, as `source::env` builds it.
+fn client(url: &str, ttl: Duration) -> CachedSource<PermissionsClient> {
+    let client = PermissionsClient::new(ClientConfig::new(url).unwrap()).unwrap();
+    CachedSource::new(
+        client,
+        CacheSettings {
+            ttl,
+            negative_ttl: ttl,
+            capacity: 1_000,
+        },
+    )
 }
 
 /// A source that must never be asked: pattern 3's middleware reads the authorizer's context.
