@@ -57,7 +57,7 @@ struct Shared {
 /// # use axum::{Router, routing::get};
 /// # use clearance_core::{jwt::Verifier, source::PermissionsSource};
 /// # fn app(verifier: Arc<Verifier>, source: Arc<dyn PermissionsSource>) -> Router {
-/// use clearance_axum::{AuthLayer, require_company};
+/// use clearance_middleware::{AuthLayer, require_company};
 ///
 /// let auth = AuthLayer::new(source).with_verifier(verifier);
 /// Router::new()

@@ -2,13 +2,13 @@
 //! in every request it lets through, and the extractors handlers take it with.
 //!
 //! ```
-//! use clearance_axum::{Identity, Permissions};
+//! use clearance_middleware::{CallerPermissions, Identity};
 //!
 //! async fn me(identity: Identity) -> String {
 //!     format!("{} via {:?}", identity.caller.permissions_id, identity.origin)
 //! }
 //!
-//! async fn my_companies(Permissions(p): Permissions) -> String {
+//! async fn my_companies(CallerPermissions(p): CallerPermissions) -> String {
 //!     format!("{} companies", p.companies.len())
 //! }
 //! ```
@@ -96,14 +96,14 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for Identity {
 }
 
 pub(crate) const NOT_BEHIND_LAYER: &str =
-    "the route takes an Identity but is not behind clearance_axum::AuthLayer";
+    "the route takes an Identity but is not behind clearance_middleware::AuthLayer";
 
 /// The caller's permissions, as an extractor. Refuses with 403 (`unknown-user`) when Clearance
 /// holds none for the caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Permissions(pub UserPermissions);
+pub struct CallerPermissions(pub UserPermissions);
 
-impl<S: Send + Sync> FromRequestParts<S> for Permissions {
+impl<S: Send + Sync> FromRequestParts<S> for CallerPermissions {
     type Rejection = AuthError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
@@ -114,7 +114,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Permissions {
         identity
             .permissions
             .clone()
-            .map(Permissions)
+            .map(CallerPermissions)
             .ok_or(AuthError::Forbidden(Outcome::Deny(
                 DecisionReason::UnknownUser,
             )))

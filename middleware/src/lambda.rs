@@ -6,7 +6,7 @@
 //!
 //! ```no_run
 //! # async fn run(app: axum::Router) -> Result<(), lambda_http::Error> {
-//! let app = tower::ServiceExt::map_request(app, clearance_axum::lambda::strip_stage::<lambda_http::Body>);
+//! let app = tower::ServiceExt::map_request(app, clearance_middleware::lambda::strip_stage::<lambda_http::Body>);
 //! lambda_http::run(app).await
 //! # }
 //! ```

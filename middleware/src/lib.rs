@@ -14,7 +14,7 @@
 //!   a role), [`require_subject`] (the path names the caller), [`require_client`] (the path names
 //!   the caller's client), or any [`Requirement`](clearance_core::authz::Requirement) with
 //!   [`require()`]. They evaluate with the rules the authorizer uses; a refusal is a 403.
-//! - Extractors ([`identity`]): [`Identity`] and [`Permissions`].
+//! - Extractors ([`identity`]): [`Identity`] and [`CallerPermissions`].
 //!
 //! Every refusal is an RFC 9457 problem document ([`problem`]) whose text names the rule that
 //! refused and never another company's or user's data. [`lambda`] has the one helper an app needs
@@ -23,7 +23,7 @@
 //! ```no_run
 //! use std::sync::Arc;
 //! use axum::{Router, routing::get, handler::Handler};
-//! use clearance_axum::{AuthLayer, Identity, require_company};
+//! use clearance_middleware::{AuthLayer, Identity, require_company};
 //! # async fn demo(verifier: Arc<clearance_core::jwt::Verifier>,
 //! #               source: Arc<dyn clearance_core::source::PermissionsSource>) {
 //!
@@ -49,7 +49,7 @@ pub mod require;
 
 pub use auth::{AuthLayer, AuthService};
 pub use context::{ContextIdentity, context_identity};
-pub use identity::{Identity, Origin, Permissions};
+pub use identity::{CallerPermissions, Identity, Origin};
 pub use problem::{AuthError, Problem};
 pub use require::{
     RequireLayer, RequireService, require, require_client, require_company, require_subject,

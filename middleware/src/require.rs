@@ -10,7 +10,7 @@
 //!
 //! ```no_run
 //! # use axum::{Router, routing::get, handler::Handler};
-//! use clearance_axum::{require_company, require_subject};
+//! use clearance_middleware::{require_company, require_subject};
 //!
 //! # async fn list() {} async fn create() {} async fn one() {}
 //! let routes: Router = Router::new()
@@ -174,7 +174,7 @@ impl RequireLayer {
                 }
                 Err(_) => {
                     return Err(AuthError::Misconfigured(
-                        "a clearance_axum::require layer runs before routing: add it with \
+                        "a clearance_middleware::require layer runs before routing: add it with \
                          route_layer or on a handler"
                             .into(),
                     ));

@@ -153,7 +153,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         // Outside the router, so the path is fixed before routing.
         let app = tower::ServiceExt::map_request(
             app,
-            clearance_axum::lambda::strip_stage::<lambda_http::Body>,
+            clearance_middleware::lambda::strip_stage::<lambda_http::Body>,
         );
         return lambda_http::run(app)
             .await

@@ -6,8 +6,8 @@
 //! | `POST /companies/{company_id}/orders` | the caller may act for the company, as `Manager` or above |
 //! | `GET /users/{user_id}/orders/{id}` | `user_id` is the caller (the token's `sub`) |
 //!
-//! Orders live in memory. The routes are protected by `clearance-axum`: its
-//! [`AuthLayer`](clearance_axum::AuthLayer) finds the caller (the API Gateway authorizer's context
+//! Orders live in memory. The routes are protected by `clearance-middleware`: its
+//! [`AuthLayer`](clearance_middleware::AuthLayer) finds the caller (the API Gateway authorizer's context
 //! on Lambda, else a bearer token it verifies) and hydrates their permissions; the route layers
 //! check the rules above.
 //!

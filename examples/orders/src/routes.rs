@@ -11,7 +11,7 @@ use axum::handler::Handler as _;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use clearance_axum::{AuthLayer, Identity, Problem, require_company, require_subject};
+use clearance_middleware::{AuthLayer, Identity, Problem, require_company, require_subject};
 use serde::Serialize;
 
 use crate::orders::{NewOrder, Order, OrderBook};

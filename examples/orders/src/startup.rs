@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use axum::Router;
-use clearance_axum::AuthLayer;
 use clearance_core::jwt::{Verifier, VerifierConfig};
+use clearance_middleware::AuthLayer;
 use tokio::net::TcpListener;
 
 use crate::config::{Settings, on_lambda, verifier_configured};
@@ -67,7 +67,7 @@ pub async fn run(
         // Outside the router, so the path is fixed before routing.
         let app = tower::ServiceExt::map_request(
             app,
-            clearance_axum::lambda::strip_stage::<lambda_http::Body>,
+            clearance_middleware::lambda::strip_stage::<lambda_http::Body>,
         );
         return lambda_http::run(app)
             .await

@@ -11,14 +11,14 @@ use async_trait::async_trait;
 use axum::Router;
 use axum::handler::Handler as _;
 use axum::routing::get;
-use clearance_axum::{
-    AuthLayer, Identity, Permissions, require_client, require_company, require_subject,
-};
 use clearance_core::domain::{CompanyId, Role, UserId, UserPermissions};
 use clearance_core::jwt::{Verifier, VerifierConfig};
 use clearance_core::source::{PermissionsSource, SourceError, StoreSource};
 use clearance_core::store::memory::MemoryStore;
 use clearance_core::store::{PermissionStore, Precondition};
+use clearance_middleware::{
+    AuthLayer, CallerPermissions, Identity, require_client, require_company, require_subject,
+};
 use clearance_tests::issuer::TestIssuer;
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
@@ -137,7 +137,7 @@ async fn show(identity: Identity) -> axum::Json<Value> {
     axum::Json(describe(&identity))
 }
 
-async fn show_permissions(Permissions(p): Permissions) -> axum::Json<Value> {
+async fn show_permissions(CallerPermissions(p): CallerPermissions) -> axum::Json<Value> {
     axum::Json(json!({"id": p.id.as_str(), "role": p.role.as_str()}))
 }
 
@@ -151,7 +151,7 @@ async fn show_permissions(Permissions(p): Permissions) -> axum::Json<Value> {
 /// | `GET /users/{user_id}/orders/{id}` | `user_id` is the caller's subject |
 /// | `GET /clients/{client_id}/orders` | `client_id` is the caller's client |
 /// | `GET /me` | authenticated |
-/// | `GET /me/permissions` | authenticated, with stored permissions (the `Permissions` extractor) |
+/// | `GET /me/permissions` | authenticated, with stored permissions (the `CallerPermissions` extractor) |
 pub fn router(auth: AuthLayer) -> Router {
     Router::new()
         .route(
@@ -322,7 +322,7 @@ impl LambdaApp {
         let app = self
             .app
             .clone()
-            .map_request(clearance_axum::lambda::strip_stage::<lambda_http::Body>);
+            .map_request(clearance_middleware::lambda::strip_stage::<lambda_http::Body>);
         let response = app.oneshot(request).await.unwrap();
         let (parts, body) = response.into_parts();
         let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap();

@@ -1,4 +1,4 @@
-//! Integration tests for `clearance-axum`: one test binary.
+//! Integration tests for `clearance-middleware`: one test binary.
 //!
 //! - [`bearer`]: a real server on `127.0.0.1:0` with tokens from a test issuer whose JWKS is
 //!   served over HTTP: every rule's allow and deny, token failures, a failing source.

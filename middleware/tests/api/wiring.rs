@@ -4,9 +4,9 @@
 use axum::Router;
 use axum::body::Body;
 use axum::routing::get;
-use clearance_axum::{Identity, Origin, require_company};
 use clearance_core::authz::Caller;
 use clearance_core::domain::RoleOrder;
+use clearance_middleware::{Identity, Origin, require_company};
 use http::Request;
 use tower::{Layer as _, ServiceExt as _};
 

@@ -25,7 +25,7 @@ use clap::{Args, ValueEnum};
 use clearance_core::jwt::{ConfigError, VerifiedToken, Verifier, VerifierConfig};
 use clearance_core::store::StoreError;
 
-use super::context::Caller;
+use super::context::Actor;
 use super::problem::ApiError;
 
 /// How callers authenticate.
@@ -258,7 +258,7 @@ pub fn actor_of(token: &VerifiedToken) -> Option<String> {
         .map(|caller| caller.permissions_id)
 }
 
-/// The authentication middleware: lets the request through with its [`Caller`], or answers 401,
+/// The authentication middleware: lets the request through with its [`Actor`], or answers 401,
 /// 403 or 503.
 pub async fn authenticate(State(auth): State<Arc<Auth>>, mut req: Request, next: Next) -> Response {
     if auth.mode == AuthMode::None || auth.is_public(req.uri().path()) {
@@ -335,6 +335,6 @@ pub async fn authenticate(State(auth): State<Arc<Auth>>, mut req: Request, next:
             .into_response();
         }
     }
-    req.extensions_mut().insert(Caller { actor });
+    req.extensions_mut().insert(Actor { actor });
     next.run(req).await
 }

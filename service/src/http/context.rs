@@ -5,10 +5,12 @@ use std::convert::Infallible;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
-/// The authenticated caller, put into the request's extensions by the authentication layer.
+/// Who acts for the authenticated caller (`updatedBy`, the audit log's `actor`), put into the
+/// request's extensions by the authentication layer. (Not `clearance_core::authz::Caller`, the
+/// caller as token verification establishes it: this is only the actor that rule chose.)
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Caller {
-    /// Who acts: a token's `sub`, or its `client_id` for client-credentials tokens.
+pub struct Actor {
+    /// A user's `sub`, or a machine client's client id.
     pub actor: String,
 }
 
@@ -17,14 +19,14 @@ pub struct Caller {
 pub struct RequestContext {
     /// The request id (`x-request-id`, kept from the caller or made here).
     pub request_id: String,
-    /// The authenticated caller, if authentication is on.
-    pub caller: Option<Caller>,
+    /// Who acts, if authentication is on.
+    pub actor: Option<Actor>,
 }
 
 impl RequestContext {
     /// Who acts, for `updatedBy`: `None` when the API runs without authentication.
     pub fn actor(&self) -> Option<&str> {
-        self.caller.as_ref().map(|c| c.actor.as_str())
+        self.actor.as_ref().map(|c| c.actor.as_str())
     }
 }
 
@@ -40,7 +42,7 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestContext {
             .to_owned();
         Ok(Self {
             request_id,
-            caller: parts.extensions.get::<Caller>().cloned(),
+            actor: parts.extensions.get::<Actor>().cloned(),
         })
     }
 }

@@ -1,7 +1,7 @@
 //! `--auth gateway`: the caller as API Gateway established it, read from the Lambda request
 //! context (which only the Lambda runtime can set: a plain HTTP server never has it).
 //!
-//! The context is read by `clearance_axum::context_identity`, the one reader the middleware
+//! The context is read by `clearance_middleware::context_identity`, the one reader the middleware
 //! uses too, with the one identity rule (`clearance_core::authz::Caller::identify`):
 //!
 //! | in front of the API | actor | scopes checked |
@@ -15,14 +15,14 @@
 //! the exact method and path. Every caller derived from a token must hold the read or write scope,
 //! whatever authorizer passed it on; a Cognito ID token (which has no scopes) gets 403.
 
-use clearance_axum::identity::Origin;
+use clearance_middleware::identity::Origin;
 
 /// The caller API Gateway authenticated, with the scopes to check (`None` for IAM callers only:
 /// the gateway decided).
 pub fn caller_from_context<B>(
     req: &axum::http::Request<B>,
 ) -> Option<(String, Option<Vec<String>>)> {
-    let found = clearance_axum::context_identity(req)?;
+    let found = clearance_middleware::context_identity(req)?;
     let scopes = (found.origin != Origin::Iam).then_some(found.scopes);
     Some((found.caller.permissions_id, scopes))
 }

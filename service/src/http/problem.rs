@@ -14,8 +14,8 @@ use clearance_core::store::StoreError;
 use clearance_core::store::cursor::CursorError;
 use clearance_core::store::ops::PatchError;
 
-pub use clearance_axum::problem::{PROBLEM_JSON, Problem, problem_type};
 pub use clearance_core::report::error_chain;
+pub use clearance_middleware::problem::{PROBLEM_JSON, Problem, problem_type};
 
 /// Everything that can go wrong in a request, mapped to a status and a problem `type`.
 #[derive(Debug, thiserror::Error)]

@@ -18,13 +18,13 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use clearance_authorizer::{Authorizer, AuthorizerConfig};
-use clearance_axum::AuthLayer;
 use clearance_core::cache::{CacheSettings, CachedSource};
 use clearance_core::client::{ClientConfig, PermissionsClient};
 use clearance_core::domain::{UserId, UserPermissions};
 use clearance_core::jwt::{Verifier, VerifierConfig};
 use clearance_core::source::{PermissionsSource, SourceError};
 use clearance_example_orders::orders::OrderBook;
+use clearance_middleware::AuthLayer;
 use clearance_service::config::Settings;
 use clearance_tests::issuer::TestIssuer;
 use serde_json::{Value, json};
@@ -183,7 +183,7 @@ impl Gateway {
         let request =
             lambda_http::request::from_str(&event.to_string()).expect("a REST proxy event");
         // As the orders binary does under Lambda: the routes know nothing of the stage.
-        let request = clearance_axum::lambda::strip_stage(request);
+        let request = clearance_middleware::lambda::strip_stage(request);
         let response = self.backend.clone().oneshot(request).await.unwrap();
         let status = response.status().as_u16();
         let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
