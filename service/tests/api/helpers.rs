@@ -1,5 +1,6 @@
-//! `TestApp`: the real server on 127.0.0.1:0 and typed helpers to talk to it over HTTP; and
-//! [`start_binary`], the service's binary as a process.
+//! `TestApp`: the real server on 127.0.0.1:0 (a [`TestServer`]) and typed helpers to talk to it
+//! over HTTP, answering the shared [`Answer`]; and [`start_binary`], the service's binary as a
+//! process.
 
 use std::net::SocketAddr;
 use std::process::Stdio;
@@ -10,12 +11,13 @@ use clearance_core::store::PermissionStore;
 use clearance_core::store::dynamodb::{DynamoSettings, DynamoStore, ScanBound};
 use clearance_service::config::{CursorSecret, Settings};
 use clearance_service::startup;
+pub use clearance_tests::answer::Answer;
 use clearance_tests::dynalite::Dynalite;
-use reqwest::header::HeaderMap;
-use reqwest::{Method, StatusCode};
+use clearance_tests::events;
+use clearance_tests::server::TestServer;
+use reqwest::Method;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::sync::oneshot;
 
 /// The service's binary, built by cargo for these tests.
 pub const BINARY: &str = env!("CARGO_BIN_EXE_clearance-service");
@@ -51,52 +53,9 @@ pub const SUITE_SCAN_BOUND: ScanBound = ScanBound {
 pub struct TestApp {
     pub addr: SocketAddr,
     pub client: reqwest::Client,
-    shutdown: Option<oneshot::Sender<()>>,
-    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    server: TestServer,
     /// Keeps what the store needs alive (a temp dir, a dynalite server).
     _guard: Box<dyn std::any::Any + Send>,
-}
-
-/// An HTTP answer, read whole.
-pub struct Answer {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub text: String,
-}
-
-impl Answer {
-    pub fn json(&self) -> Value {
-        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
-    }
-
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-
-    /// Asserts this is a problem document with the given status and `type` slug; returns it.
-    #[track_caller]
-    pub fn problem(&self, status: u16, slug: &str) -> Value {
-        assert_eq!(self.status.as_u16(), status, "body: {}", self.text);
-        assert_eq!(
-            self.header("content-type"),
-            Some("application/problem+json"),
-            "body: {}",
-            self.text
-        );
-        let body = self.json();
-        assert_eq!(
-            body["type"],
-            format!("urn:clearance:problem:{slug}"),
-            "{body}"
-        );
-        assert_eq!(body["status"], status, "{body}");
-        assert!(body["title"].is_string(), "{body}");
-        assert!(
-            body["detail"].as_str().is_some_and(|d| !d.is_empty()),
-            "{body}"
-        );
-        body
-    }
 }
 
 impl TestApp {
@@ -137,36 +96,26 @@ impl TestApp {
         Self::serve(state, Box::new(())).await
     }
 
+    /// The router over `state`, served as `main` serves it.
     pub async fn serve(
         state: clearance_service::AppState,
         guard: Box<dyn std::any::Any + Send>,
     ) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().unwrap();
-        let (tx, rx) = oneshot::channel::<()>();
         let app = clearance_service::app(state);
-        let server = tokio::spawn(startup::serve(listener, app, async {
-            let _ = rx.await;
-        }));
+        let server =
+            TestServer::start_with(|listener, shutdown| startup::serve(listener, app, shutdown))
+                .await;
         Self {
-            addr,
+            addr: server.addr(),
             client: reqwest::Client::new(),
-            shutdown: Some(tx),
-            server: Some(server),
+            server,
             _guard: guard,
         }
     }
 
     /// Stops the server gracefully and waits until it has let go of its store.
-    pub async fn stop(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(server) = self.server.take() {
-            server.await.expect("server task").expect("server result");
-        }
+    pub async fn stop(self) {
+        self.server.stop().await;
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -187,12 +136,7 @@ impl TestApp {
         if let Some(body) = body {
             request = request.body(body);
         }
-        let response = request.send().await.expect("request sent");
-        Answer {
-            status: response.status(),
-            headers: response.headers().clone(),
-            text: response.text().await.expect("body read"),
-        }
+        Answer::send(request).await
     }
 
     pub async fn get(&self, path: &str) -> Answer {
@@ -238,6 +182,11 @@ impl TestApp {
         assert!(answer.status.is_success(), "creating {id}: {}", answer.text);
         answer.json()
     }
+}
+
+/// An event fixture from `tests/events/`.
+pub fn fixture(name: &str) -> Value {
+    events::read(env!("CARGO_MANIFEST_DIR"), name)
 }
 
 /// DynamoDB settings for `table` with timeouts far above the production defaults, so that a busy
@@ -302,12 +251,4 @@ pub async fn start_binary(
     // Keep draining its output so it never blocks on a full pipe.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     (child, format!("http://{listen}"), seen)
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-    }
 }

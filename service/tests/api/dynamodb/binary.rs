@@ -5,11 +5,12 @@ use std::path::Path;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use clearance_tests::answer::Answer;
 use clearance_tests::dynalite::Dynalite;
-use clearance_tests::lambda_runtime::{FakeRuntime, Outcome};
+use clearance_tests::function::Function;
 use serde_json::{Value, json};
 
-use crate::helpers::{AMBIENT, BINARY, start_binary};
+use crate::helpers::{AMBIENT, BINARY, fixture, start_binary};
 
 /// What the SDK's default chain needs to reach dynalite: its URL, a region and fake static
 /// credentials (dynalite checks that requests are signed, not by whom).
@@ -142,7 +143,6 @@ async fn under_lambda_the_store_is_dynamodb_without_asking() {
         .send()
         .await
         .unwrap();
-    let runtime = FakeRuntime::start().await;
     let mut env = dynalite_env(&dynalite);
     env.push(("TABLE_NAME", table.clone()));
     // This test is about the store; authentication under Lambda is tested in `auth`.
@@ -150,20 +150,13 @@ async fn under_lambda_the_store_is_dynamodb_without_asking() {
         "CLEARANCE_INSECURE_ALLOW_UNAUTHENTICATED_LAMBDA",
         "true".into(),
     ));
-    let _function = runtime.spawn_function(
-        BINARY.as_ref(),
-        "clearance-permissions-api",
-        &borrowed(&env),
-    );
+    let function = Function::start(BINARY, "clearance-permissions-api", &borrowed(&env)).await;
 
-    let event = crate::platform::fixture("apigw-rest-get-user.json");
-    let outcome = runtime.invoke(event, Duration::from_secs(20)).await;
+    let response = function.respond(fixture("apigw-rest-get-user.json")).await;
 
-    let Outcome::Response(response) = outcome else {
-        panic!("{outcome:?}")
-    };
-    assert_eq!(response["statusCode"], 200, "{response}");
-    let body: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+    let answer = Answer::from_lambda(&response);
+    assert_eq!(answer.status, 200, "{response}");
+    let body = answer.json();
     assert_eq!(body["companies"], json!(["1111"]));
     assert_eq!(
         body["version"], 0,
@@ -246,7 +239,7 @@ async fn start_up_refuses_dynamodb_settings_that_cannot_work_naming_them() {
 async fn a_table_that_cannot_be_used_stops_start_up_naming_it() {
     let dynalite = Dynalite::start().await;
     let env = dynalite_env(&dynalite);
-    crate::dynamodb::faults::create_table_with_another_key(&dynalite, "keyed-by-pk").await;
+    dynalite.create_table_keyed_by("keyed-by-pk", "pk").await;
 
     let (ok, missing) = run_to_end(
         &["--store", "dynamodb", "--table", "not-created"],
