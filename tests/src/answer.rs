@@ -142,3 +142,13 @@ pub fn assert_problem(body: &Value, status: u16, code: &str) {
         "{body}"
     );
 }
+
+/// Asserts that the problem document `body` has a `detail` containing `words`.
+#[track_caller]
+pub fn assert_detail_contains(body: &Value, words: &str) {
+    let detail = body["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains(words),
+        "the detail should mention {words:?}: {body}"
+    );
+}

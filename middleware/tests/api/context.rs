@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use clearance_authorizer::policy::context;
 use clearance_core::domain::UserPermissions;
+use clearance_tests::answer::assert_detail_contains;
 use clearance_tests::issuer::TestIssuer;
 use serde_json::{Value, json};
 
@@ -441,10 +442,7 @@ async fn without_a_verifier_only_the_context_is_accepted() {
         .replace("__TOKEN__", &issuer.access_token(MANAGER, CLIENT));
     let answer = app.call(&serde_json::from_str(&text).unwrap()).await;
     let problem = answer.problem(401, "unauthorized");
-    assert!(
-        problem["detail"].as_str().unwrap().contains("API Gateway"),
-        "{problem}"
-    );
+    assert_detail_contains(&problem, "API Gateway");
 }
 
 #[tokio::test]

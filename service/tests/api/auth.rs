@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clearance_service::config::Settings;
 use clearance_service::http::auth::AuthMode;
-use clearance_tests::answer::Answer;
+use clearance_tests::answer::{Answer, assert_detail_contains};
 use clearance_tests::function::Function;
 use clearance_tests::issuer::{TestIssuer, now};
 use reqwest::Method;
@@ -52,10 +52,7 @@ async fn jwt_mode_refuses_a_call_without_a_token_with_401_and_a_challenge() {
         answer.header("www-authenticate"),
         Some("Bearer error=\"invalid_token\"")
     );
-    assert!(
-        body["detail"].as_str().unwrap().contains("no bearer token"),
-        "{body}"
-    );
+    assert_detail_contains(&body, "no bearer token");
     let answer = app
         .send(
             Method::GET,
@@ -153,10 +150,7 @@ async fn the_read_scope_reads_and_decides_but_cannot_write() {
             )
             .await
             .problem(403, "forbidden");
-        assert!(
-            body["detail"].as_str().unwrap().contains("clearance/write"),
-            "{body}"
-        );
+        assert_detail_contains(&body, "clearance/write");
     }
     app.send(Method::DELETE, "/users/x", &headers, None)
         .await
