@@ -15,7 +15,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-use crate::helpers::{BINARY, TestApp, fixture};
+use crate::helpers::{BINARY, TestApp, fixture, run_to_end};
 
 const CLIENT: &str = "admin-console";
 const MACHINE: &str = "provisioner-m2m";
@@ -368,29 +368,15 @@ async fn every_write_emits_one_audit_event_and_no_log_holds_the_token() {
 
 #[tokio::test]
 async fn gateway_mode_is_refused_outside_lambda() {
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_clearance-service"))
-        .args(["--auth", "gateway"])
-        .env_remove("AWS_LAMBDA_RUNTIME_API")
-        .output()
-        .await
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let (ok, stderr) = run_to_end(&["--auth", "gateway"], &[]).await;
+    assert!(!ok);
     assert!(stderr.contains("only under AWS Lambda"), "{stderr}");
 }
 
 #[tokio::test]
 async fn jwt_mode_without_an_issuer_stops_start_up_naming_the_setting() {
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_clearance-service"))
-        .args(["--auth", "jwt"])
-        .env_remove("AWS_LAMBDA_RUNTIME_API")
-        .env_remove("COGNITO_USER_POOL_ID")
-        .env_remove("JWT_ISSUER")
-        .output()
-        .await
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let (ok, stderr) = run_to_end(&["--auth", "jwt"], &[]).await;
+    assert!(!ok);
     assert!(stderr.contains("--auth jwt needs an issuer"), "{stderr}");
 }
 

@@ -23,7 +23,8 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 pub const BINARY: &str = env!("CARGO_BIN_EXE_clearance-service");
 
 /// Environment variables a developer's machine or CI might set that would change which store the
-/// binary opens, and how; tests that run the binary clear them and set what they need.
+/// binary opens, how, or how it authenticates; tests that run the binary clear them (and
+/// `AWS_LAMBDA_RUNTIME_API`) and set what they need.
 pub const AMBIENT: &[&str] = &[
     "CLEARANCE_STORE",
     "CLEARANCE_CREATE_TABLE",
@@ -36,6 +37,11 @@ pub const AMBIENT: &[&str] = &[
     "CLEARANCE_CURSOR_SECRET",
     "CLEARANCE_DYNAMODB_LIST_SCAN_PAGES",
     "CLEARANCE_DYNAMODB_LIST_SCAN_PAGE_ITEMS",
+    "CLEARANCE_AUTH",
+    "CLEARANCE_INSECURE_ALLOW_REMOTE",
+    "CLEARANCE_INSECURE_ALLOW_UNAUTHENTICATED_LAMBDA",
+    "COGNITO_USER_POOL_ID",
+    "JWT_ISSUER",
 ];
 
 /// The cursor secret of every [`TestApp`], so a test can make cursors as another instance of the
@@ -202,6 +208,25 @@ pub fn roomy_timeouts(table: &str) -> DynamoSettings {
 /// The DynamoDB store on `table` of `dynalite`, with `settings`' retries and timeouts.
 pub fn dynamo_store(dynalite: &Dynalite, table: &str, settings: DynamoSettings) -> DynamoStore {
     DynamoStore::from_client(dynalite.client(), table, &settings)
+}
+
+/// Runs the binary with `args` and `env` added (the [`AMBIENT`] settings cleared) until it stops on
+/// its own, as one refusing its settings does; returns whether it succeeded and its standard error.
+pub async fn run_to_end(args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
+    let mut command = tokio::process::Command::new(BINARY);
+    command.args(args).env_remove("AWS_LAMBDA_RUNTIME_API");
+    for name in AMBIENT {
+        command.env_remove(name);
+    }
+    command.envs(env.iter().copied());
+    let output = tokio::time::timeout(Duration::from_secs(30), command.output())
+        .await
+        .expect("the binary stops on its own")
+        .expect("the binary runs");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
 
 /// Starts the binary on a free port with `args` and `env` added, and waits until it listens;

@@ -10,7 +10,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::helpers::{BINARY, TestApp, fixture, start_binary};
+use crate::helpers::{BINARY, TestApp, fixture, run_to_end, start_binary};
 
 #[tokio::test]
 async fn every_response_carries_a_request_id_and_an_incoming_one_is_kept() {
@@ -141,41 +141,34 @@ async fn the_binary_loads_the_sample_data_into_an_empty_store_and_says_so() {
 #[tokio::test]
 async fn a_non_loopback_listen_address_is_refused_without_the_flag() {
     let dir = tempfile::tempdir().unwrap();
-    let output = tokio::process::Command::new(BINARY)
-        .args([
+    let (ok, stderr) = run_to_end(
+        &[
             "--listen",
             "0.0.0.0:0",
             "--data-dir",
             dir.path().to_str().unwrap(),
-        ])
-        .env_remove("AWS_LAMBDA_RUNTIME_API")
-        .env_remove("CLEARANCE_INSECURE_ALLOW_REMOTE")
-        .output()
-        .await
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+        ],
+        &[],
+    )
+    .await;
+    assert!(!ok);
     assert!(stderr.contains("--insecure-allow-remote"), "{stderr}");
 }
 
 #[tokio::test]
 async fn no_authentication_under_lambda_is_refused_without_the_explicit_opt_in() {
     let dir = tempfile::tempdir().unwrap();
-    let output = tokio::process::Command::new(BINARY)
-        .args([
+    let (ok, stderr) = run_to_end(
+        &[
             "--store",
             "embedded",
             "--data-dir",
             dir.path().to_str().unwrap(),
-        ])
-        .env("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9")
-        .env_remove("CLEARANCE_AUTH")
-        .env_remove("CLEARANCE_INSECURE_ALLOW_UNAUTHENTICATED_LAMBDA")
-        .output()
-        .await
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+        ],
+        &[("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9")],
+    )
+    .await;
+    assert!(!ok);
     assert!(
         stderr.contains("--auth none under AWS Lambda")
             && stderr.contains("CLEARANCE_INSECURE_ALLOW_UNAUTHENTICATED_LAMBDA"),
@@ -193,13 +186,8 @@ fn is_empty(dir: &std::path::Path) -> bool {
 
 #[tokio::test]
 async fn a_bad_setting_stops_start_up_with_a_message_naming_it() {
-    let output = tokio::process::Command::new(BINARY)
-        .args(["--roles", "Standard,Manager,Standard"])
-        .output()
-        .await
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let (ok, stderr) = run_to_end(&["--roles", "Standard,Manager,Standard"], &[]).await;
+    assert!(!ok);
     assert!(
         stderr.contains("--roles") && stderr.contains("more than once"),
         "{stderr}"

@@ -2,7 +2,6 @@
 //! DynamoDB store as the default on Lambda, and start-up refusing settings that cannot work.
 
 use std::path::Path;
-use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use clearance_tests::answer::Answer;
@@ -10,7 +9,7 @@ use clearance_tests::dynalite::Dynalite;
 use clearance_tests::function::Function;
 use serde_json::{Value, json};
 
-use crate::helpers::{AMBIENT, BINARY, fixture, start_binary};
+use crate::helpers::{self, BINARY, fixture, start_binary};
 
 /// What the SDK's default chain needs to reach dynalite: its URL, a region and fake static
 /// credentials (dynalite checks that requests are signed, not by whom).
@@ -30,22 +29,13 @@ fn borrowed<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str
 
 /// Runs the binary to its end with `args` and `env` (after clearing [`AMBIENT`]); returns
 /// whether it succeeded and what it wrote to stderr.
+/// The binary run to its end on a free port (so a binary that unexpectedly starts cannot clash).
 async fn run_to_end(args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
-    let mut command = tokio::process::Command::new(BINARY);
-    command.args(["--listen", "127.0.0.1:0"]).args(args);
-    command.env_remove("AWS_LAMBDA_RUNTIME_API");
-    for name in AMBIENT {
-        command.env_remove(name);
-    }
-    command.envs(env.iter().copied());
-    let output = tokio::time::timeout(Duration::from_secs(30), command.output())
-        .await
-        .expect("the binary stops on its own")
-        .unwrap();
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    let args: Vec<&str> = ["--listen", "127.0.0.1:0"]
+        .into_iter()
+        .chain(args.iter().copied())
+        .collect();
+    helpers::run_to_end(&args, env).await
 }
 
 #[tokio::test]
