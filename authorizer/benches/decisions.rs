@@ -11,17 +11,15 @@
 //! Criterion prints each as time per decision and decisions per second (`thrpt`); the ratio of
 //! `decide_warm` to `verify_token` is the cost of everything but the signature.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use clearance_authorizer::{Authorizer, AuthorizerConfig};
 use clearance_core::client::{ClientConfig, PermissionsClient};
-use clearance_core::domain::{CompanyId, Permissions, Role, UserId};
-use clearance_core::jwt::{Verifier, VerifierConfig};
-use clearance_core::store::memory::MemoryStore;
-use clearance_core::store::{PermissionStore, Precondition};
 use clearance_service::config::Settings;
+use clearance_service::startup;
 use clearance_tests::issuer::TestIssuer;
+use clearance_tests::seed;
+use clearance_tests::server::TestServer;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::json;
 
@@ -40,30 +38,12 @@ fn bench(c: &mut Criterion) {
         .build()
         .unwrap();
     let (issuer, api) = servers.block_on(async {
-        let store = Arc::new(MemoryStore::new());
-        let p = Permissions::new(
-            vec![CompanyId::parse("1111").unwrap()],
-            Role::from_stored("Manager"),
-        )
-        .unwrap();
-        store
-            .put(
-                &UserId::parse("user-1").unwrap(),
-                &p,
-                Precondition::None,
-                None,
-            )
-            .await
-            .unwrap();
-        let state =
-            clearance_service::startup::with_cache(store, &Settings::for_data_dir("unused"));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let api = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(clearance_service::startup::serve(
-            listener,
-            clearance_service::app(state),
-            std::future::pending(),
-        ));
+        let store = seed::users()
+            .grant("user-1", &["1111"], "Manager")
+            .memory()
+            .await;
+        let state = startup::with_cache(store, &Settings::for_data_dir("unused"));
+        let api = TestServer::start(clearance_service::app(state)).await;
         (TestIssuer::start().await, api)
     });
 
@@ -71,11 +51,8 @@ fn bench(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
-    let env: HashMap<String, String> = issuer.verifier_env("web-client").into_iter().collect();
-    let verifier = Arc::new(
-        Verifier::new(VerifierConfig::from_lookup(|k| env.get(k).cloned()).unwrap()).unwrap(),
-    );
-    let client = PermissionsClient::new(ClientConfig::new(&api).unwrap()).unwrap();
+    let verifier = issuer.verifier("web-client");
+    let client = PermissionsClient::new(ClientConfig::new(&api.url()).unwrap()).unwrap();
     let config =
         AuthorizerConfig::from_lookup(|k| (k == "AUTHORIZER_RULES").then(|| RULES.to_owned()))
             .unwrap();
@@ -114,6 +91,7 @@ fn bench(c: &mut Criterion) {
             .iter(|| async { authorizer.decide(&no_rule).await.unwrap() })
     });
     group.finish();
+    drop(api);
     drop(servers);
 }
 

@@ -1,23 +1,22 @@
-//! The authorizer's handler on the three event kinds API Gateway sends (fixtures in `events/`),
-//! with tokens signed by a test issuer whose JWKS is served over HTTP: every rule's allow and deny,
-//! every token failure, and a failing permissions source.
+//! The authorizer's handler on the three event kinds API Gateway sends (fixtures in
+//! `tests/events/`), with tokens signed by a test issuer whose JWKS is served over HTTP: every
+//! rule's allow and deny, every token failure, and a failing permissions source.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use clearance_authorizer::Authorizer;
 use clearance_authorizer::event::EventKind;
-use clearance_authorizer::{Authorizer, AuthorizerConfig};
-use clearance_core::domain::{CompanyId, Permissions, Role, UserId, UserPermissions};
-use clearance_core::jwt::{Verifier, VerifierConfig};
+use clearance_core::domain::{UserId, UserPermissions};
 use clearance_core::source::{PermissionsSource, SourceError, StoreSource};
 use clearance_core::store::memory::MemoryStore;
-use clearance_core::store::{PermissionStore, Precondition};
 use clearance_tests::issuer::{TestIssuer, now};
+use clearance_tests::seed;
 use serde_json::{Value, json};
 
-const CLIENT: &str = "web-client";
-const MACHINE: &str = "m2m-client-7";
+mod support;
+
+use support::{CLIENT, CLIENTS, MACHINE, config, event};
 
 const RULES: &str = r#"{"rules": [
     {"method": "GET",  "path": "/companies/{company_id}/orders", "company": "company_id", "role": "Standard", "atLeast": true},
@@ -32,47 +31,14 @@ struct Setup {
     authorizer: Authorizer,
 }
 
+/// A Manager of 1111, a Standard user of 1111 and 2222, and the machine client (Standard, 3333).
 async fn store() -> Arc<MemoryStore> {
-    let store = Arc::new(MemoryStore::new());
-    for (id, companies, role) in [
-        ("manager-1", vec!["1111"], "Manager"),
-        ("standard-1", vec!["1111", "2222"], "Standard"),
-        (MACHINE, vec!["3333"], "Standard"),
-    ] {
-        let p = Permissions::new(
-            companies
-                .into_iter()
-                .map(|c| CompanyId::parse(c).unwrap())
-                .collect(),
-            Role::from_stored(role),
-        )
-        .unwrap();
-        store
-            .put(&UserId::parse(id).unwrap(), &p, Precondition::None, None)
-            .await
-            .unwrap();
-    }
-    store
-}
-
-fn config(rules: &str, http_format: &str) -> AuthorizerConfig {
-    let rules = rules.to_owned();
-    let http_format = http_format.to_owned();
-    AuthorizerConfig::from_lookup(move |k| match k {
-        "AUTHORIZER_RULES" => Some(rules.clone()),
-        "AUTHORIZER_HTTP_RESPONSE" => Some(http_format.clone()),
-        _ => None,
-    })
-    .unwrap()
-}
-
-async fn verifier(issuer: &TestIssuer) -> Arc<Verifier> {
-    let env: HashMap<String, String> = issuer
-        .verifier_env(&format!("{CLIENT},{MACHINE}"))
-        .into_iter()
-        .collect();
-    let config = VerifierConfig::from_lookup(|k| env.get(k).cloned()).unwrap();
-    Arc::new(Verifier::new(config).unwrap())
+    seed::users()
+        .grant("manager-1", &["1111"], "Manager")
+        .grant("standard-1", &["1111", "2222"], "Standard")
+        .grant(MACHINE, &["3333"], "Standard")
+        .memory()
+        .await
 }
 
 async fn setup_with(
@@ -85,29 +51,12 @@ async fn setup_with(
         Some(s) => s,
         None => Arc::new(StoreSource(store().await)),
     };
-    let authorizer = Authorizer::new(config(rules, http_format), verifier(&issuer).await, source);
+    let authorizer = Authorizer::new(config(rules, http_format), issuer.verifier(CLIENTS), source);
     Setup { issuer, authorizer }
 }
 
 async fn setup() -> Setup {
     setup_with(RULES, "simple", None).await
-}
-
-/// An event of `kind` for `method path` (matched by the rule pattern `resource`) carrying `token`.
-fn event(kind: EventKind, method: &str, path: &str, resource: &str, token: &str) -> Value {
-    let file = match kind {
-        EventKind::RestToken => "rest-token.json",
-        EventKind::RestRequest => "rest-request.json",
-        EventKind::HttpV2 => "http-api-v2.json",
-    };
-    let text =
-        std::fs::read_to_string(format!("{}/events/{file}", env!("CARGO_MANIFEST_DIR"))).unwrap();
-    let text = text
-        .replace("__TOKEN__", token)
-        .replace("__METHOD__", method)
-        .replace("__RESOURCE__", resource)
-        .replace("__PATH__", path);
-    serde_json::from_str(&text).unwrap()
 }
 
 const KINDS: [EventKind; 3] = [

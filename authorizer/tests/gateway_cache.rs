@@ -10,20 +10,18 @@
 //! so the model can be seen to fail.
 
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
+use clearance_authorizer::Authorizer;
 use clearance_authorizer::event::EventKind;
-use clearance_authorizer::{Authorizer, AuthorizerConfig};
-use clearance_core::domain::{CompanyId, Permissions, Role, UserId};
-use clearance_core::jwt::{Verifier, VerifierConfig};
 use clearance_core::source::StoreSource;
-use clearance_core::store::memory::MemoryStore;
-use clearance_core::store::{PermissionStore, Precondition};
 use clearance_tests::issuer::TestIssuer;
+use clearance_tests::seed;
 use serde_json::{Value, json};
 
-const CLIENT: &str = "web-client";
-const MACHINE: &str = "m2m-client-7";
+mod support;
+
+use support::{CLIENT, CLIENTS, MACHINE, config, event};
 
 const ROUTE_RULES: &str = r#"{"rules": [
     {"method": "GET",  "path": "/companies/{company_id}/orders", "company": "company_id", "role": "Standard", "atLeast": true},
@@ -118,33 +116,6 @@ const APIS: [Api; 4] = [
     Api::HttpIam,
 ];
 
-fn event(kind: EventKind, method: &str, path: &str, resource: &str, token: &str) -> Value {
-    let file = match kind {
-        EventKind::RestToken => "rest-token.json",
-        EventKind::RestRequest => "rest-request.json",
-        EventKind::HttpV2 => "http-api-v2.json",
-    };
-    static FIXTURES: OnceLock<HashMap<&'static str, String>> = OnceLock::new();
-    let fixtures = FIXTURES.get_or_init(|| {
-        ["rest-token.json", "rest-request.json", "http-api-v2.json"]
-            .into_iter()
-            .map(|f| {
-                let path = format!("{}/events/{f}", env!("CARGO_MANIFEST_DIR"));
-                (f, std::fs::read_to_string(path).unwrap())
-            })
-            .collect()
-    });
-    let text = &fixtures[file];
-    serde_json::from_str(
-        &text
-            .replace("__TOKEN__", token)
-            .replace("__METHOD__", method)
-            .replace("__RESOURCE__", resource)
-            .replace("__PATH__", path),
-    )
-    .unwrap()
-}
-
 /// The request's ARN, as API Gateway matches a cached policy against it.
 fn request_arn(event: &Value) -> String {
     event
@@ -197,40 +168,15 @@ struct Model {
 
 impl Model {
     async fn new(issuer: TestIssuer, rules: &str, api: Api) -> Self {
-        let store = Arc::new(MemoryStore::new());
-        for (id, companies, role) in [
-            ("manager-1", vec!["1111"], "Manager"),
-            ("standard-1", vec!["1111", "2222"], "Standard"),
-            ("admin-1", vec!["2222"], "Admin"),
-            (MACHINE, vec!["1111"], "Standard"),
-        ] {
-            let p = Permissions::new(
-                companies
-                    .into_iter()
-                    .map(|c| CompanyId::parse(c).unwrap())
-                    .collect(),
-                Role::from_stored(role),
-            )
-            .unwrap();
-            store
-                .put(&UserId::parse(id).unwrap(), &p, Precondition::None, None)
-                .await
-                .unwrap();
-        }
-        let env: HashMap<String, String> = issuer
-            .verifier_env(&format!("{CLIENT},{MACHINE}"))
-            .into_iter()
-            .collect();
-        let verifier = Arc::new(
-            Verifier::new(VerifierConfig::from_lookup(|k| env.get(k).cloned()).unwrap()).unwrap(),
-        );
-        let (rules, format) = (rules.to_owned(), api.format());
-        let config = AuthorizerConfig::from_lookup(move |k| match k {
-            "AUTHORIZER_RULES" => Some(rules.clone()),
-            "AUTHORIZER_HTTP_RESPONSE" => Some(format.to_owned()),
-            _ => None,
-        })
-        .unwrap();
+        let store = seed::users()
+            .grant("manager-1", &["1111"], "Manager")
+            .grant("standard-1", &["1111", "2222"], "Standard")
+            .grant("admin-1", &["2222"], "Admin")
+            .grant(MACHINE, &["1111"], "Standard")
+            .memory()
+            .await;
+        let verifier = issuer.verifier(CLIENTS);
+        let config = config(rules, api.format());
         Self {
             authorizer: Authorizer::new(config, verifier, Arc::new(StoreSource(store))),
             issuer,
@@ -367,15 +313,7 @@ async fn the_model_catches_simple_answers_with_route_dependent_rules() {
     for rules in [ROUTE_RULES, PROFILE_ONLY, PROXY_ONLY] {
         let wrong = violations(rules, Api::HttpSimple).await;
         assert!(!wrong.is_empty(), "{rules}");
-        let config = {
-            let rules = rules.to_owned();
-            AuthorizerConfig::from_lookup(move |k| match k {
-                "AUTHORIZER_RULES" => Some(rules.clone()),
-                "AUTHORIZER_HTTP_RESPONSE" => Some("simple".into()),
-                _ => None,
-            })
-            .unwrap()
-        };
+        let config = config(rules, "simple");
         assert!(
             config.cross_route_risk().is_some(),
             "start-up warns about {rules}"

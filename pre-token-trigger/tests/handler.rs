@@ -6,43 +6,30 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use clearance_core::domain::{CompanyId, Permissions, Role, UserId, UserPermissions};
+use clearance_core::domain::{UserId, UserPermissions};
 use clearance_core::source::{PermissionsSource, SourceError, StoreSource};
 use clearance_core::store::memory::MemoryStore;
-use clearance_core::store::{PermissionStore, Precondition};
 use clearance_pre_token_trigger::config::{CompaniesFormat, OnMissing, RESERVED_CLAIMS};
 use clearance_pre_token_trigger::{Trigger, TriggerConfig, TriggerError};
+use clearance_tests::{events, seed};
 use serde_json::{Value, json};
 
 const SUB: &str = "3f1c0d52-7a6b-4e1f-9c2d-8b5a4e6f7a10";
 const M2M: &str = "4example7m2client9id3";
 
 fn event(name: &str) -> Value {
-    let path = format!("{}/events/{name}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(&path).expect("fixture")).expect("fixture JSON")
+    events::read(env!("CARGO_MANIFEST_DIR"), name)
 }
 
+/// The user of the shipped events (Manager of 1111 and 2222), the machine client of the
+/// client-credentials event, and an Admin.
 async fn store() -> Arc<MemoryStore> {
-    let store = Arc::new(MemoryStore::new());
-    for (id, companies, role) in [
-        (SUB, vec!["1111", "2222"], "Manager"),
-        (M2M, vec!["3333"], "Standard"),
-        ("alice", vec!["9999"], "Admin"),
-    ] {
-        let p = Permissions::new(
-            companies
-                .into_iter()
-                .map(|c| CompanyId::parse(c).unwrap())
-                .collect(),
-            Role::from_stored(role),
-        )
-        .unwrap();
-        store
-            .put(&UserId::parse(id).unwrap(), &p, Precondition::None, None)
-            .await
-            .unwrap();
-    }
-    store
+    seed::users()
+        .grant(SUB, &["1111", "2222"], "Manager")
+        .grant(M2M, &["3333"], "Standard")
+        .grant("alice", &["9999"], "Admin")
+        .memory()
+        .await
 }
 
 async fn trigger(config: TriggerConfig) -> Trigger {

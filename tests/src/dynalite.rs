@@ -117,20 +117,32 @@ impl Dynalite {
             std::process::id(),
             NEXT_TABLE.fetch_add(1, Ordering::Relaxed)
         );
+        self.create_table_keyed_by(&name, "id").await;
+        name
+    }
+
+    /// Creates the table `name` with the string attribute `key` as its only key (on-demand
+    /// billing), as another tool would make it, and waits until it is active. With a key other
+    /// than `id`, it is some other application's table.
+    ///
+    /// # Panics
+    ///
+    /// When the table cannot be created.
+    pub async fn create_table_keyed_by(&self, name: &str, key: &str) {
         let client = self.client();
         client
             .create_table()
-            .table_name(&name)
+            .table_name(name)
             .attribute_definitions(
                 AttributeDefinition::builder()
-                    .attribute_name("id")
+                    .attribute_name(key)
                     .attribute_type(ScalarAttributeType::S)
                     .build()
                     .expect("attribute definition"),
             )
             .key_schema(
                 KeySchemaElement::builder()
-                    .attribute_name("id")
+                    .attribute_name(key)
                     .key_type(KeyType::Hash)
                     .build()
                     .expect("key schema"),
@@ -143,14 +155,14 @@ impl Dynalite {
         loop {
             let status = client
                 .describe_table()
-                .table_name(&name)
+                .table_name(name)
                 .send()
                 .await
                 .unwrap_or_else(|e| panic!("describing table {name} on dynalite: {e:?}"))
                 .table
                 .and_then(|t| t.table_status);
             if status == Some(TableStatus::Active) {
-                return name;
+                return;
             }
             assert!(
                 Instant::now() < deadline,

@@ -4,7 +4,7 @@
 //! Tokens are really signed and really verified against the JWKS fetched over a socket: nothing
 //! in the verifier is bypassed.
 
-use std::net::SocketAddr;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -14,17 +14,20 @@ use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_SHA256, RsaKeyPair};
 use axum::routing::get;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use clearance_core::jwt::{Verifier, VerifierConfig};
 use serde_json::{Value, json};
+
+use crate::server::TestServer;
 
 /// The key id of the issuer's signing key.
 pub const KID: &str = "test-key-1";
 
 /// A running issuer.
 pub struct TestIssuer {
-    addr: SocketAddr,
     key: Arc<RsaKeyPair>,
     fetches: Arc<AtomicUsize>,
-    server: tokio::task::JoinHandle<()>,
+    /// Serves the JWKS; stops when the issuer is dropped.
+    server: TestServer,
 }
 
 fn b64(bytes: &[u8]) -> String {
@@ -61,24 +64,16 @@ impl TestIssuer {
                 async move { axum::Json(jwks) }
             }),
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind the issuer");
-        let addr = listener.local_addr().expect("issuer address");
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
         Self {
-            addr,
             key,
             fetches,
-            server,
+            server: TestServer::start(app).await,
         }
     }
 
     /// The issuer URL (`iss`): `http://127.0.0.1:{port}`.
     pub fn issuer(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.url()
     }
 
     /// The JWKS URL.
@@ -98,6 +93,15 @@ impl TestIssuer {
             ("JWT_JWKS_URL".into(), self.jwks_url()),
             ("JWT_CLIENT_IDS".into(), client_id.into()),
         ]
+    }
+
+    /// A verifier that trusts this issuer's access tokens for `client_ids` (comma-separated), built
+    /// from [`TestIssuer::verifier_env`] as a Lambda builds its own from the environment.
+    pub fn verifier(&self, client_ids: &str) -> Arc<Verifier> {
+        let env: HashMap<String, String> = self.verifier_env(client_ids).into_iter().collect();
+        let config = VerifierConfig::from_lookup(|k| env.get(k).cloned())
+            .expect("the test issuer's verifier settings");
+        Arc::new(Verifier::new(config).expect("a verifier for the test issuer"))
     }
 
     /// Signs `claims` with the issuer's key and `kid`.
@@ -146,11 +150,5 @@ impl TestIssuer {
         claims["scope"] = json!(scopes);
         claims.as_object_mut().map(|c| c.remove("username"));
         self.sign(&claims)
-    }
-}
-
-impl Drop for TestIssuer {
-    fn drop(&mut self) {
-        self.server.abort();
     }
 }

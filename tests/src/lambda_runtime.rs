@@ -110,45 +110,22 @@ impl FakeRuntime {
         .collect()
     }
 
-    /// Starts `binary` as a Lambda function bound to this server, with `extra_env` added. The
-    /// process is killed when the returned child is dropped.
-    pub fn spawn_function(
+    /// A command that starts `binary` as a Lambda function bound to this server, with `extra_env`
+    /// added, its standard input closed and the process killed when its child is dropped. Tests
+    /// run functions with [`crate::function::Function`], which builds on this.
+    pub fn command(
         &self,
         binary: &Path,
         function_name: &str,
         extra_env: &[(&str, &str)],
-    ) -> tokio::process::Child {
+    ) -> tokio::process::Command {
         let mut command = tokio::process::Command::new(binary);
-        command.envs(self.lambda_env(function_name));
-        for (k, v) in extra_env {
-            command.env(k, v);
-        }
         command
+            .envs(self.lambda_env(function_name))
+            .envs(extra_env.iter().copied())
             .stdin(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting {}: {e}", binary.display()))
-    }
-
-    /// Like [`FakeRuntime::spawn_function`], with the function's standard output (its logs)
-    /// captured: read it from the child once it has been stopped.
-    pub fn spawn_function_capturing_logs(
-        &self,
-        binary: &Path,
-        function_name: &str,
-        extra_env: &[(&str, &str)],
-    ) -> tokio::process::Child {
-        let mut command = tokio::process::Command::new(binary);
-        command.envs(self.lambda_env(function_name));
-        for (k, v) in extra_env {
-            command.env(k, v);
-        }
+            .kill_on_drop(true);
         command
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting {}: {e}", binary.display()))
     }
 
     /// Queues `event` and waits (up to `timeout`) for the function's answer.

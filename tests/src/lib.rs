@@ -1,16 +1,32 @@
-//! Test harness shared by Clearance's integration and end-to-end tests.
+//! Test harness shared by Clearance's integration and end-to-end tests: every crate's tests start
+//! what they test, seed it and check its answers with these, so a test reads the same in each
+//! crate.
 //!
+//! - [`server`]: an app under test served on `127.0.0.1:0`, stopped gracefully.
+//! - [`answer`]: an HTTP answer read whole (over a socket, from a router in-process, or from a
+//!   Lambda function's API Gateway response) and the problem-document assertion.
+//! - [`seed`]: users written into a store (`seed::users().grant(..).memory()`).
+//! - [`events`]: the real event JSON fixtures each crate keeps in `tests/events/`.
+//! - [`function`]: a Lambda binary run as a process behind the fake Runtime API, its logs
+//!   captured.
+//! - [`lambda_runtime`]: the fake AWS Lambda Runtime API itself, served over a real socket, so a
+//!   Lambda binary can be fed events exactly as AWS would.
 //! - [`dynalite`]: starts dynalite (an in-memory DynamoDB-compatible server from npm) on a free
 //!   loopback port and stops it when dropped; each test makes its own table.
 //! - [`issuer`]: a token issuer with a generated key, its JWKS served over HTTP.
-//! - [`lambda_runtime`]: a fake AWS Lambda Runtime API served over a real socket, so a Lambda
-//!   binary can be run as a process and fed events exactly as AWS would.
 //!
-//! The end-to-end tests themselves are in `tests/` beside this crate.
+//! This crate must not depend on `clearance-service` (the service's own tests use it): what is
+//! specific to one crate's app stays in that crate's tests, built on these pieces. The end-to-end
+//! tests themselves are in `tests/` beside this crate.
 
+pub mod answer;
 pub mod dynalite;
+pub mod events;
+pub mod function;
 pub mod issuer;
 pub mod lambda_runtime;
+pub mod seed;
+pub mod server;
 
 use std::path::PathBuf;
 

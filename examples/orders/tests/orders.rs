@@ -4,85 +4,39 @@
 //! served over HTTP; and the `orders-api` binary under a fake Lambda Runtime API.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::Duration;
 
 use clap::Parser as _;
-use clearance_core::domain::{CompanyId, Permissions, Role, RoleOrder, UserId};
-use clearance_core::store::memory::MemoryStore;
-use clearance_core::store::{PermissionStore, Precondition};
+use clearance_core::domain::RoleOrder;
 use clearance_example_orders::config::Settings;
 use clearance_example_orders::startup;
+use clearance_tests::answer::Answer;
+use clearance_tests::function::Function;
 use clearance_tests::issuer::TestIssuer;
-use clearance_tests::lambda_runtime::{FakeRuntime, Outcome};
+use clearance_tests::server::TestServer;
+use clearance_tests::{events, seed};
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
 
 const CLIENT: &str = "web-client";
 const MANAGER: &str = "manager-1";
 const STANDARD: &str = "standard-1";
 
 /// The permissions service over a memory store holding a Manager and a Standard user of 1111.
-async fn permissions_service() -> (String, oneshot::Sender<()>) {
-    let store = MemoryStore::new();
-    for (id, role) in [(MANAGER, "Manager"), (STANDARD, "Standard")] {
-        let p = Permissions::new(
-            vec![CompanyId::parse("1111").unwrap()],
-            Role::from_stored(role),
-        )
-        .unwrap();
-        store
-            .put(&UserId::parse(id).unwrap(), &p, Precondition::None, None)
-            .await
-            .unwrap();
-    }
-    let state = clearance_service::AppState::new(Arc::new(store), RoleOrder::default());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(clearance_service::startup::serve(
-        listener,
-        clearance_service::app(state),
-        async {
-            let _ = stopped.await;
-        },
-    ));
-    (url, stop)
+async fn permissions_service() -> TestServer {
+    let store = seed::users()
+        .grant(MANAGER, &["1111"], "Manager")
+        .grant(STANDARD, &["1111"], "Standard")
+        .memory()
+        .await;
+    let state = clearance_service::AppState::new(store, RoleOrder::default());
+    TestServer::start(clearance_service::app(state)).await
 }
 
+/// The orders API as `main` starts it, and what it needs running.
 struct TestApp {
-    addr: SocketAddr,
     issuer: TestIssuer,
+    api: TestServer,
     http: reqwest::Client,
-    _stop: Vec<oneshot::Sender<()>>,
-}
-
-struct Answer {
-    status: u16,
-    headers: reqwest::header::HeaderMap,
-    body: Value,
-}
-
-impl Answer {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-
-    fn problem(&self, status: u16, slug: &str) -> &Value {
-        assert_eq!(self.status, status, "{}", self.body);
-        assert_eq!(
-            self.header("content-type"),
-            Some("application/problem+json")
-        );
-        assert_eq!(
-            self.body["type"],
-            format!("urn:clearance:problem:{slug}"),
-            "{}",
-            self.body
-        );
-        &self.body
-    }
+    _permissions: TestServer,
 }
 
 /// The environment `main` would see: the issuer's verifier settings and the permissions API.
@@ -93,26 +47,20 @@ fn environment(issuer: &TestIssuer, permissions_api: &str) -> HashMap<String, St
 }
 
 async fn spawn_app() -> TestApp {
-    let (api, stop_api) = permissions_service().await;
+    let permissions = permissions_service().await;
     let issuer = TestIssuer::start().await;
-    let env = environment(&issuer, &api);
+    let env = environment(&issuer, &permissions.url());
     let settings = Settings::try_parse_from(["orders-api", "--listen", "127.0.0.1:0"]).unwrap();
     let app = startup::build(&settings, &|k: &str| env.get(k).cloned())
         .await
         .expect("the orders API starts");
-    let listener = tokio::net::TcpListener::bind(settings.listen)
-        .await
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(startup::serve(listener, app, async {
-        let _ = stopped.await;
-    }));
+    let api =
+        TestServer::start_with(|listener, shutdown| startup::serve(listener, app, shutdown)).await;
     TestApp {
-        addr,
         issuer,
+        api,
         http: reqwest::Client::new(),
-        _stop: vec![stop, stop_api],
+        _permissions: permissions,
     }
 }
 
@@ -128,25 +76,15 @@ impl TestApp {
         token: Option<&str>,
         body: Option<Value>,
     ) -> Answer {
-        let mut request = self.http.request(
-            method.parse().unwrap(),
-            format!("http://{}{path}", self.addr),
-        );
+        let url = format!("{}{path}", self.api.url());
+        let mut request = self.http.request(method.parse().unwrap(), url);
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
         if let Some(body) = body {
             request = request.json(&body);
         }
-        let response = request.send().await.unwrap();
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let bytes = response.bytes().await.unwrap();
-        Answer {
-            status,
-            headers,
-            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        }
+        Answer::send(request).await
     }
 }
 
@@ -164,10 +102,10 @@ async fn a_manager_places_an_order_that_members_list_and_only_its_owner_reads() 
             Some(json!({"item": "printer paper", "quantity": 5})),
         )
         .await;
-    assert_eq!(placed.status, 201, "{}", placed.body);
-    assert_eq!(placed.body["companyId"], "1111");
-    assert_eq!(placed.body["placedBy"], MANAGER);
-    let id = placed.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(placed.status, 201, "{}", placed.text);
+    assert_eq!(placed.json()["companyId"], "1111");
+    assert_eq!(placed.json()["placedBy"], MANAGER);
+    let id = placed.json()["id"].as_str().unwrap().to_owned();
     let location = format!("/users/{MANAGER}/orders/{id}");
     assert_eq!(placed.header("location"), Some(location.as_str()));
 
@@ -175,13 +113,13 @@ async fn a_manager_places_an_order_that_members_list_and_only_its_owner_reads() 
     let listed = app
         .send("GET", "/companies/1111/orders", Some(&standard), None)
         .await;
-    assert_eq!(listed.status, 200, "{}", listed.body);
-    assert_eq!(listed.body["orders"][0]["id"], id.as_str());
+    assert_eq!(listed.status, 200, "{}", listed.text);
+    assert_eq!(listed.json()["orders"][0]["id"], id.as_str());
 
     // The owner reads it at its Location; another user may not look under the owner's path...
     let own = app.send("GET", &location, Some(&manager), None).await;
-    assert_eq!(own.status, 200, "{}", own.body);
-    assert_eq!(own.body["item"], "printer paper");
+    assert_eq!(own.status, 200, "{}", own.text);
+    assert_eq!(own.json()["item"], "printer paper");
     let other = app.send("GET", &location, Some(&standard), None).await;
     assert_eq!(other.problem(403, "forbidden")["code"], "subject-mismatch");
     // ...and under their own, it is not theirs.
@@ -304,41 +242,25 @@ async fn start_up_stops_with_a_message_naming_the_setting() {
 
 #[tokio::test]
 async fn the_binary_serves_the_same_routes_under_the_lambda_runtime() {
-    let (api, _stop) = permissions_service().await;
-    let runtime = FakeRuntime::start().await;
+    let permissions = permissions_service().await;
     // No verifier: on Lambda the caller comes from the authorizer's context.
-    let _function = runtime.spawn_function(
-        env!("CARGO_BIN_EXE_orders-api").as_ref(),
+    let function = Function::start(
+        env!("CARGO_BIN_EXE_orders-api"),
         "orders-api",
-        &[("PERMISSIONS_API_URL", api.as_str())],
-    );
-    let event: Value = serde_json::from_str(
-        &std::fs::read_to_string(format!(
-            "{}/tests/events/apigw-rest-create-order.json",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap(),
+        &[("PERMISSIONS_API_URL", permissions.url().as_str())],
     )
-    .unwrap();
+    .await;
+    let event = events::read(env!("CARGO_MANIFEST_DIR"), "apigw-rest-create-order.json");
 
-    let Outcome::Response(created) = runtime.invoke(event.clone(), Duration::from_secs(20)).await
-    else {
-        panic!("the function failed")
-    };
-    assert_eq!(created["statusCode"], 201, "{created}");
-    let order: Value = serde_json::from_str(created["body"].as_str().unwrap()).unwrap();
-    assert_eq!(order["placedBy"], MANAGER);
+    let created = Answer::from_lambda(&function.respond(event.clone()).await);
+    assert_eq!(created.status, 201, "{}", created.text);
+    assert_eq!(created.json()["placedBy"], MANAGER);
 
     // The same caller, for a company the context does not list.
     let mut elsewhere = event;
     elsewhere["path"] = json!("/companies/2222/orders");
     elsewhere["pathParameters"] = json!({"company_id": "2222"});
     elsewhere["requestContext"]["path"] = json!("/prod/companies/2222/orders");
-    let Outcome::Response(refused) = runtime.invoke(elsewhere, Duration::from_secs(10)).await
-    else {
-        panic!("the function failed")
-    };
-    assert_eq!(refused["statusCode"], 403, "{refused}");
-    let problem: Value = serde_json::from_str(refused["body"].as_str().unwrap()).unwrap();
-    assert_eq!(problem["code"], "not-a-member");
+    let refused = Answer::from_lambda(&function.respond(elsewhere).await);
+    assert_eq!(refused.problem(403, "forbidden")["code"], "not-a-member");
 }

@@ -21,12 +21,12 @@ async fn company_rules_allow_members_in_the_role_and_refuse_everyone_else() {
     let ok = app
         .send("GET", "/companies/1111/orders", Some(&manager))
         .await;
-    assert_eq!(ok.status, 200, "{}", ok.body);
-    assert_eq!(ok.body["origin"], "BearerToken");
-    assert_eq!(ok.body["permissionsId"], MANAGER);
-    assert_eq!(ok.body["clientId"], CLIENT);
-    assert_eq!(ok.body["scopes"], json!(["openid", "email"]));
-    assert_eq!(ok.body["role"], "Manager");
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    assert_eq!(ok.json()["origin"], "BearerToken");
+    assert_eq!(ok.json()["permissionsId"], MANAGER);
+    assert_eq!(ok.json()["clientId"], CLIENT);
+    assert_eq!(ok.json()["scopes"], json!(["openid", "email"]));
+    assert_eq!(ok.json()["role"], "Manager");
 
     // Not a member.
     let other = app
@@ -40,7 +40,7 @@ async fn company_rules_allow_members_in_the_role_and_refuse_everyone_else() {
     let created = app
         .send("POST", "/companies/1111/orders", Some(&manager))
         .await;
-    assert_eq!(created.status, 200, "{}", created.body);
+    assert_eq!(created.status, 200, "{}", created.text);
     let below = app
         .send("POST", "/companies/1111/orders", Some(&standard))
         .await;
@@ -55,7 +55,7 @@ async fn company_rules_allow_members_in_the_role_and_refuse_everyone_else() {
     let exact = app
         .send("DELETE", "/companies/1111/orders", Some(&manager))
         .await;
-    assert_eq!(exact.status, 200, "{}", exact.body);
+    assert_eq!(exact.status, 200, "{}", exact.text);
     let mismatch = app
         .send("DELETE", "/companies/1111/orders", Some(&standard))
         .await;
@@ -79,7 +79,7 @@ async fn a_refusal_never_shows_the_callers_companies_or_role() {
     ] {
         let answer = app.send(method, path, Some(&standard)).await;
         assert_eq!(answer.status, 403);
-        let text = answer.body.to_string();
+        let text = answer.text.clone();
         for secret in ["1111", "2222", "Standard", STANDARD] {
             let path_company = path.split('/').nth(2).unwrap();
             if secret != path_company {
@@ -99,7 +99,7 @@ async fn the_subject_rule_allows_only_the_user_the_path_names() {
     let own = app
         .send("GET", &format!("/users/{MANAGER}/orders/7"), Some(&manager))
         .await;
-    assert_eq!(own.status, 200, "{}", own.body);
+    assert_eq!(own.status, 200, "{}", own.text);
     let other = app
         .send(
             "GET",
@@ -119,9 +119,9 @@ async fn the_client_rule_allows_only_the_client_the_path_names() {
     let own = app
         .send("GET", &format!("/clients/{MACHINE}/orders"), Some(&machine))
         .await;
-    assert_eq!(own.status, 200, "{}", own.body);
-    assert_eq!(own.body["permissionsId"], MACHINE);
-    assert_eq!(own.body["scopes"], json!(["orders/read"]));
+    assert_eq!(own.status, 200, "{}", own.text);
+    assert_eq!(own.json()["permissionsId"], MACHINE);
+    assert_eq!(own.json()["scopes"], json!(["orders/read"]));
     let other = app
         .send("GET", &format!("/clients/{CLIENT}/orders"), Some(&machine))
         .await;
@@ -145,8 +145,8 @@ async fn machine_tokens_are_hydrated_under_their_client_id() {
     let ok = app
         .send("GET", "/companies/3333/orders", Some(&machine))
         .await;
-    assert_eq!(ok.status, 200, "{}", ok.body);
-    assert_eq!(ok.body["companies"], json!(["3333"]));
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    assert_eq!(ok.json()["companies"], json!(["3333"]));
     let other = app
         .send("GET", "/companies/1111/orders", Some(&machine))
         .await;
@@ -240,8 +240,8 @@ async fn a_user_without_permissions_passes_the_subject_rule_but_no_company_rule(
             Some(&stranger),
         )
         .await;
-    assert_eq!(own.status, 200, "{}", own.body);
-    assert_eq!(own.body["companies"], json!(null));
+    assert_eq!(own.status, 200, "{}", own.text);
+    assert_eq!(own.json()["companies"], json!(null));
     let company = app
         .send("GET", "/companies/1111/orders", Some(&stranger))
         .await;
@@ -260,8 +260,8 @@ async fn handlers_take_the_permissions_as_an_argument() {
     let answer = app
         .send("GET", "/me/permissions", Some(&app.token(MANAGER)))
         .await;
-    assert_eq!(answer.status, 200, "{}", answer.body);
-    assert_eq!(answer.body, json!({"id": MANAGER, "role": "Manager"}));
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.json(), json!({"id": MANAGER, "role": "Manager"}));
 }
 
 #[tokio::test]

@@ -1,11 +1,12 @@
-//! Under `lambda_http`: API Gateway events (fixtures in `events/`) carrying the caller in their
-//! request context, fed through `lambda_http`'s request conversion into the router. The same rules
-//! hold whichever authorizer established the caller.
+//! Under `lambda_http`: API Gateway events (fixtures in `tests/events/`) carrying the caller in
+//! their request context, fed through `lambda_http`'s request conversion into the router. The same
+//! rules hold whichever authorizer established the caller.
 
 use std::sync::Arc;
 
 use clearance_authorizer::policy::context;
 use clearance_core::domain::UserPermissions;
+use clearance_tests::answer::assert_detail_contains;
 use clearance_tests::issuer::TestIssuer;
 use serde_json::{Value, json};
 
@@ -215,18 +216,18 @@ async fn every_rule_holds_for_callers_established_by_each_authorizer() {
             assert_eq!(
                 answer.status, status,
                 "{kind:?} {who} {method} {path}: {}",
-                answer.body
+                answer.text
             );
             if status == 200 {
-                assert_eq!(answer.body["permissionsId"], who);
-                assert_eq!(answer.body["clientId"], client);
-                assert_eq!(answer.body["scopes"], json!(["openid", "email"]));
+                assert_eq!(answer.json()["permissionsId"], who);
+                assert_eq!(answer.json()["clientId"], client);
+                assert_eq!(answer.json()["scopes"], json!(["openid", "email"]));
                 let origin = match kind {
                     Kind::RestCognito => "CognitoAuthorizerClaims",
                     Kind::HttpJwt => "HttpApiJwtClaims",
                     Kind::RestLambda | Kind::HttpLambda => "LambdaAuthorizerContext",
                 };
-                assert_eq!(answer.body["origin"], origin);
+                assert_eq!(answer.json()["origin"], origin);
             } else {
                 assert_eq!(
                     answer.problem(403, "forbidden")["code"],
@@ -254,10 +255,14 @@ async fn a_lambda_authorizers_context_carries_the_permissions_so_the_source_is_n
                 &[("company_id", "1111")],
             ))
             .await;
-        assert_eq!(answer.status, 200, "{kind:?}: {}", answer.body);
-        assert_eq!(answer.body["companies"], json!(["1111"]));
-        assert_eq!(answer.body["role"], "Manager");
-        assert_eq!(answer.body["version"], 0, "the context carries no version");
+        assert_eq!(answer.status, 200, "{kind:?}: {}", answer.text);
+        assert_eq!(answer.json()["companies"], json!(["1111"]));
+        assert_eq!(answer.json()["role"], "Manager");
+        assert_eq!(
+            answer.json()["version"],
+            0,
+            "the context carries no version"
+        );
     }
 }
 
@@ -278,8 +283,8 @@ async fn claims_from_an_authorizer_are_hydrated_through_the_source() {
                 &[("company_id", "2222")],
             ))
             .await;
-        assert_eq!(answer.status, 200, "{kind:?}: {}", answer.body);
-        assert_eq!(answer.body["version"], 1, "read from the store");
+        assert_eq!(answer.status, 200, "{kind:?}: {}", answer.text);
+        assert_eq!(answer.json()["version"], 1, "read from the store");
         assert_eq!(source.calls(), before + 1);
     }
     // And a source that is down is a 503 there, never an allow.
@@ -321,8 +326,8 @@ async fn a_context_without_permissions_is_hydrated_through_the_source() {
         fields.remove(key);
     }
     let answer = app.call(&event).await;
-    assert_eq!(answer.status, 200, "{}", answer.body);
-    assert_eq!(answer.body["version"], 1);
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.json()["version"], 1);
     assert_eq!(source.calls(), 1);
 }
 
@@ -344,9 +349,9 @@ async fn iam_callers_are_identified_by_their_cognito_identity() {
                 vec![("company_id", "1111".into())],
             ))
             .await;
-        assert_eq!(member.status, 200, "{file}: {}", member.body);
-        assert_eq!(member.body["origin"], "Iam");
-        assert_eq!(member.body["permissionsId"], IAM_IDENTITY);
+        assert_eq!(member.status, 200, "{file}: {}", member.text);
+        assert_eq!(member.json()["origin"], "Iam");
+        assert_eq!(member.json()["permissionsId"], IAM_IDENTITY);
         let other = app
             .call(&call(
                 "GET",
@@ -368,7 +373,7 @@ async fn iam_callers_are_identified_by_their_cognito_identity() {
                 vec![("user_id", IAM_IDENTITY.into()), ("id", "7".into())],
             ))
             .await;
-        assert_eq!(own.status, 200, "{file}: {}", own.body);
+        assert_eq!(own.status, 200, "{file}: {}", own.text);
         let someone_else = app
             .call(&call(
                 "GET",
@@ -410,8 +415,8 @@ async fn without_an_authorizer_the_bearer_token_is_verified_under_lambda_too() {
     let ok = app
         .call(&with_token(&issuer.access_token(MANAGER, CLIENT)))
         .await;
-    assert_eq!(ok.status, 200, "{}", ok.body);
-    assert_eq!(ok.body["origin"], "BearerToken");
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    assert_eq!(ok.json()["origin"], "BearerToken");
     let bad = app.call(&with_token("garbage")).await;
     bad.problem(401, "unauthorized");
 
@@ -437,10 +442,7 @@ async fn without_a_verifier_only_the_context_is_accepted() {
         .replace("__TOKEN__", &issuer.access_token(MANAGER, CLIENT));
     let answer = app.call(&serde_json::from_str(&text).unwrap()).await;
     let problem = answer.problem(401, "unauthorized");
-    assert!(
-        problem["detail"].as_str().unwrap().contains("API Gateway"),
-        "{problem}"
-    );
+    assert_detail_contains(&problem, "API Gateway");
 }
 
 #[tokio::test]
@@ -460,5 +462,5 @@ async fn the_rest_stage_is_taken_off_the_path_before_routing() {
         "/prod/companies/1111/orders"
     );
     let answer = app.call(&event).await;
-    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(answer.status, 200, "{}", answer.text);
 }

@@ -1,8 +1,6 @@
 //! The test app: a router with one route per rule behind the layers, served on `127.0.0.1:0`
 //! (bearer tokens from a [`TestIssuer`]) or fed API Gateway events through `lambda_http`.
 
-use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -11,20 +9,24 @@ use async_trait::async_trait;
 use axum::Router;
 use axum::handler::Handler as _;
 use axum::routing::get;
-use clearance_core::domain::{CompanyId, Role, UserId, UserPermissions};
-use clearance_core::jwt::{Verifier, VerifierConfig};
+use clearance_core::domain::{UserId, UserPermissions};
 use clearance_core::source::{PermissionsSource, SourceError, StoreSource};
 use clearance_core::store::memory::MemoryStore;
-use clearance_core::store::{PermissionStore, Precondition};
 use clearance_middleware::{
     AuthLayer, CallerPermissions, Identity, require_client, require_company, require_subject,
 };
+pub use clearance_tests::answer::Answer;
+use clearance_tests::events;
 use clearance_tests::issuer::TestIssuer;
+use clearance_tests::seed::{self, Users};
+use clearance_tests::server::TestServer;
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
 
 /// The web app client users sign in with.
 pub const CLIENT: &str = "web-client";
+/// The clients the verifier trusts: [`CLIENT`] and [`MACHINE`].
+pub const CLIENTS: &str = "web-client,m2m-client-7";
 /// A machine client (client-credentials tokens; its permissions are stored under its id).
 pub const MACHINE: &str = "m2m-client-7";
 /// A Manager of company 1111.
@@ -36,39 +38,23 @@ pub const STRANGER: &str = "stranger-1";
 /// A Cognito identity-pool identity (IAM callers), Manager of company 1111.
 pub const IAM_IDENTITY: &str = "eu-west-1:7d3c9a52-1b4e-4f6a-9c2d-0e5f6a7b8c9d";
 
-/// The permissions every test starts with.
+/// The users every test starts with.
+fn seeded() -> Users {
+    seed::users()
+        .grant(MANAGER, &["1111"], "Manager")
+        .grant(STANDARD, &["1111", "2222"], "Standard")
+        .grant(MACHINE, &["3333"], "Standard")
+        .grant(IAM_IDENTITY, &["1111"], "Manager")
+}
+
+/// The permissions every test starts with, as the store holds them.
 pub fn people() -> Vec<UserPermissions> {
-    [
-        (MANAGER, vec!["1111"], "Manager"),
-        (STANDARD, vec!["1111", "2222"], "Standard"),
-        (MACHINE, vec!["3333"], "Standard"),
-        (IAM_IDENTITY, vec!["1111"], "Manager"),
-    ]
-    .into_iter()
-    .map(|(id, companies, role)| UserPermissions {
-        id: UserId::parse(id).unwrap(),
-        companies: companies
-            .into_iter()
-            .map(|c| CompanyId::parse(c).unwrap())
-            .collect(),
-        role: Role::from_stored(role),
-        version: 1,
-        updated_at: None,
-        updated_by: None,
-    })
-    .collect()
+    seeded().permissions()
 }
 
 /// An in-memory store holding [`people`].
 pub async fn store() -> Arc<MemoryStore> {
-    let store = Arc::new(MemoryStore::new());
-    for p in people() {
-        store
-            .put(&p.id, &p.permissions(), Precondition::None, None)
-            .await
-            .unwrap();
-    }
-    store
+    seeded().memory().await
 }
 
 /// A source that counts its calls, over [`store`].
@@ -173,55 +159,11 @@ pub fn router(auth: AuthLayer) -> Router {
         .layer(auth)
 }
 
-/// A verifier trusting `issuer`'s tokens for [`CLIENT`] and [`MACHINE`].
-pub fn verifier(issuer: &TestIssuer) -> Arc<Verifier> {
-    let env: HashMap<String, String> = issuer
-        .verifier_env(&format!("{CLIENT},{MACHINE}"))
-        .into_iter()
-        .collect();
-    let config = VerifierConfig::from_lookup(|k| env.get(k).cloned()).unwrap();
-    Arc::new(Verifier::new(config).unwrap())
-}
-
-/// An answer, read whole.
-#[derive(Debug)]
-pub struct Answer {
-    pub status: u16,
-    pub headers: http::HeaderMap,
-    pub body: Value,
-}
-
-impl Answer {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-
-    /// Asserts a problem document of `status` and `slug`, and returns it.
-    pub fn problem(&self, status: u16, slug: &str) -> &Value {
-        assert_eq!(self.status, status, "{}", self.body);
-        assert_eq!(
-            self.header("content-type"),
-            Some("application/problem+json")
-        );
-        assert_eq!(self.body["type"], format!("urn:clearance:problem:{slug}"));
-        assert_eq!(self.body["status"], status);
-        assert!(self.body["title"].is_string() && self.body["detail"].is_string());
-        &self.body
-    }
-}
-
 /// The app served over a real socket.
 pub struct TestApp {
-    pub addr: SocketAddr,
     pub issuer: TestIssuer,
+    server: TestServer,
     http: reqwest::Client,
-    server: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
 }
 
 impl TestApp {
@@ -236,18 +178,11 @@ impl TestApp {
         configure: impl FnOnce(AuthLayer) -> AuthLayer,
     ) -> Self {
         let issuer = TestIssuer::start().await;
-        let auth = configure(AuthLayer::new(source).with_verifier(verifier(&issuer)));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let app = router(auth);
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let auth = configure(AuthLayer::new(source).with_verifier(issuer.verifier(CLIENTS)));
         Self {
-            addr,
             issuer,
+            server: TestServer::start(router(auth)).await,
             http: reqwest::Client::new(),
-            server,
         }
     }
 
@@ -270,25 +205,13 @@ impl TestApp {
 
     /// `method path` with exactly these headers.
     pub async fn send_with(&self, method: &str, path: &str, headers: http::HeaderMap) -> Answer {
-        let response = self
-            .http
-            .request(
-                method.parse().unwrap(),
-                format!("http://{}{path}", self.addr),
-            )
-            .headers(headers)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let bytes = response.bytes().await.unwrap();
-        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Answer {
-            status,
-            headers,
-            body,
-        }
+        let url = format!("{}{path}", self.server.url());
+        Answer::send(
+            self.http
+                .request(method.parse().unwrap(), url)
+                .headers(headers),
+        )
+        .await
     }
 }
 
@@ -301,7 +224,7 @@ impl LambdaApp {
     /// The app over `source`, optionally accepting `issuer`'s tokens too.
     pub fn new(source: Arc<dyn PermissionsSource>, issuer: Option<&TestIssuer>) -> Self {
         Self::with(source, |auth| match issuer {
-            Some(issuer) => auth.with_verifier(verifier(issuer)),
+            Some(issuer) => auth.with_verifier(issuer.verifier(CLIENTS)),
             None => auth,
         })
     }
@@ -323,21 +246,13 @@ impl LambdaApp {
             .app
             .clone()
             .map_request(clearance_middleware::lambda::strip_stage::<lambda_http::Body>);
-        let response = app.oneshot(request).await.unwrap();
-        let (parts, body) = response.into_parts();
-        let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap();
-        Answer {
-            status: parts.status.as_u16(),
-            headers: parts.headers,
-            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        }
+        Answer::from_response(app.oneshot(request).await.unwrap()).await
     }
 }
 
-/// An event fixture from `events/`.
+/// An event fixture from `tests/events/`.
 pub fn fixture(name: &str) -> Value {
-    let path = format!("{}/tests/api/events/{name}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+    events::read(env!("CARGO_MANIFEST_DIR"), name)
 }
 
 /// Points a fixture at `method path`, matched by the route `resource` with path `params`.

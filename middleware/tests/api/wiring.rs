@@ -13,17 +13,8 @@ use tower::{Layer as _, ServiceExt as _};
 use crate::helpers::{Answer, CountingSource, LambdaApp, MANAGER, fixture, people, target};
 
 async fn call(app: Router, path: &str) -> Answer {
-    let response = app
-        .oneshot(Request::get(path).body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let (parts, body) = response.into_parts();
-    let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap();
-    Answer {
-        status: parts.status.as_u16(),
-        headers: parts.headers,
-        body: serde_json::from_slice(&bytes).unwrap_or_default(),
-    }
+    let request = Request::get(path).body(Body::empty()).unwrap();
+    Answer::from_response(app.oneshot(request).await.unwrap()).await
 }
 
 /// Puts the Manager's identity in every request, as a service's own authentication could.

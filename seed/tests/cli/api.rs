@@ -2,10 +2,12 @@
 
 use std::sync::Arc;
 
-use clearance_core::domain::{Permissions, RoleOrder, UserId};
+use clearance_core::domain::{RoleOrder, UserId};
+use clearance_core::store::PermissionStore;
 use clearance_core::store::memory::MemoryStore;
-use clearance_core::store::{PermissionStore, Precondition};
 use clearance_service::AppState;
+use clearance_tests::seed;
+use clearance_tests::server::TestServer;
 
 use crate::helpers::{Seed, Workspace};
 
@@ -13,26 +15,19 @@ use crate::helpers::{Seed, Workspace};
 struct Api {
     url: String,
     store: Arc<MemoryStore>,
-    server: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Api {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
+    _server: TestServer,
 }
 
 impl Api {
     async fn start() -> Self {
-        let store = Arc::new(MemoryStore::new());
+        let store = seed::memory();
         let state = AppState::new(store.clone(), RoleOrder::default());
-        let app = clearance_service::app(state);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        Self { url, store, server }
+        let server = TestServer::start(clearance_service::app(state)).await;
+        Self {
+            url: server.url(),
+            store,
+            _server: server,
+        }
     }
 
     async fn user(&self, id: &str) -> Option<(Vec<String>, String, u64, Option<String>)> {
@@ -51,17 +46,7 @@ impl Api {
     }
 
     async fn put(&self, id: &str, company: &str, role: &str) {
-        let permissions =
-            Permissions::parse(vec![company.into()], role.into(), &RoleOrder::default()).unwrap();
-        self.store
-            .put(
-                &UserId::parse(id).unwrap(),
-                &permissions,
-                Precondition::None,
-                None,
-            )
-            .await
-            .unwrap();
+        seed::grant(self.store.as_ref(), id, &[company], role).await;
     }
 }
 

@@ -15,6 +15,7 @@ use axum::body::Bytes;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use clearance_tests::server::TestServer;
 use serde_json::{Value, json};
 
 /// Decides whether to hold back the write of `id`, given how many times it was seen before.
@@ -34,13 +35,7 @@ struct ProxyState {
 pub struct Proxy {
     pub endpoint: String,
     state: Arc<ProxyState>,
-    server: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
+    _server: TestServer,
 }
 
 impl Proxy {
@@ -63,17 +58,11 @@ impl Proxy {
         let app = axum::Router::new()
             .fallback(forward)
             .with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind the proxy");
-        let endpoint = format!("http://{}", listener.local_addr().expect("address"));
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let server = TestServer::start(app).await;
         Self {
-            endpoint,
+            endpoint: server.url(),
             state,
-            server,
+            _server: server,
         }
     }
 

@@ -8,13 +8,14 @@ use std::time::Duration;
 
 use clearance_service::config::Settings;
 use clearance_service::http::auth::AuthMode;
+use clearance_tests::answer::{Answer, assert_detail_contains};
+use clearance_tests::function::Function;
 use clearance_tests::issuer::{TestIssuer, now};
-use clearance_tests::lambda_runtime::{FakeRuntime, Outcome};
 use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-use crate::helpers::TestApp;
+use crate::helpers::{BINARY, TestApp, fixture, run_to_end};
 
 const CLIENT: &str = "admin-console";
 const MACHINE: &str = "provisioner-m2m";
@@ -51,10 +52,7 @@ async fn jwt_mode_refuses_a_call_without_a_token_with_401_and_a_challenge() {
         answer.header("www-authenticate"),
         Some("Bearer error=\"invalid_token\"")
     );
-    assert!(
-        body["detail"].as_str().unwrap().contains("no bearer token"),
-        "{body}"
-    );
+    assert_detail_contains(&body, "no bearer token");
     let answer = app
         .send(
             Method::GET,
@@ -152,10 +150,7 @@ async fn the_read_scope_reads_and_decides_but_cannot_write() {
             )
             .await
             .problem(403, "forbidden");
-        assert!(
-            body["detail"].as_str().unwrap().contains("clearance/write"),
-            "{body}"
-        );
+        assert_detail_contains(&body, "clearance/write");
     }
     app.send(Method::DELETE, "/users/x", &headers, None)
         .await
@@ -373,29 +368,15 @@ async fn every_write_emits_one_audit_event_and_no_log_holds_the_token() {
 
 #[tokio::test]
 async fn gateway_mode_is_refused_outside_lambda() {
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_clearance-service"))
-        .args(["--auth", "gateway"])
-        .env_remove("AWS_LAMBDA_RUNTIME_API")
-        .output()
-        .await
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let (ok, stderr) = run_to_end(&["--auth", "gateway"], &[]).await;
+    assert!(!ok);
     assert!(stderr.contains("only under AWS Lambda"), "{stderr}");
 }
 
 #[tokio::test]
 async fn jwt_mode_without_an_issuer_stops_start_up_naming_the_setting() {
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_clearance-service"))
-        .args(["--auth", "jwt"])
-        .env_remove("AWS_LAMBDA_RUNTIME_API")
-        .env_remove("COGNITO_USER_POOL_ID")
-        .env_remove("JWT_ISSUER")
-        .output()
-        .await
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let (ok, stderr) = run_to_end(&["--auth", "jwt"], &[]).await;
+    assert!(!ok);
     assert!(stderr.contains("--auth jwt needs an issuer"), "{stderr}");
 }
 
@@ -406,14 +387,7 @@ fn rest_event(
     authorizer: Value,
     identity: Value,
 ) -> Value {
-    let mut event: Value = serde_json::from_str(
-        &std::fs::read_to_string(format!(
-            "{}/tests/api/fixtures/apigw-rest-get-user.json",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap(),
-    )
-    .unwrap();
+    let mut event = fixture("apigw-rest-get-user.json");
     event["httpMethod"] = json!(method);
     event["path"] = json!(path);
     event["requestContext"]["httpMethod"] = json!(method);
@@ -431,14 +405,7 @@ fn rest_event(
 }
 
 fn http_event(method: &str, path: &str, body: Option<Value>, authorizer: Value) -> Value {
-    let mut event: Value = serde_json::from_str(
-        &std::fs::read_to_string(format!(
-            "{}/tests/api/fixtures/apigw-http-v2-put-user.json",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap(),
-    )
-    .unwrap();
+    let mut event = fixture("apigw-http-v2-put-user.json");
     event["rawPath"] = json!(path);
     event["requestContext"]["http"]["method"] = json!(method);
     event["requestContext"]["http"]["path"] = json!(path);
@@ -452,37 +419,37 @@ fn http_event(method: &str, path: &str, body: Option<Value>, authorizer: Value) 
     event
 }
 
-async fn invoke(runtime: &FakeRuntime, event: Value) -> (u64, Value) {
-    let Outcome::Response(out) = runtime.invoke(event, Duration::from_secs(20)).await else {
-        panic!("the function failed")
-    };
-    let status = out["statusCode"].as_u64().unwrap();
-    let body = out["body"]
-        .as_str()
-        .map(|b| serde_json::from_str(b).unwrap_or(Value::Null))
-        .unwrap_or(Value::Null);
-    (status, body)
+/// Feeds `event` to the function; returns the status and the JSON body (null if none).
+async fn invoke(function: &Function, event: Value) -> (u16, Value) {
+    let answer = Answer::from_lambda(&function.respond(event).await);
+    let body = serde_json::from_str(&answer.text).unwrap_or(Value::Null);
+    (answer.status.as_u16(), body)
 }
 
-#[tokio::test]
-async fn gateway_mode_reads_the_caller_from_each_kind_of_authorizer_context() {
-    let runtime = FakeRuntime::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let _function = runtime.spawn_function(
-        env!("CARGO_BIN_EXE_clearance-service").as_ref(),
+/// The service binary under Lambda with `--auth gateway` on an embedded store in `dir`.
+async fn gateway_mode(dir: &tempfile::TempDir) -> Function {
+    Function::start(
+        BINARY,
         "clearance-permissions-api",
         &[
             ("CLEARANCE_AUTH", "gateway"),
             ("CLEARANCE_STORE", "embedded"),
             ("CLEARANCE_DATA_DIR", dir.path().to_str().unwrap()),
         ],
-    );
+    )
+    .await
+}
+
+#[tokio::test]
+async fn gateway_mode_reads_the_caller_from_each_kind_of_authorizer_context() {
+    let dir = tempfile::tempdir().unwrap();
+    let function = gateway_mode(&dir).await;
     let body = json!({"companies": ["1111"], "role": "Standard"});
 
     // REST API with a Cognito user-pool authorizer: a machine client's claims with the write scope.
     let cognito = json!({"claims": {"sub": MACHINE, "client_id": MACHINE, "token_use": "access", "scope": "clearance/write"}});
     let (status, created) = invoke(
-        &runtime,
+        &function,
         rest_event("PUT", "/users/dave", Some(body.clone()), cognito, json!({})),
     )
     .await;
@@ -492,7 +459,7 @@ async fn gateway_mode_reads_the_caller_from_each_kind_of_authorizer_context() {
     // The same with only the read scope cannot write.
     let reader = json!({"claims": {"sub": "u-1", "username": "u-1", "client_id": CLIENT, "scope": "clearance/read"}});
     let (status, problem) = invoke(
-        &runtime,
+        &function,
         rest_event(
             "PUT",
             "/users/dave",
@@ -504,7 +471,7 @@ async fn gateway_mode_reads_the_caller_from_each_kind_of_authorizer_context() {
     .await;
     assert_eq!(status, 403, "{problem}");
     let (status, _) = invoke(
-        &runtime,
+        &function,
         rest_event("GET", "/users/dave", None, reader, json!({})),
     )
     .await;
@@ -512,7 +479,7 @@ async fn gateway_mode_reads_the_caller_from_each_kind_of_authorizer_context() {
 
     // No authorizer and no IAM identity: nobody is authenticated.
     let (status, problem) = invoke(
-        &runtime,
+        &function,
         rest_event("GET", "/users/dave", None, json!({}), json!({})),
     )
     .await;
@@ -521,7 +488,7 @@ async fn gateway_mode_reads_the_caller_from_each_kind_of_authorizer_context() {
     // IAM: the gateway's IAM policy decided; the caller's ARN is the actor.
     let arn = "arn:aws:iam::123456789012:role/provisioner";
     let (status, patched) = invoke(
-        &runtime,
+        &function,
         rest_event(
             "PATCH",
             "/users/dave",
@@ -537,7 +504,7 @@ async fn gateway_mode_reads_the_caller_from_each_kind_of_authorizer_context() {
     // A Lambda authorizer's context.
     let lambda_context = json!({"principalId": "u-7", "sub": "u-7", "scope": "clearance/write"});
     let (status, patched) = invoke(
-        &runtime,
+        &function,
         rest_event(
             "PATCH",
             "/users/dave",
@@ -553,12 +520,12 @@ async fn gateway_mode_reads_the_caller_from_each_kind_of_authorizer_context() {
     // HTTP API with a JWT authorizer: scopes from the authorizer.
     let jwt = json!({"jwt": {"claims": {"sub": MACHINE, "client_id": MACHINE}, "scopes": ["clearance/read"]}});
     let (status, _) = invoke(
-        &runtime,
+        &function,
         http_event("GET", "/users/dave", None, jwt.clone()),
     )
     .await;
     assert_eq!(status, 200);
-    let (status, _) = invoke(&runtime, http_event("DELETE", "/users/dave", None, jwt)).await;
+    let (status, _) = invoke(&function, http_event("DELETE", "/users/dave", None, jwt)).await;
     assert_eq!(status, 403);
 }
 
@@ -571,17 +538,8 @@ type EventFor = Box<dyn Fn(&str, Option<Value>) -> Value>;
 /// token, or a Lambda authorizer's context without `scope`) may neither read nor write.
 #[tokio::test]
 async fn gateway_mode_checks_scopes_for_every_caller_derived_from_a_token() {
-    let runtime = FakeRuntime::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let _function = runtime.spawn_function(
-        env!("CARGO_BIN_EXE_clearance-service").as_ref(),
-        "clearance-permissions-api",
-        &[
-            ("CLEARANCE_AUTH", "gateway"),
-            ("CLEARANCE_STORE", "embedded"),
-            ("CLEARANCE_DATA_DIR", dir.path().to_str().unwrap()),
-        ],
-    );
+    let function = gateway_mode(&dir).await;
     let user = "u-self";
     // A signed-in user granting themselves Admin: what a missing scope check would allow.
     let body = json!({"companies": ["1111"], "role": "Admin"});
@@ -652,8 +610,8 @@ async fn gateway_mode_checks_scopes_for_every_caller_derived_from_a_token() {
             ),
         ];
         for (kind, event) in &kinds {
-            let (read, answer) = invoke(&runtime, event("GET", None)).await;
-            let (write, written) = invoke(&runtime, event("PUT", Some(body.clone()))).await;
+            let (read, answer) = invoke(&function, event("GET", None)).await;
+            let (write, written) = invoke(&function, event("PUT", Some(body.clone()))).await;
             match scope {
                 None => {
                     assert_eq!(read, 403, "{kind}, {name}: read {answer}");
@@ -684,7 +642,7 @@ async fn gateway_mode_checks_scopes_for_every_caller_derived_from_a_token() {
     // IAM callers: API Gateway evaluated their IAM policy; no scopes are asked of them.
     let arn = "arn:aws:iam::123456789012:role/provisioner";
     let (status, created) = invoke(
-        &runtime,
+        &function,
         rest_event(
             "PUT",
             "/users/iam-made",
@@ -700,7 +658,7 @@ async fn gateway_mode_checks_scopes_for_every_caller_derived_from_a_token() {
     // A Lambda authorizer context naming nobody (only a principalId) is nobody: 401, never a
     // caller called "unknown".
     let (status, problem) = invoke(
-        &runtime,
+        &function,
         rest_event(
             "GET",
             "/users/iam-made",

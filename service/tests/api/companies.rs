@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use clearance_core::domain::CompanyId;
 use clearance_core::store::Position;
 use clearance_core::store::cursor::CursorKey;
+use clearance_tests::answer::assert_detail_contains;
 use futures::StreamExt as _;
 use serde_json::{Value, json};
 
@@ -98,10 +99,7 @@ pub async fn a_tampered_or_foreign_cursor_is_400(app: &TestApp) {
         .await
         .problem(400, "invalid-cursor");
     assert_eq!(body["field"], "cursor", "{body}");
-    assert!(
-        body["detail"].as_str().unwrap().contains("altered"),
-        "{body}"
-    );
+    assert_detail_contains(&body, "altered");
     app.get("/companies/acme/users?cursor=garbage")
         .await
         .problem(400, "invalid-cursor");
@@ -109,13 +107,7 @@ pub async fn a_tampered_or_foreign_cursor_is_400(app: &TestApp) {
         .get(&format!("/companies/globex/users?cursor={cursor}"))
         .await
         .problem(400, "invalid-cursor");
-    assert!(
-        foreign["detail"]
-            .as_str()
-            .unwrap()
-            .contains("another company"),
-        "{foreign}"
-    );
+    assert_detail_contains(&foreign, "another company");
 }
 
 pub async fn the_page_size_must_be_1_to_1000(app: &TestApp) {

@@ -1,5 +1,6 @@
-//! `TestApp`: the real server on 127.0.0.1:0 and typed helpers to talk to it over HTTP; and
-//! [`start_binary`], the service's binary as a process.
+//! `TestApp`: the real server on 127.0.0.1:0 (a [`TestServer`]) and typed helpers to talk to it
+//! over HTTP, answering the shared [`Answer`]; and [`start_binary`], the service's binary as a
+//! process.
 
 use std::net::SocketAddr;
 use std::process::Stdio;
@@ -10,18 +11,20 @@ use clearance_core::store::PermissionStore;
 use clearance_core::store::dynamodb::{DynamoSettings, DynamoStore, ScanBound};
 use clearance_service::config::{CursorSecret, Settings};
 use clearance_service::startup;
+pub use clearance_tests::answer::Answer;
 use clearance_tests::dynalite::Dynalite;
-use reqwest::header::HeaderMap;
-use reqwest::{Method, StatusCode};
+use clearance_tests::events;
+use clearance_tests::server::TestServer;
+use reqwest::Method;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::sync::oneshot;
 
 /// The service's binary, built by cargo for these tests.
 pub const BINARY: &str = env!("CARGO_BIN_EXE_clearance-service");
 
 /// Environment variables a developer's machine or CI might set that would change which store the
-/// binary opens, and how; tests that run the binary clear them and set what they need.
+/// binary opens, how, or how it authenticates; tests that run the binary clear them (and
+/// `AWS_LAMBDA_RUNTIME_API`) and set what they need.
 pub const AMBIENT: &[&str] = &[
     "CLEARANCE_STORE",
     "CLEARANCE_CREATE_TABLE",
@@ -34,6 +37,11 @@ pub const AMBIENT: &[&str] = &[
     "CLEARANCE_CURSOR_SECRET",
     "CLEARANCE_DYNAMODB_LIST_SCAN_PAGES",
     "CLEARANCE_DYNAMODB_LIST_SCAN_PAGE_ITEMS",
+    "CLEARANCE_AUTH",
+    "CLEARANCE_INSECURE_ALLOW_REMOTE",
+    "CLEARANCE_INSECURE_ALLOW_UNAUTHENTICATED_LAMBDA",
+    "COGNITO_USER_POOL_ID",
+    "JWT_ISSUER",
 ];
 
 /// The cursor secret of every [`TestApp`], so a test can make cursors as another instance of the
@@ -51,52 +59,9 @@ pub const SUITE_SCAN_BOUND: ScanBound = ScanBound {
 pub struct TestApp {
     pub addr: SocketAddr,
     pub client: reqwest::Client,
-    shutdown: Option<oneshot::Sender<()>>,
-    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    server: TestServer,
     /// Keeps what the store needs alive (a temp dir, a dynalite server).
     _guard: Box<dyn std::any::Any + Send>,
-}
-
-/// An HTTP answer, read whole.
-pub struct Answer {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub text: String,
-}
-
-impl Answer {
-    pub fn json(&self) -> Value {
-        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
-    }
-
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-
-    /// Asserts this is a problem document with the given status and `type` slug; returns it.
-    #[track_caller]
-    pub fn problem(&self, status: u16, slug: &str) -> Value {
-        assert_eq!(self.status.as_u16(), status, "body: {}", self.text);
-        assert_eq!(
-            self.header("content-type"),
-            Some("application/problem+json"),
-            "body: {}",
-            self.text
-        );
-        let body = self.json();
-        assert_eq!(
-            body["type"],
-            format!("urn:clearance:problem:{slug}"),
-            "{body}"
-        );
-        assert_eq!(body["status"], status, "{body}");
-        assert!(body["title"].is_string(), "{body}");
-        assert!(
-            body["detail"].as_str().is_some_and(|d| !d.is_empty()),
-            "{body}"
-        );
-        body
-    }
 }
 
 impl TestApp {
@@ -137,36 +102,26 @@ impl TestApp {
         Self::serve(state, Box::new(())).await
     }
 
+    /// The router over `state`, served as `main` serves it.
     pub async fn serve(
         state: clearance_service::AppState,
         guard: Box<dyn std::any::Any + Send>,
     ) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().unwrap();
-        let (tx, rx) = oneshot::channel::<()>();
         let app = clearance_service::app(state);
-        let server = tokio::spawn(startup::serve(listener, app, async {
-            let _ = rx.await;
-        }));
+        let server =
+            TestServer::start_with(|listener, shutdown| startup::serve(listener, app, shutdown))
+                .await;
         Self {
-            addr,
+            addr: server.addr(),
             client: reqwest::Client::new(),
-            shutdown: Some(tx),
-            server: Some(server),
+            server,
             _guard: guard,
         }
     }
 
     /// Stops the server gracefully and waits until it has let go of its store.
-    pub async fn stop(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(server) = self.server.take() {
-            server.await.expect("server task").expect("server result");
-        }
+    pub async fn stop(self) {
+        self.server.stop().await;
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -187,12 +142,7 @@ impl TestApp {
         if let Some(body) = body {
             request = request.body(body);
         }
-        let response = request.send().await.expect("request sent");
-        Answer {
-            status: response.status(),
-            headers: response.headers().clone(),
-            text: response.text().await.expect("body read"),
-        }
+        Answer::send(request).await
     }
 
     pub async fn get(&self, path: &str) -> Answer {
@@ -240,6 +190,11 @@ impl TestApp {
     }
 }
 
+/// An event fixture from `tests/events/`.
+pub fn fixture(name: &str) -> Value {
+    events::read(env!("CARGO_MANIFEST_DIR"), name)
+}
+
 /// DynamoDB settings for `table` with timeouts far above the production defaults, so that a busy
 /// machine cannot make a test flaky; the fault tests set their own.
 pub fn roomy_timeouts(table: &str) -> DynamoSettings {
@@ -253,6 +208,25 @@ pub fn roomy_timeouts(table: &str) -> DynamoSettings {
 /// The DynamoDB store on `table` of `dynalite`, with `settings`' retries and timeouts.
 pub fn dynamo_store(dynalite: &Dynalite, table: &str, settings: DynamoSettings) -> DynamoStore {
     DynamoStore::from_client(dynalite.client(), table, &settings)
+}
+
+/// Runs the binary with `args` and `env` added (the [`AMBIENT`] settings cleared) until it stops on
+/// its own, as one refusing its settings does; returns whether it succeeded and its standard error.
+pub async fn run_to_end(args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
+    let mut command = tokio::process::Command::new(BINARY);
+    command.args(args).env_remove("AWS_LAMBDA_RUNTIME_API");
+    for name in AMBIENT {
+        command.env_remove(name);
+    }
+    command.envs(env.iter().copied());
+    let output = tokio::time::timeout(Duration::from_secs(30), command.output())
+        .await
+        .expect("the binary stops on its own")
+        .expect("the binary runs");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
 
 /// Starts the binary on a free port with `args` and `env` added, and waits until it listens;
@@ -302,12 +276,4 @@ pub async fn start_binary(
     // Keep draining its output so it never blocks on a full pipe.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     (child, format!("http://{listen}"), seen)
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-    }
 }

@@ -4,12 +4,13 @@
 use std::time::Duration;
 
 use clearance_service::config::Settings;
-use clearance_tests::lambda_runtime::{FakeRuntime, Outcome};
+use clearance_tests::answer::Answer;
+use clearance_tests::function::Function;
 use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::helpers::{BINARY, TestApp, start_binary};
+use crate::helpers::{BINARY, TestApp, fixture, run_to_end, start_binary};
 
 #[tokio::test]
 async fn every_response_carries_a_request_id_and_an_incoming_one_is_kept() {
@@ -140,41 +141,34 @@ async fn the_binary_loads_the_sample_data_into_an_empty_store_and_says_so() {
 #[tokio::test]
 async fn a_non_loopback_listen_address_is_refused_without_the_flag() {
     let dir = tempfile::tempdir().unwrap();
-    let output = tokio::process::Command::new(BINARY)
-        .args([
+    let (ok, stderr) = run_to_end(
+        &[
             "--listen",
             "0.0.0.0:0",
             "--data-dir",
             dir.path().to_str().unwrap(),
-        ])
-        .env_remove("AWS_LAMBDA_RUNTIME_API")
-        .env_remove("CLEARANCE_INSECURE_ALLOW_REMOTE")
-        .output()
-        .await
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+        ],
+        &[],
+    )
+    .await;
+    assert!(!ok);
     assert!(stderr.contains("--insecure-allow-remote"), "{stderr}");
 }
 
 #[tokio::test]
 async fn no_authentication_under_lambda_is_refused_without_the_explicit_opt_in() {
     let dir = tempfile::tempdir().unwrap();
-    let output = tokio::process::Command::new(BINARY)
-        .args([
+    let (ok, stderr) = run_to_end(
+        &[
             "--store",
             "embedded",
             "--data-dir",
             dir.path().to_str().unwrap(),
-        ])
-        .env("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9")
-        .env_remove("CLEARANCE_AUTH")
-        .env_remove("CLEARANCE_INSECURE_ALLOW_UNAUTHENTICATED_LAMBDA")
-        .output()
-        .await
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+        ],
+        &[("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9")],
+    )
+    .await;
+    assert!(!ok);
     assert!(
         stderr.contains("--auth none under AWS Lambda")
             && stderr.contains("CLEARANCE_INSECURE_ALLOW_UNAUTHENTICATED_LAMBDA"),
@@ -192,13 +186,8 @@ fn is_empty(dir: &std::path::Path) -> bool {
 
 #[tokio::test]
 async fn a_bad_setting_stops_start_up_with_a_message_naming_it() {
-    let output = tokio::process::Command::new(BINARY)
-        .args(["--roles", "Standard,Manager,Standard"])
-        .output()
-        .await
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let (ok, stderr) = run_to_end(&["--roles", "Standard,Manager,Standard"], &[]).await;
+    assert!(!ok);
     assert!(
         stderr.contains("--roles") && stderr.contains("more than once"),
         "{stderr}"
@@ -278,17 +267,11 @@ async fn sigterm_lets_a_request_in_flight_finish() {
     assert!(status.success(), "{status:?}");
 }
 
-pub(crate) fn fixture(name: &str) -> Value {
-    let path = format!("{}/tests/api/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
-}
-
 #[tokio::test]
 async fn the_same_router_answers_api_gateway_events_under_lambda() {
-    let runtime = FakeRuntime::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let _function = runtime.spawn_function(
-        BINARY.as_ref(),
+    let function = Function::start(
+        BINARY,
         "clearance-permissions-api",
         // On Lambda the default store is DynamoDB; this test is about the embedded one.
         &[
@@ -297,39 +280,24 @@ async fn the_same_router_answers_api_gateway_events_under_lambda() {
             // This test is about routing; authentication under Lambda is tested in `auth`.
             ("CLEARANCE_INSECURE_ALLOW_UNAUTHENTICATED_LAMBDA", "true"),
         ],
-    );
+    )
+    .await;
 
-    let rest = runtime
-        .invoke(fixture("apigw-rest-get-user.json"), Duration::from_secs(20))
-        .await;
-    let Outcome::Response(rest) = rest else {
-        panic!("{rest:?}")
-    };
-    assert_eq!(rest["statusCode"], 200, "{rest}");
-    let body: Value = serde_json::from_str(rest["body"].as_str().unwrap()).unwrap();
+    let rest = function.respond(fixture("apigw-rest-get-user.json")).await;
+    let answer = Answer::from_lambda(&rest);
+    assert_eq!(answer.status, 200, "{rest}");
+    let body = answer.json();
     assert_eq!(body["companies"], json!(["1111"]));
     assert_eq!(body["role"], "Manager");
-    let headers = rest["multiValueHeaders"]
-        .as_object()
-        .or(rest["headers"].as_object())
-        .unwrap();
-    let request_id = headers.get("x-request-id").expect("x-request-id");
-    assert!(
-        request_id.to_string().contains("rest-event-request-id"),
-        "{rest}"
-    );
+    let request_id = answer.header("x-request-id").expect("x-request-id");
+    assert!(request_id.contains("rest-event-request-id"), "{rest}");
 
-    let http = runtime
-        .invoke(
-            fixture("apigw-http-v2-put-user.json"),
-            Duration::from_secs(20),
-        )
+    let http = function
+        .respond(fixture("apigw-http-v2-put-user.json"))
         .await;
-    let Outcome::Response(http) = http else {
-        panic!("{http:?}")
-    };
-    assert_eq!(http["statusCode"], 201, "{http}");
-    let body: Value = serde_json::from_str(http["body"].as_str().unwrap()).unwrap();
+    let answer = Answer::from_lambda(&http);
+    assert_eq!(answer.status, 201, "{http}");
+    let body = answer.json();
     assert_eq!(body["id"], "lambda-user");
     assert_eq!(body["version"], 1);
 }

@@ -9,6 +9,7 @@ use aws_sdk_dynamodb::operation::get_item::GetItemError;
 use clearance_core::store::dynamodb::{DynamoSettings, DynamoStore};
 use clearance_core::store::{PermissionStore, StoreError};
 use clearance_tests::dynalite::{Dynalite, local_client};
+use clearance_tests::server::SilentServer;
 use tokio::net::TcpListener;
 
 use super::{id, settings};
@@ -33,15 +34,9 @@ fn assert_unavailable(err: &StoreError) {
 
 #[tokio::test]
 async fn a_server_that_never_answers_is_unavailable_within_the_total_timeout() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let endpoint = format!("http://{}", listener.local_addr().unwrap());
     // Accepts every connection and holds it open without ever answering.
-    let silent = tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((socket, _)) = listener.accept().await {
-            held.push(socket);
-        }
-    });
+    let silent = SilentServer::start().await;
+    let endpoint = silent.url();
     let store = store_at(endpoint);
 
     let started = Instant::now();
@@ -66,7 +61,7 @@ async fn a_server_that_never_answers_is_unavailable_within_the_total_timeout() {
         took >= DynamoSettings::DEFAULT_ATTEMPT_TIMEOUT,
         "took {took:?}"
     );
-    silent.abort();
+    drop(silent);
 }
 
 #[tokio::test]

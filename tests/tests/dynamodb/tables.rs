@@ -2,9 +2,6 @@
 
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-};
 use clearance_core::store::dynamodb::{DynamoSettings, DynamoStore};
 use clearance_core::store::{PermissionStore, Precondition, StoreError};
 use clearance_tests::dynalite::Dynalite;
@@ -49,27 +46,8 @@ async fn create_table_creates_once_then_finds_the_table_and_returns_quickly() {
 async fn create_table_refuses_a_table_keyed_by_something_else() {
     let dynalite = Dynalite::start().await;
     dynalite
-        .client()
-        .create_table()
-        .table_name("permissions")
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("userId")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("userId")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .unwrap();
+        .create_table_keyed_by("permissions", "userId")
+        .await;
     let store =
         DynamoStore::from_client(dynalite.client(), "permissions", &settings("permissions"));
 

@@ -12,7 +12,6 @@
 //! orders example's router exactly as on Lambda. Tokens are signed by a test issuer whose JWKS is
 //! served over HTTP; permissions come from the permissions service over HTTP.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,16 +20,18 @@ use clearance_authorizer::{Authorizer, AuthorizerConfig};
 use clearance_core::cache::{CacheSettings, CachedSource};
 use clearance_core::client::{ClientConfig, PermissionsClient};
 use clearance_core::domain::{UserId, UserPermissions};
-use clearance_core::jwt::{Verifier, VerifierConfig};
+use clearance_core::jwt::Verifier;
 use clearance_core::source::{PermissionsSource, SourceError};
 use clearance_example_orders::orders::OrderBook;
 use clearance_middleware::AuthLayer;
 use clearance_service::config::Settings;
 use clearance_tests::issuer::TestIssuer;
+use clearance_tests::seed::{grant, memory};
+use clearance_tests::server::TestServer;
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
 
-use crate::support::{Service, grant, memory};
+use crate::support::{service, service_with};
 
 const CLIENT: &str = "web-client";
 
@@ -88,10 +89,7 @@ impl Gateway {
         permissions_api: &str,
         ttl: Duration,
     ) -> Self {
-        let env: HashMap<String, String> = issuer.verifier_env(CLIENT).into_iter().collect();
-        let verifier = Arc::new(
-            Verifier::new(VerifierConfig::from_lookup(|k| env.get(k).cloned()).unwrap()).unwrap(),
-        );
+        let verifier = issuer.verifier(CLIENT);
         let authorizer = |rules: &'static str| {
             let config = AuthorizerConfig::from_lookup(|k| {
                 (k == "AUTHORIZER_RULES").then(|| rules.to_owned())
@@ -240,7 +238,7 @@ fn proxy_event(
 struct World {
     issuer: TestIssuer,
     store: Arc<clearance_core::store::memory::MemoryStore>,
-    api: Service,
+    api: TestServer,
 }
 
 async fn world(service_ttl: Duration) -> World {
@@ -250,7 +248,7 @@ async fn world(service_ttl: Duration) -> World {
     let mut settings = Settings::for_data_dir("unused");
     settings.cache_ttl = service_ttl;
     settings.cache_negative_ttl = service_ttl;
-    let api = Service::start_with(store.clone(), settings).await;
+    let api = service_with(store.clone(), settings).await;
     World {
         issuer: TestIssuer::start().await,
         store,
@@ -273,7 +271,7 @@ async fn all_three_patterns_allow_and_deny_the_same_requests() {
         Pattern::LambdaAuthorizerDecides,
         Pattern::LambdaAuthorizerAuthenticates,
     ] {
-        let gw = Gateway::new(pattern, &w.issuer, &w.api.url, Duration::from_secs(10)).await;
+        let gw = Gateway::new(pattern, &w.issuer, &w.api.url(), Duration::from_secs(10)).await;
         let (status, placed) = gw
             .call(
                 &manager,
@@ -394,11 +392,11 @@ async fn a_downgrade_is_denied_once_the_cache_ttls_have_passed() {
     let service_ttl = Duration::from_millis(1_500);
     let bound = client_ttl + service_ttl;
     let w = world(service_ttl).await;
-    let other_instance = Service::start(w.store.clone()).await;
+    let other_instance = service(w.store.clone()).await;
     let gw = Gateway::new(
         Pattern::LambdaAuthorizerDecides,
         &w.issuer,
-        &w.api.url,
+        &w.api.url(),
         client_ttl,
     )
     .await;
@@ -416,7 +414,7 @@ async fn a_downgrade_is_denied_once_the_cache_ttls_have_passed() {
     assert_eq!(status, 201, "a Manager may place orders");
 
     let downgrade = reqwest::Client::new()
-        .patch(format!("{}/users/manager-1", other_instance.url))
+        .patch(format!("{}/users/manager-1", other_instance.url()))
         .json(&json!({"role": "Standard"}))
         .send()
         .await

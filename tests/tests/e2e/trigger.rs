@@ -10,16 +10,17 @@ use clearance_core::source::PermissionsSource;
 use clearance_core::store::dynamodb::{DynamoSettings, DynamoStore};
 use clearance_pre_token_trigger::{Trigger, TriggerConfig, TriggerError};
 use clearance_tests::dynalite::Dynalite;
-use clearance_tests::workspace_root;
+use clearance_tests::seed::{grant, memory};
+use clearance_tests::server::SilentServer;
+use clearance_tests::{events, workspace_root};
 use serde_json::{Value, json};
 
-use crate::support::{Service, grant, memory};
+use crate::support::service;
 
 const SUB: &str = "3f1c0d52-7a6b-4e1f-9c2d-8b5a4e6f7a10";
 
 fn event(name: &str) -> Value {
-    let path = workspace_root().join("pre-token-trigger/events").join(name);
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    events::read(workspace_root().join("pre-token-trigger"), name)
 }
 
 fn client(url: &str) -> Arc<dyn PermissionsSource> {
@@ -30,8 +31,8 @@ fn client(url: &str) -> Arc<dyn PermissionsSource> {
 async fn the_trigger_adds_claims_read_from_the_permissions_service_over_http() {
     let store = memory();
     grant(store.as_ref(), SUB, &["1111"], "Manager").await;
-    let service = Service::start(store).await;
-    let trigger = Trigger::new(TriggerConfig::default(), client(&service.url));
+    let service = service(store).await;
+    let trigger = Trigger::new(TriggerConfig::default(), client(&service.url()));
 
     let v1 = trigger
         .handle(event("v1-authentication.json"))
@@ -84,14 +85,8 @@ async fn the_trigger_reads_dynamodb_directly() {
 #[tokio::test]
 async fn a_permissions_service_that_never_answers_is_cut_off_within_the_budget() {
     // A server that accepts connections and never says a word.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((socket, _)) = listener.accept().await {
-            held.push(socket);
-        }
-    });
+    let silent = SilentServer::start().await;
+    let url = silent.url();
     let config = TriggerConfig {
         budget: Duration::from_millis(1_000),
         ..TriggerConfig::default()
@@ -117,7 +112,7 @@ async fn a_permissions_service_that_never_answers_is_cut_off_within_the_budget()
 /// and the token verifies.
 #[tokio::test]
 async fn the_largest_user_gets_tokens_every_clearance_verifier_accepts() {
-    use clearance_core::jwt::{MAX_TOKEN_BYTES, Verifier, VerifierConfig};
+    use clearance_core::jwt::MAX_TOKEN_BYTES;
     use clearance_tests::issuer::TestIssuer;
 
     let dynalite = Dynalite::start().await;
@@ -146,10 +141,7 @@ async fn the_largest_user_gets_tokens_every_clearance_verifier_accepts() {
     assert!(id_token.get("companies").is_none());
 
     let issuer = TestIssuer::start().await;
-    let env: std::collections::HashMap<String, String> =
-        issuer.verifier_env("web-client").into_iter().collect();
-    let verifier =
-        Verifier::new(VerifierConfig::from_lookup(|k| env.get(k).cloned()).unwrap()).unwrap();
+    let verifier = issuer.verifier("web-client");
     let mut claims = issuer.access_claims(SUB, "web-client");
     for (name, value) in added.as_object().unwrap() {
         claims[name] = value.clone();

@@ -2,14 +2,14 @@
 //! DynamoDB store as the default on Lambda, and start-up refusing settings that cannot work.
 
 use std::path::Path;
-use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use clearance_tests::answer::Answer;
 use clearance_tests::dynalite::Dynalite;
-use clearance_tests::lambda_runtime::{FakeRuntime, Outcome};
+use clearance_tests::function::Function;
 use serde_json::{Value, json};
 
-use crate::helpers::{AMBIENT, BINARY, start_binary};
+use crate::helpers::{self, BINARY, fixture, start_binary};
 
 /// What the SDK's default chain needs to reach dynalite: its URL, a region and fake static
 /// credentials (dynalite checks that requests are signed, not by whom).
@@ -29,22 +29,13 @@ fn borrowed<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str
 
 /// Runs the binary to its end with `args` and `env` (after clearing [`AMBIENT`]); returns
 /// whether it succeeded and what it wrote to stderr.
+/// The binary run to its end on a free port (so a binary that unexpectedly starts cannot clash).
 async fn run_to_end(args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
-    let mut command = tokio::process::Command::new(BINARY);
-    command.args(["--listen", "127.0.0.1:0"]).args(args);
-    command.env_remove("AWS_LAMBDA_RUNTIME_API");
-    for name in AMBIENT {
-        command.env_remove(name);
-    }
-    command.envs(env.iter().copied());
-    let output = tokio::time::timeout(Duration::from_secs(30), command.output())
-        .await
-        .expect("the binary stops on its own")
-        .unwrap();
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    let args: Vec<&str> = ["--listen", "127.0.0.1:0"]
+        .into_iter()
+        .chain(args.iter().copied())
+        .collect();
+    helpers::run_to_end(&args, env).await
 }
 
 #[tokio::test]
@@ -142,7 +133,6 @@ async fn under_lambda_the_store_is_dynamodb_without_asking() {
         .send()
         .await
         .unwrap();
-    let runtime = FakeRuntime::start().await;
     let mut env = dynalite_env(&dynalite);
     env.push(("TABLE_NAME", table.clone()));
     // This test is about the store; authentication under Lambda is tested in `auth`.
@@ -150,20 +140,13 @@ async fn under_lambda_the_store_is_dynamodb_without_asking() {
         "CLEARANCE_INSECURE_ALLOW_UNAUTHENTICATED_LAMBDA",
         "true".into(),
     ));
-    let _function = runtime.spawn_function(
-        BINARY.as_ref(),
-        "clearance-permissions-api",
-        &borrowed(&env),
-    );
+    let function = Function::start(BINARY, "clearance-permissions-api", &borrowed(&env)).await;
 
-    let event = crate::platform::fixture("apigw-rest-get-user.json");
-    let outcome = runtime.invoke(event, Duration::from_secs(20)).await;
+    let response = function.respond(fixture("apigw-rest-get-user.json")).await;
 
-    let Outcome::Response(response) = outcome else {
-        panic!("{outcome:?}")
-    };
-    assert_eq!(response["statusCode"], 200, "{response}");
-    let body: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+    let answer = Answer::from_lambda(&response);
+    assert_eq!(answer.status, 200, "{response}");
+    let body = answer.json();
     assert_eq!(body["companies"], json!(["1111"]));
     assert_eq!(
         body["version"], 0,
@@ -246,7 +229,7 @@ async fn start_up_refuses_dynamodb_settings_that_cannot_work_naming_them() {
 async fn a_table_that_cannot_be_used_stops_start_up_naming_it() {
     let dynalite = Dynalite::start().await;
     let env = dynalite_env(&dynalite);
-    crate::dynamodb::faults::create_table_with_another_key(&dynalite, "keyed-by-pk").await;
+    dynalite.create_table_keyed_by("keyed-by-pk", "pk").await;
 
     let (ok, missing) = run_to_end(
         &["--store", "dynamodb", "--table", "not-created"],

@@ -12,8 +12,8 @@ use clearance_core::store::{PermissionStore, Precondition};
 use clearance_service::config::Settings;
 use clearance_service::startup;
 use clearance_tests::dynalite::{Dynalite, local_client};
+use clearance_tests::server::SilentServer;
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
 
 use crate::helpers::{Answer, TestApp, dynamo_store, roomy_timeouts};
 
@@ -188,14 +188,8 @@ async fn when_dynamodb_stops_uncached_reads_are_503_cached_ones_200_and_it_recov
 #[tokio::test]
 async fn a_dynamodb_that_never_answers_is_503_within_the_total_timeout() {
     // Accepts every connection and holds it open without ever answering.
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let endpoint = format!("http://{}", listener.local_addr().unwrap());
-    let silent = tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((socket, _)) = listener.accept().await {
-            held.push(socket);
-        }
-    });
+    let silent = SilentServer::start().await;
+    let endpoint = silent.url();
     let timeouts = DynamoSettings::new("permissions");
     let store = DynamoStore::from_client(local_client(endpoint), "permissions", &timeouts);
     let app = TestApp::with_store(store, Box::new(())).await;
@@ -213,7 +207,7 @@ async fn a_dynamodb_that_never_answers_is_503_within_the_total_timeout() {
         assert!(took >= timeouts.attempt_timeout, "{path} took {took:?}");
         eprintln!("never-answering DynamoDB: {path} 503 in {took:?}");
     }
-    silent.abort();
+    drop(silent);
 }
 
 /// Log output written to memory.
@@ -240,35 +234,6 @@ impl Captured {
     }
 }
 
-/// Creates a table keyed by `pk` rather than `id`, as some other application's table would be.
-pub(crate) async fn create_table_with_another_key(dynalite: &Dynalite, name: &str) {
-    use aws_sdk_dynamodb::types::{
-        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    };
-    dynalite
-        .client()
-        .create_table()
-        .table_name(name)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .unwrap();
-}
-
 // The default (current-thread) runtime runs the servers on this thread, so a thread-local
 // subscriber sees their events.
 #[tokio::test]
@@ -291,7 +256,7 @@ async fn aws_error_messages_are_logged_once_and_never_sent_to_clients() {
         Box::new(()),
     )
     .await;
-    create_table_with_another_key(&dynalite, "keyed-by-pk").await;
+    dynalite.create_table_keyed_by("keyed-by-pk", "pk").await;
     let wrong_key = TestApp::with_store(
         dynamo_store(&dynalite, "keyed-by-pk", roomy_timeouts("keyed-by-pk")),
         Box::new(()),
