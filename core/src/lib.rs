@@ -8,7 +8,8 @@
 //!   function that decides whether a user may act for a company in a role. Validated on parse.
 //! - [`store`]: the [`store::PermissionStore`] trait and its implementations (in memory; embedded
 //!   redb with feature `embedded`), pagination cursors (feature `cursor`), and operations built
-//!   on the trait (an atomic PATCH).
+//!   on the trait (an atomic PATCH); `store::dynamodb::args` (feature `cli`) holds the DynamoDB
+//!   flags the service and the seed CLI share.
 //! - [`authz`]: route requirements (company, role, subject, client, authentication only) and
 //!   their evaluation, shared by the authorizer and the middleware.
 //! - [`source`]: where the Lambdas and middleware read permissions from (the API client or a
@@ -20,7 +21,9 @@
 //! - [`bearer`]: reading `Authorization: Bearer <token>`.
 //! - [`report`]: an error and its sources on one line, for logs.
 //! - `telemetry` (feature `telemetry`): the logging set-up every binary shares.
-//! - `cache` (feature `cache`): a moka TTL cache that wraps any store behind the same trait.
+//! - `cache` (feature `cache`): the one read-through TTL cache (moka), in front of any store
+//!   (`CachedStore`, behind the store trait) or any permissions source (`CachedSource`, e.g. the
+//!   permissions client).
 //! - `client` (feature `client`): the HTTP client for the permissions API.
 //! - `jwt` (feature `jwt`): JWT verification against issuers' JWKS, configured from code, the
 //!   environment or a file.
