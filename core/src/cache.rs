@@ -180,45 +180,8 @@ impl ReadThrough {
     }
 }
 
-/// A permissions source (the permissions API client, say) with the same TTL cache in front of it.
-pub struct CachedSource<S> {
-    inner: S,
-    read: ReadThrough,
-}
-
-impl<S> std::fmt::Debug for CachedSource<S> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CachedSource").finish_non_exhaustive()
-    }
-}
-
-impl<S: PermissionsSource> CachedSource<S> {
-    /// Wraps `inner` with a cache configured by `settings`.
-    pub fn new(inner: S, settings: CacheSettings) -> Self {
-        Self {
-            inner,
-            read: ReadThrough::new(settings),
-        }
-    }
-
-    /// The source behind the cache.
-    pub fn inner(&self) -> &S {
-        &self.inner
-    }
-
-    /// The counters since start.
-    pub fn stats(&self) -> CacheStats {
-        self.read.stats()
-    }
-
-    /// Drops the cached entry for `id`, so the next read asks the source.
-    pub async fn invalidate(&self, id: &UserId) {
-        self.read.cache.invalidate(id).await;
-    }
-}
-
 #[async_trait]
-impl<S: PermissionsSource> PermissionsSource for CachedSource<S> {
+impl<S: PermissionsSource> PermissionsSource for Cached<S> {
     async fn permissions(&self, id: &UserId) -> Result<Option<UserPermissions>, SourceError> {
         self.read.get(id, self.inner.permissions(id)).await
     }
@@ -231,19 +194,27 @@ struct Counters {
     loads: AtomicU64,
 }
 
-/// A store with a TTL cache in front of it.
-pub struct CachedStore<S> {
+/// A store or a permissions source with the TTL cache in front of it: it implements the store
+/// trait when it wraps a store ([`CachedStore`]) and the source trait when it wraps a source
+/// ([`CachedSource`]).
+pub struct Cached<S> {
     inner: S,
     read: ReadThrough,
 }
 
-impl<S> std::fmt::Debug for CachedStore<S> {
+/// A store behind the cache.
+pub type CachedStore<S> = Cached<S>;
+
+/// A permissions source (the permissions API client, say) behind the cache.
+pub type CachedSource<S> = Cached<S>;
+
+impl<S> std::fmt::Debug for Cached<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CachedStore").finish_non_exhaustive()
+        f.debug_struct("Cached").finish_non_exhaustive()
     }
 }
 
-impl<S: PermissionStore> CachedStore<S> {
+impl<S> Cached<S> {
     /// Wraps `inner` with a cache configured by `settings`.
     pub fn new(inner: S, settings: CacheSettings) -> Self {
         Self {
@@ -252,7 +223,7 @@ impl<S: PermissionStore> CachedStore<S> {
         }
     }
 
-    /// The store behind the cache.
+    /// The store or source behind the cache.
     pub fn inner(&self) -> &S {
         &self.inner
     }
@@ -262,11 +233,13 @@ impl<S: PermissionStore> CachedStore<S> {
         self.read.stats()
     }
 
-    /// Drops the cached entry for `id`, if any.
+    /// Drops the cached entry for `id`, so the next read asks what is behind the cache.
     pub async fn invalidate(&self, id: &UserId) {
         self.read.cache.invalidate(id).await;
     }
+}
 
+impl<S: PermissionStore> Cached<S> {
     async fn around_write<T>(
         &self,
         id: &UserId,
@@ -281,7 +254,7 @@ impl<S: PermissionStore> CachedStore<S> {
 }
 
 #[async_trait]
-impl<S: PermissionStore> PermissionStore for CachedStore<S> {
+impl<S: PermissionStore> PermissionStore for Cached<S> {
     async fn get(&self, id: &UserId) -> Result<Option<UserPermissions>, StoreError> {
         self.read.get(id, self.inner.get(id)).await
     }
