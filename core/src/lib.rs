@@ -15,7 +15,7 @@
 //! - [`source`]: where the Lambdas and middleware read permissions from (the API client or a
 //!   store), behind one trait; `source::env` (features `dynamodb` and `client`) builds one from
 //!   the environment.
-//! - [`env`]: reading environment variables the same way in every Lambda: trimmed, empty as
+//! - [`env`](mod@env): reading environment variables the same way in every Lambda: trimmed, empty as
 //!   unset, durations such as `2s` (with the former `*_MS` / `*_SECS` names still read), the role
 //!   list, and one [`env::ConfigError`] that names the variable.
 //! - [`bearer`]: reading `Authorization: Bearer <token>`.

@@ -1,22 +1,19 @@
 //! Settings, read once at start-up from flags and environment variables (each flag names its
 //! variable in `--help`). A bad value stops the process with a message naming the setting.
 //!
-//! [`StoreArgs`] (which store, and how to reach it) is its own flattened group so that other
-//! binaries (the seed CLI) offer exactly the same flags and open the store the same way, with
-//! [`StoreArgs::open`].
+//! [`StoreArgs`] says which store and how to reach it; its DynamoDB flags are the ones the seed CLI
+//! takes too (`clearance_core::store::dynamodb::args`). Settings only describe: opening the store
+//! and creating the table is start-up's work (`crate::startup::open_store`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{ArgAction, Parser, ValueEnum};
 use clearance_core::cache::CacheSettings;
 use clearance_core::domain::RoleOrder;
-use clearance_core::store::PermissionStore;
 use clearance_core::store::cursor::CursorKey;
-use clearance_core::store::dynamodb::{DynamoError, DynamoSettings, DynamoStore, ScanBound};
-use clearance_core::store::embedded::{EmbeddedStore, OpenError};
+use clearance_core::store::dynamodb::{DynamoSettings, ScanBound};
 
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -256,60 +253,7 @@ impl DynamoStoreArgs {
 /// A setting that is missing, or does not fit with the others.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
-pub struct SettingError(String);
-
-/// Opening the configured store failed.
-#[derive(Debug, thiserror::Error)]
-pub enum OpenStoreError {
-    /// The settings are incomplete or contradictory.
-    #[error(transparent)]
-    Setting(#[from] SettingError),
-    /// The embedded store could not be opened.
-    #[error("opening the embedded store in --data-dir {dir}")]
-    Embedded {
-        /// The data directory.
-        dir: String,
-        /// Why.
-        #[source]
-        source: OpenError,
-    },
-    /// The DynamoDB client could not be configured.
-    #[error("configuring the DynamoDB client for table {table:?}")]
-    Dynamo {
-        /// The table.
-        table: String,
-        /// Why.
-        #[source]
-        source: DynamoError,
-    },
-    /// `--create-table` failed.
-    #[error("creating the DynamoDB table {table:?} (--create-table)")]
-    CreateTable {
-        /// The table.
-        table: String,
-        /// Why.
-        #[source]
-        source: clearance_core::store::StoreError,
-    },
-}
-
-/// The store the settings chose, opened.
-pub enum Store {
-    /// The embedded (redb) store.
-    Embedded(EmbeddedStore),
-    /// The DynamoDB store.
-    Dynamo(DynamoStore),
-}
-
-impl Store {
-    /// The store behind the store trait, whichever it is.
-    pub fn shared(self) -> Arc<dyn PermissionStore> {
-        match self {
-            Self::Embedded(store) => Arc::new(store),
-            Self::Dynamo(store) => Arc::new(store),
-        }
-    }
-}
+pub struct SettingError(pub String);
 
 impl StoreArgs {
     /// The store to use: as set, or else DynamoDB on Lambda and the embedded store elsewhere.
@@ -358,52 +302,6 @@ impl StoreArgs {
                 err
             }
         })
-    }
-
-    /// Opens the chosen store: the embedded store in the data directory, or a DynamoDB client
-    /// for the table (credentials from the SDK's default chain), first creating the table when
-    /// `--create-table` asks for it. Nothing is loaded into it.
-    pub async fn open(&self) -> Result<Store, OpenStoreError> {
-        self.check()?;
-        match self.kind() {
-            StoreKind::Embedded => EmbeddedStore::open(&self.data_dir)
-                .map(Store::Embedded)
-                .map_err(|source| OpenStoreError::Embedded {
-                    dir: self.data_dir.display().to_string(),
-                    source,
-                }),
-            StoreKind::Dynamodb => {
-                let settings = self.dynamo_settings()?;
-                let store = DynamoStore::connect(&settings)
-                    .await
-                    .map(|store| store.with_scan_bound(self.dynamo.scan_bound()))
-                    .map_err(|source| match source {
-                        DynamoError::NoRegion => OpenStoreError::Setting(SettingError(
-                            "--store dynamodb needs a region: pass --region or set AWS_REGION \
-                             (or a region in the AWS profile)"
-                                .into(),
-                        )),
-                        source => OpenStoreError::Dynamo {
-                            table: settings.table.clone(),
-                            source,
-                        },
-                    })?;
-                if self.create_table {
-                    let created = store.create_table().await.map_err(|source| {
-                        OpenStoreError::CreateTable {
-                            table: settings.table.clone(),
-                            source,
-                        }
-                    })?;
-                    if created {
-                        tracing::info!(table = %settings.table, "created the DynamoDB table; it is active");
-                    } else {
-                        tracing::info!(table = %settings.table, "the DynamoDB table exists already; it is active");
-                    }
-                }
-                Ok(Store::Dynamo(store))
-            }
-        }
     }
 }
 

@@ -11,7 +11,10 @@ use clearance_core::store::{PermissionStore, Precondition, StoreError};
 use serde::Deserialize;
 use tokio::net::TcpListener;
 
-use crate::config::{Settings, Store};
+use clearance_core::store::dynamodb::DynamoError;
+use clearance_core::store::embedded::{EmbeddedStore, OpenError};
+
+use crate::config::{SettingError, Settings, StoreArgs, StoreKind};
 use crate::state::AppState;
 
 /// The sample data set loaded into an empty embedded store (the same file the seed CLI uses).
@@ -49,7 +52,7 @@ pub async fn build_state(settings: &Settings) -> anyhow::Result<AppState> {
 
 /// The state over the configured store, before authentication is added.
 async fn build_store_state(settings: &Settings) -> anyhow::Result<AppState> {
-    match settings.store.open().await? {
+    match open_store(&settings.store).await? {
         Store::Embedded(store) => {
             if settings.sample_data && store.is_empty().await? {
                 let count = load_sample_data(&store, settings).await?;
@@ -201,4 +204,105 @@ pub async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutdown requested: finishing requests in flight");
+}
+
+/// Opening the configured store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenStoreError {
+    /// The settings are incomplete or contradictory.
+    #[error(transparent)]
+    Setting(#[from] SettingError),
+    /// The embedded store could not be opened.
+    #[error("opening the embedded store in --data-dir {dir}")]
+    Embedded {
+        /// The data directory.
+        dir: String,
+        /// Why.
+        #[source]
+        source: OpenError,
+    },
+    /// The DynamoDB client could not be configured.
+    #[error("configuring the DynamoDB client for table {table:?}")]
+    Dynamo {
+        /// The table.
+        table: String,
+        /// Why.
+        #[source]
+        source: DynamoError,
+    },
+    /// `--create-table` failed.
+    #[error("creating the DynamoDB table {table:?} (--create-table)")]
+    CreateTable {
+        /// The table.
+        table: String,
+        /// Why.
+        #[source]
+        source: clearance_core::store::StoreError,
+    },
+}
+
+/// The store the settings chose, opened.
+pub enum Store {
+    /// The embedded (redb) store.
+    Embedded(EmbeddedStore),
+    /// The DynamoDB store.
+    Dynamo(DynamoStore),
+}
+
+impl Store {
+    /// The store behind the store trait, whichever it is.
+    pub fn shared(self) -> Arc<dyn PermissionStore> {
+        match self {
+            Self::Embedded(store) => Arc::new(store),
+            Self::Dynamo(store) => Arc::new(store),
+        }
+    }
+}
+
+/// Opens the chosen store: the embedded store in the data directory, or a DynamoDB client
+/// for the table (credentials from the SDK's default chain), first creating the table when
+/// `--create-table` asks for it. Nothing is loaded into it.
+pub async fn open_store(args: &StoreArgs) -> Result<Store, OpenStoreError> {
+    args.check()?;
+    match args.kind() {
+        StoreKind::Embedded => EmbeddedStore::open(&args.data_dir)
+            .map(Store::Embedded)
+            .map_err(|source| OpenStoreError::Embedded {
+                dir: args.data_dir.display().to_string(),
+                source,
+            }),
+        StoreKind::Dynamodb => {
+            let settings = args.dynamo_settings()?;
+            let store = DynamoStore::connect(&settings)
+                .await
+                .map(|store| store.with_scan_bound(args.dynamo.scan_bound()))
+                .map_err(|source| match source {
+                    DynamoError::NoRegion => OpenStoreError::Setting(SettingError(
+                        "--store dynamodb needs a region: pass --region or set AWS_REGION \
+                         (or a region in the AWS profile)"
+                            .into(),
+                    )),
+                    source => OpenStoreError::Dynamo {
+                        table: settings.table.clone(),
+                        source,
+                    },
+                })?;
+            if args.create_table {
+                let created =
+                    store
+                        .create_table()
+                        .await
+                        .map_err(|source| OpenStoreError::CreateTable {
+                            table: settings.table.clone(),
+                            source,
+                        })?;
+                if created {
+                    tracing::info!(table = %settings.table, "created the DynamoDB table; it is active");
+                } else {
+                    tracing::info!(table = %settings.table, "the DynamoDB table exists already; it is active");
+                }
+            }
+            Ok(Store::Dynamo(store))
+        }
+    }
 }

@@ -4,7 +4,8 @@
 //!   column) and the shape (400 naming an unknown or missing field).
 //! - [`UserIdPath`], [`CompanyPath`]: a validated id from the path (400 naming the rule broken).
 //! - [`QueryParams`]: query parameters (400 naming the parameter).
-//! - [`precondition`]: reads `If-Match` / `If-None-Match` into a store precondition.
+//!
+//! Conditional headers (`If-Match`, `If-None-Match`) are read in [`super::conditional`].
 
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
