@@ -19,6 +19,7 @@
 //!   unset, durations such as `2s` (with the former `*_MS` / `*_SECS` names still read), the role
 //!   list, and one [`env::ConfigError`] that names the variable.
 //! - [`bearer`]: reading `Authorization: Bearer <token>`.
+//! - [`net`]: which hosts are loopback (where plain `http` is accepted).
 //! - [`report`]: an error and its sources on one line, for logs.
 //! - `telemetry` (feature `telemetry`): the logging set-up every binary shares.
 //! - `cache` (feature `cache`): the one read-through TTL cache (moka), in front of any store
@@ -40,6 +41,7 @@ pub mod domain;
 pub mod env;
 #[cfg(feature = "jwt")]
 pub mod jwt;
+pub mod net;
 pub mod report;
 pub mod source;
 pub mod store;

@@ -441,7 +441,7 @@ fn parse_url(setting: &str, value: &str) -> Result<Url, ClientConfigError> {
 
 /// Refuses http to a host other than loopback for a URL that secrets or bearer tokens go to.
 fn require_private_transport(setting: &str, url: &Url) -> Result<(), ClientConfigError> {
-    if url.scheme() == "https" || is_loopback(url) {
+    if url.scheme() == "https" || url.host_str().is_some_and(crate::net::is_loopback_host) {
         return Ok(());
     }
     Err(ClientConfigError::invalid(
@@ -451,17 +451,6 @@ fn require_private_transport(setting: &str, url: &Url) -> Result<(), ClientConfi
              https only"
         ),
     ))
-}
-
-fn is_loopback(url: &Url) -> bool {
-    let Some(host) = url.host_str() else {
-        return false;
-    };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]

@@ -256,19 +256,21 @@ pub fn check_precondition(
     precondition: Precondition,
     current: Option<&UserPermissions>,
 ) -> Result<(), StoreError> {
-    let current_version = current.map(|c| c.version);
+    check_version(precondition, current.map(|c| c.version))
+}
+
+/// Checks `precondition` against the stored version alone (`None`: no user stored).
+pub fn check_version(precondition: Precondition, version: Option<u64>) -> Result<(), StoreError> {
     let ok = match precondition {
         Precondition::None => true,
-        Precondition::MustNotExist => current.is_none(),
-        Precondition::MustExist => current.is_some(),
-        Precondition::Version(v) => current_version == Some(v),
+        Precondition::MustNotExist => version.is_none(),
+        Precondition::MustExist => version.is_some(),
+        Precondition::Version(v) => version == Some(v),
     };
     if ok {
         Ok(())
     } else {
-        Err(StoreError::Conflict {
-            current: current_version,
-        })
+        Err(StoreError::Conflict { current: version })
     }
 }
 

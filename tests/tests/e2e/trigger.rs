@@ -154,6 +154,11 @@ async fn the_largest_user_gets_tokens_every_clearance_verifier_accepts() {
     // What the trigger avoided: the same claims with the companies make a token over the cap.
     claims["companies"] = json!(companies);
     let too_big = issuer.sign(&claims);
+    println!(
+        "largest user's access token: {} bytes without companies, {} bytes with them (cap {MAX_TOKEN_BYTES})",
+        token.len(),
+        too_big.len()
+    );
     assert!(too_big.len() > MAX_TOKEN_BYTES, "{} bytes", too_big.len());
     assert!(verifier.verify(&too_big).await.is_err());
 }

@@ -255,7 +255,7 @@ pub(super) fn parse_jwks_url(setting: &str, value: &str) -> Result<Url, ConfigEr
         .map_err(|e| ConfigError::invalid(setting, format!("{value:?} is not a URL ({e})")))?;
     match url.scheme() {
         "https" => Ok(url),
-        "http" if is_loopback(&url) => Ok(url),
+        "http" if url.host_str().is_some_and(crate::net::is_loopback_host) => Ok(url),
         "http" => Err(ConfigError::invalid(
             setting,
             format!(
@@ -268,17 +268,6 @@ pub(super) fn parse_jwks_url(setting: &str, value: &str) -> Result<Url, ConfigEr
             format!("{value:?} has scheme {other:?}; JWKS must come over https"),
         )),
     }
-}
-
-fn is_loopback(url: &Url) -> bool {
-    let Some(host) = url.host_str() else {
-        return false;
-    };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// What kind of issuer, with the settings only that kind has.

@@ -94,7 +94,9 @@ use aws_sdk_dynamodb::types::{
 
 use self::errors::{RETRY_AFTER, store_error};
 use self::mapping::{COMPANIES, ID, Item, LAST_WRITE_ID, ROLE, UPDATED_AT, UPDATED_BY, VERSION};
-use super::{Page, PermissionStore, Precondition, StoreError, WriteOutcome, next_record};
+use super::{
+    Page, PermissionStore, Precondition, StoreError, WriteOutcome, check_version, next_record,
+};
 use crate::domain::{CompanyId, Permissions, UserId, UserPermissions};
 
 /// The most keys one `BatchGetItem` request may ask for (DynamoDB's limit).
@@ -526,10 +528,7 @@ impl PermissionStore for DynamoStore {
         let write_id = new_write_id();
         for round in 1..=WRITE_ROUNDS {
             let item = self.read_item(id).await?;
-            let read_version = item
-                .as_ref()
-                .map(|item| mapping::version_of(id.as_str(), item))
-                .transpose()?;
+            let read_version = version_in(id, item.as_ref())?;
             let before = item.as_ref().map(mapping::decode);
             check_version(precondition, read_version)?;
             let at = super::now();
@@ -596,6 +595,7 @@ impl PermissionStore for DynamoStore {
                         return Err(store_error(err));
                     };
                     let now = self.read_item(id).await?;
+                    let now_version = version_in(id, now.as_ref())?;
                     if attempts.retried() {
                         if now.as_ref().is_some_and(|item| is_write(item, &write_id)) {
                             tracing::info!(
@@ -604,18 +604,10 @@ impl PermissionStore for DynamoStore {
                             );
                             return outcome(before);
                         }
-                        let now_version = now
-                            .as_ref()
-                            .map(|item| mapping::version_of(id.as_str(), item))
-                            .transpose()?;
                         if now_version.is_some_and(|v| v > next_version) {
                             return Err(outcome_unknown());
                         }
                     }
-                    let now_version = now
-                        .as_ref()
-                        .map(|item| mapping::version_of(id.as_str(), item))
-                        .transpose()?;
                     // Someone else wrote between the read and the write: a precondition the
                     // caller set is now decided by what they wrote; without one, try again.
                     if precondition != Precondition::None || round == WRITE_ROUNDS {
@@ -684,10 +676,7 @@ impl PermissionStore for DynamoStore {
                         return Err(store_error(err));
                     };
                     let now = self.read_item(id).await?;
-                    let now_version = now
-                        .as_ref()
-                        .map(|item| mapping::version_of(id.as_str(), item))
-                        .transpose()?;
+                    let now_version = version_in(id, now.as_ref())?;
                     if attempts.retried() {
                         if now.is_none() {
                             // An earlier attempt deleted it; its answer was lost.
@@ -840,24 +829,15 @@ fn new_write_id() -> String {
     format!("{:032x}", fastrand::u128(..))
 }
 
+/// The version of `item`, if there is one (`None`: no item).
+fn version_in(id: &UserId, item: Option<&Item>) -> Result<Option<u64>, StoreError> {
+    item.map(|item| mapping::version_of(id.as_str(), item))
+        .transpose()
+}
+
 /// Whether `item` was last written by the write `write_id`.
 fn is_write(item: &Item, write_id: &str) -> bool {
     matches!(item.get(LAST_WRITE_ID), Some(AttributeValue::S(id)) if id == write_id)
-}
-
-/// Checks a precondition against the version read (`None`: no item).
-fn check_version(precondition: Precondition, version: Option<u64>) -> Result<(), StoreError> {
-    let ok = match precondition {
-        Precondition::None => true,
-        Precondition::MustNotExist => version.is_none(),
-        Precondition::MustExist => version.is_some(),
-        Precondition::Version(v) => version == Some(v),
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(StoreError::Conflict { current: version })
-    }
 }
 
 /// A retried write whose outcome cannot be told (see "Writes that are never misreported").
