@@ -251,20 +251,9 @@ pub fn evaluate(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Role, UserId};
 
     fn perms(companies: &[&str], role: &str) -> UserPermissions {
-        UserPermissions {
-            id: UserId::parse("u1").unwrap(),
-            companies: companies
-                .iter()
-                .map(|c| CompanyId::parse(*c).unwrap())
-                .collect(),
-            role: Role::from_stored(role),
-            version: 1,
-            updated_at: None,
-            updated_by: None,
-        }
+        UserPermissions::example("u1", companies, role)
     }
 
     fn caller() -> Caller {

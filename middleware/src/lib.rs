@@ -18,7 +18,8 @@
 //!
 //! Every refusal is an RFC 9457 problem document ([`problem`]) whose text names the rule that
 //! refused and never another company's or user's data. [`lambda`] has the one helper an app needs
-//! to run under `lambda_http` (taking the stage off the path).
+//! to run under `lambda_http` (taking the stage off the path), and [`serve`](mod@serve) runs an app
+//! as a plain server or as a Lambda function with it, as the permissions API does.
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -46,6 +47,7 @@ pub mod identity;
 pub mod lambda;
 pub mod problem;
 pub mod require;
+pub mod serve;
 
 pub use auth::{AuthLayer, AuthService};
 pub use context::{ContextIdentity, context_identity};

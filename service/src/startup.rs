@@ -1,6 +1,5 @@
 //! Start-up: build the store, the cache and the router once, then serve them over HTTP or Lambda.
 
-use std::future::Future;
 use std::sync::Arc;
 
 use anyhow::Context as _;
@@ -8,8 +7,8 @@ use clearance_core::cache::CachedStore;
 use clearance_core::domain::{Permissions, UserId};
 use clearance_core::store::dynamodb::DynamoStore;
 use clearance_core::store::{PermissionStore, Precondition, StoreError};
+use clearance_middleware::serve;
 use serde::Deserialize;
-use tokio::net::TcpListener;
 
 use clearance_core::store::dynamodb::DynamoError;
 use clearance_core::store::embedded::{EmbeddedStore, OpenError};
@@ -149,61 +148,9 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     if !on_lambda {
         settings.check_listen().map_err(anyhow::Error::msg)?;
     }
-    let state = build_state(&settings).await?;
-    let app = crate::app(state);
-    if on_lambda {
-        tracing::info!("running under AWS Lambda");
-        // Outside the router, so the path is fixed before routing.
-        let app = tower::ServiceExt::map_request(
-            app,
-            clearance_middleware::lambda::strip_stage::<lambda_http::Body>,
-        );
-        return lambda_http::run(app)
-            .await
-            .map_err(|e| anyhow::anyhow!("the Lambda runtime stopped: {e}"));
-    }
-    let listener = TcpListener::bind(settings.listen)
-        .await
-        .with_context(|| format!("binding --listen {}", settings.listen))?;
-    tracing::info!(listen = %listener.local_addr()?, "Clearance permissions API listening");
-    serve(listener, app, shutdown_signal()).await
-}
-
-/// Serves `app` on `listener` until `shutdown` completes; requests in flight are finished first.
-pub async fn serve(
-    listener: TcpListener,
-    app: axum::Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("serving HTTP")?;
-    tracing::info!("stopped: every request in flight was answered");
+    let app = crate::app(build_state(&settings).await?);
+    serve::run(app, settings.listen, on_lambda, "Clearance permissions API").await?;
     Ok(())
-}
-
-/// Completes on SIGTERM (how Lambda, ECS and Kubernetes stop a process) or Ctrl-C.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutdown requested: finishing requests in flight");
 }
 
 /// Opening the configured store failed.

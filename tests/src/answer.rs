@@ -128,6 +128,15 @@ impl Answer {
         assert_problem(&body, status, code);
         body
     }
+
+    /// Asserts this is a 403 `forbidden` problem document whose `code` names the rule that refused
+    /// (`not-a-member`, `role-below-required`, ...); returns it.
+    #[track_caller]
+    pub fn forbidden(&self, code: &str) -> Value {
+        let body = self.problem(403, "forbidden");
+        assert_eq!(body["code"], code, "{body}");
+        body
+    }
 }
 
 /// Asserts that `body` is a Clearance problem document of `status` and `code`, with a title and a

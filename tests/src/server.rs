@@ -30,17 +30,18 @@ impl TestServer {
             axum::serve(listener, app)
                 .with_graceful_shutdown(shutdown)
                 .await?;
-            Ok(())
+            Ok::<(), anyhow::Error>(())
         })
         .await
     }
 
     /// Serves with `serve`, given the bound listener and the shutdown signal; e.g.
-    /// `|listener, shutdown| startup::serve(listener, app, shutdown)`.
-    pub async fn start_with<F, Fut>(serve: F) -> Self
+    /// `|listener, shutdown| serve::serve(listener, app, shutdown)`.
+    pub async fn start_with<F, Fut, E>(serve: F) -> Self
     where
         F: FnOnce(TcpListener, Shutdown) -> Fut,
-        Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+        E: Into<anyhow::Error> + 'static,
     {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
@@ -50,7 +51,8 @@ impl TestServer {
         let shutdown: Shutdown = Box::pin(async move {
             let _ = rx.await;
         });
-        let task = tokio::spawn(serve(listener, shutdown));
+        let serving = serve(listener, shutdown);
+        let task = tokio::spawn(async move { serving.await.map_err(Into::into) });
         Self {
             addr,
             shutdown: Some(tx),

@@ -18,7 +18,7 @@ mod tables;
 
 use std::time::Duration;
 
-use clearance_core::domain::{CompanyId, Permissions, Role, UserId};
+use clearance_core::store::contract::{company, id, perms};
 use clearance_core::store::dynamodb::{DynamoSettings, DynamoStore};
 use clearance_tests::dynalite::Dynalite;
 
@@ -38,20 +38,4 @@ async fn fresh_dynamo_store() -> (Dynalite, DynamoStore) {
     let table = dynalite.fresh_table().await;
     let store = DynamoStore::from_client(dynalite.client(), &table, &settings(&table));
     (dynalite, store)
-}
-
-fn id(s: &str) -> UserId {
-    UserId::parse(s).expect("valid test id")
-}
-
-fn company(s: &str) -> CompanyId {
-    CompanyId::parse(s).expect("valid test company")
-}
-
-fn perms(companies: &[&str], role: &str) -> Permissions {
-    Permissions::new(
-        companies.iter().map(|c| company(c)).collect(),
-        Role::from_stored(role),
-    )
-    .expect("valid test permissions")
 }

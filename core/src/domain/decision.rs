@@ -150,20 +150,9 @@ pub fn decide(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Role, UserId};
 
     fn user(companies: &[&str], role: &str) -> UserPermissions {
-        UserPermissions {
-            id: UserId::parse("u").unwrap(),
-            companies: companies
-                .iter()
-                .map(|c| CompanyId::parse(*c).unwrap())
-                .collect(),
-            role: Role::from_stored(role),
-            version: 1,
-            updated_at: None,
-            updated_by: None,
-        }
+        UserPermissions::example("u", companies, role)
     }
 
     fn company(c: &str) -> CompanyId {

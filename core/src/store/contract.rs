@@ -9,15 +9,18 @@ use std::collections::BTreeSet;
 use super::{PermissionStore, Position, Precondition, StoreError, ops};
 use crate::domain::{CompanyId, MAX_COMPANIES, Permissions, Role, UserId, UserPermissions};
 
-fn id(s: &str) -> UserId {
+/// A user id for a test; panics if `s` is not a valid one.
+pub fn id(s: &str) -> UserId {
     UserId::parse(s).expect("valid test id")
 }
 
-fn company(s: &str) -> CompanyId {
+/// A company id for a test; panics if `s` is not a valid one.
+pub fn company(s: &str) -> CompanyId {
     CompanyId::parse(s).expect("valid test company")
 }
 
-fn perms(companies: &[&str], role: &str) -> Permissions {
+/// Permissions for a test (`role` as a store would hold it); panics if they are not valid.
+pub fn perms(companies: &[&str], role: &str) -> Permissions {
     Permissions::new(
         companies.iter().map(|c| company(c)).collect(),
         Role::from_stored(role),

@@ -1,14 +1,12 @@
 //! Start-up: build the verifier, the permissions source and the app once, then serve them over HTTP
 //! or, unchanged, under `lambda_http`.
 
-use std::future::Future;
 use std::sync::Arc;
 
 use anyhow::Context as _;
 use axum::Router;
 use clearance_core::jwt::{Verifier, VerifierConfig};
-use clearance_middleware::AuthLayer;
-use tokio::net::TcpListener;
+use clearance_middleware::{AuthLayer, serve};
 
 use crate::config::{Settings, on_lambda, verifier_configured};
 use crate::orders::OrderBook;
@@ -62,54 +60,6 @@ pub async fn run(
     lookup: impl Fn(&str) -> Option<String>,
 ) -> anyhow::Result<()> {
     let app = build(&settings, &lookup).await?;
-    if on_lambda(&lookup) {
-        tracing::info!("running under AWS Lambda");
-        // Outside the router, so the path is fixed before routing.
-        let app = tower::ServiceExt::map_request(
-            app,
-            clearance_middleware::lambda::strip_stage::<lambda_http::Body>,
-        );
-        return lambda_http::run(app)
-            .await
-            .map_err(|e| anyhow::anyhow!("the Lambda runtime stopped: {e}"));
-    }
-    let listener = TcpListener::bind(settings.listen)
-        .await
-        .with_context(|| format!("binding --listen {}", settings.listen))?;
-    tracing::info!(listen = %listener.local_addr()?, "orders API listening");
-    serve(listener, app, shutdown_signal()).await
-}
-
-/// Serves `app` on `listener` until `shutdown` completes; requests in flight are finished first.
-pub async fn serve(
-    listener: TcpListener,
-    app: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("serving HTTP")
-}
-
-/// Completes on SIGTERM or Ctrl-C.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
+    serve::run(app, settings.listen, on_lambda(&lookup), "orders API").await?;
+    Ok(())
 }

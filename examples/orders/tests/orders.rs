@@ -9,6 +9,7 @@ use clap::Parser as _;
 use clearance_core::domain::RoleOrder;
 use clearance_example_orders::config::Settings;
 use clearance_example_orders::startup;
+use clearance_middleware::serve;
 use clearance_tests::answer::Answer;
 use clearance_tests::function::Function;
 use clearance_tests::issuer::TestIssuer;
@@ -55,7 +56,7 @@ async fn spawn_app() -> TestApp {
         .await
         .expect("the orders API starts");
     let api =
-        TestServer::start_with(|listener, shutdown| startup::serve(listener, app, shutdown)).await;
+        TestServer::start_with(|listener, shutdown| serve::serve(listener, app, shutdown)).await;
     TestApp {
         issuer,
         api,
@@ -121,7 +122,7 @@ async fn a_manager_places_an_order_that_members_list_and_only_its_owner_reads() 
     assert_eq!(own.status, 200, "{}", own.text);
     assert_eq!(own.json()["item"], "printer paper");
     let other = app.send("GET", &location, Some(&standard), None).await;
-    assert_eq!(other.problem(403, "forbidden")["code"], "subject-mismatch");
+    other.forbidden("subject-mismatch");
     // ...and under their own, it is not theirs.
     let theirs = app
         .send(
@@ -147,18 +148,13 @@ async fn callers_outside_the_rules_are_refused() {
             Some(json!({"item": "pens", "quantity": 1})),
         )
         .await;
-    let problem = below.problem(403, "forbidden");
-    assert_eq!(problem["code"], "role-below-required");
-    assert_eq!(
-        problem["detail"],
-        "this action requires the role \"Manager\" or above"
-    );
+    let detail = &below.forbidden("role-below-required")["detail"];
+    assert_eq!(detail, "this action requires the role \"Manager\" or above");
 
     let other = app
         .send("GET", "/companies/2222/orders", Some(&standard), None)
         .await;
-    let problem = other.problem(403, "forbidden");
-    assert_eq!(problem["code"], "not-a-member");
+    let problem = other.forbidden("not-a-member");
     assert!(!problem.to_string().contains("1111"), "{problem}");
 
     let stranger = app
@@ -169,7 +165,7 @@ async fn callers_outside_the_rules_are_refused() {
             None,
         )
         .await;
-    assert_eq!(stranger.problem(403, "forbidden")["code"], "unknown-user");
+    stranger.forbidden("unknown-user");
 
     let anonymous = app.send("GET", "/companies/1111/orders", None, None).await;
     anonymous.problem(401, "unauthorized");
@@ -262,5 +258,5 @@ async fn the_binary_serves_the_same_routes_under_the_lambda_runtime() {
     elsewhere["pathParameters"] = json!({"company_id": "2222"});
     elsewhere["requestContext"]["path"] = json!("/prod/companies/2222/orders");
     let refused = Answer::from_lambda(&function.respond(elsewhere).await);
-    assert_eq!(refused.problem(403, "forbidden")["code"], "not-a-member");
+    refused.forbidden("not-a-member");
 }

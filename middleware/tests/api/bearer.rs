@@ -32,8 +32,7 @@ async fn company_rules_allow_members_in_the_role_and_refuse_everyone_else() {
     let other = app
         .send("GET", "/companies/2222/orders", Some(&manager))
         .await;
-    let problem = other.problem(403, "forbidden");
-    assert_eq!(problem["code"], "not-a-member");
+    let problem = other.forbidden("not-a-member");
     assert_eq!(problem["detail"], "you may not act for this company");
 
     // Role at least Manager: a Manager passes, a Standard user does not.
@@ -44,12 +43,8 @@ async fn company_rules_allow_members_in_the_role_and_refuse_everyone_else() {
     let below = app
         .send("POST", "/companies/1111/orders", Some(&standard))
         .await;
-    let problem = below.problem(403, "forbidden");
-    assert_eq!(problem["code"], "role-below-required");
-    assert_eq!(
-        problem["detail"],
-        "this action requires the role \"Manager\" or above"
-    );
+    let detail = &below.forbidden("role-below-required")["detail"];
+    assert_eq!(detail, "this action requires the role \"Manager\" or above");
 
     // Exactly Manager.
     let exact = app
@@ -59,13 +54,13 @@ async fn company_rules_allow_members_in_the_role_and_refuse_everyone_else() {
     let mismatch = app
         .send("DELETE", "/companies/1111/orders", Some(&standard))
         .await;
-    assert_eq!(mismatch.problem(403, "forbidden")["code"], "role-mismatch");
+    mismatch.forbidden("role-mismatch");
 
     // An id that cannot be a company.
     let invalid = app
         .send("GET", "/companies/a%20b/orders", Some(&manager))
         .await;
-    assert_eq!(invalid.problem(403, "forbidden")["code"], "invalid-company");
+    invalid.forbidden("invalid-company");
 }
 
 #[tokio::test]
@@ -107,8 +102,7 @@ async fn the_subject_rule_allows_only_the_user_the_path_names() {
             Some(&manager),
         )
         .await;
-    let problem = other.problem(403, "forbidden");
-    assert_eq!(problem["code"], "subject-mismatch");
+    let problem = other.forbidden("subject-mismatch");
     assert!(!problem.to_string().contains(MANAGER), "{problem}");
 }
 
@@ -125,7 +119,7 @@ async fn the_client_rule_allows_only_the_client_the_path_names() {
     let other = app
         .send("GET", &format!("/clients/{CLIENT}/orders"), Some(&machine))
         .await;
-    assert_eq!(other.problem(403, "forbidden")["code"], "client-mismatch");
+    other.forbidden("client-mismatch");
     // A user's token names the web client the user signed in through; it is still a user's
     // token, not the client's own (client credentials): refused.
     let user = app
@@ -135,7 +129,7 @@ async fn the_client_rule_allows_only_the_client_the_path_names() {
             Some(&app.token(MANAGER)),
         )
         .await;
-    assert_eq!(user.problem(403, "forbidden")["code"], "not-a-machine");
+    user.forbidden("not-a-machine");
 }
 
 #[tokio::test]
@@ -150,7 +144,7 @@ async fn machine_tokens_are_hydrated_under_their_client_id() {
     let other = app
         .send("GET", "/companies/1111/orders", Some(&machine))
         .await;
-    assert_eq!(other.problem(403, "forbidden")["code"], "not-a-member");
+    other.forbidden("not-a-member");
 }
 
 #[tokio::test]
@@ -245,13 +239,9 @@ async fn a_user_without_permissions_passes_the_subject_rule_but_no_company_rule(
     let company = app
         .send("GET", "/companies/1111/orders", Some(&stranger))
         .await;
-    let problem = company.problem(403, "forbidden");
-    assert_eq!(problem["code"], "unknown-user");
+    company.forbidden("unknown-user");
     let permissions = app.send("GET", "/me/permissions", Some(&stranger)).await;
-    assert_eq!(
-        permissions.problem(403, "forbidden")["code"],
-        "unknown-user"
-    );
+    permissions.forbidden("unknown-user");
 }
 
 #[tokio::test]

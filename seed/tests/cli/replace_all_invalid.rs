@@ -21,6 +21,30 @@ async fn stores() -> Vec<Store> {
     stores
 }
 
+/// Imports `bytes` as `file` with [`REPLACE_ALL`] into each store holding [`BEFORE`], and checks
+/// the exit status, that the report says each of `says`, and what the store exports afterwards.
+/// Returns the stores for any further checks.
+async fn replace_all(
+    file: &str,
+    bytes: impl AsRef<[u8]>,
+    status: i32,
+    says: &[&str],
+    after: &str,
+) -> Vec<Store> {
+    let stores = stores().await;
+    for store in &stores {
+        let run = store
+            .import_file(file, bytes.as_ref(), REPLACE_ALL)
+            .await
+            .expect(status);
+        for text in says {
+            run.says(text);
+        }
+        assert_eq!(store.export().await, after, "{}", store.name());
+    }
+    stores
+}
+
 #[tokio::test]
 async fn a_truncated_ndjson_line_keeps_the_user_it_names() {
     let text = concat!(
@@ -28,23 +52,20 @@ async fn a_truncated_ndjson_line_keeps_the_user_it_names() {
         "{\"id\":\"alice\",\"companies\":[\"1\"\n",
         "{\"id\": 7, \"companies\": [], \"role\": \"Admin\"}\n",
     );
-    for store in stores().await {
-        let run = store
-            .import_file("replace.ndjson", text, REPLACE_ALL)
-            .await
-            .expect(0);
-
-        run.says("line 2: invalid JSON at column");
-        run.says("line 3: id: must be a string, found a number");
-        run.says("(2):\n  7\n  alice\n");
-        run.says("written 1, skipped 0, failed 0, deleted 1, kept 2");
-        assert_eq!(
-            store.export().await,
-            BOB_WRITTEN_ALICE_AND_7_KEPT,
-            "{}",
-            store.name()
-        );
-    }
+    let says = [
+        "line 2: invalid JSON at column",
+        "line 3: id: must be a string, found a number",
+        "(2):\n  7\n  alice\n",
+        "written 1, skipped 0, failed 0, deleted 1, kept 2",
+    ];
+    replace_all(
+        "replace.ndjson",
+        text,
+        0,
+        &says,
+        BOB_WRITTEN_ALICE_AND_7_KEPT,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -55,23 +76,16 @@ async fn ndjson_lines_whose_user_cannot_be_told_stop_replace_all_before_any_writ
         "{\"id\":\"ali\n",
         "{\"id\": true, \"companies\": [], \"role\": \"Admin\"}\n",
     );
-    for store in stores().await {
-        let run = store
-            .import_file("replace.ndjson", text, REPLACE_ALL)
-            .await
-            .expect(1);
-
-        run.says(
-            "line 2: cannot tell which user this record is for (no \"id\" field can be read in \
-             it); replace-all would delete users the file may name: fix the line or remove it",
-        );
-        run.says("line 3: cannot tell which user this record is for (its id cannot be read");
-        run.says("line 4: cannot tell which user this record is for (its id is true)");
-        run.says("replace-all refused: 3 invalid records name no user that can be told");
-        run.says("nothing was written");
-        // Not even bob, whose record is valid: nothing is half done.
-        assert_eq!(store.export().await, BEFORE, "{}", store.name());
-
+    let says = [
+        "line 2: cannot tell which user this record is for (no \"id\" field can be read in \
+         it); replace-all would delete users the file may name: fix the line or remove it",
+        "line 3: cannot tell which user this record is for (its id cannot be read",
+        "line 4: cannot tell which user this record is for (its id is true)",
+        "replace-all refused: 3 invalid records name no user that can be told",
+        "nothing was written",
+    ];
+    // Not even bob, whose record is valid, is written: nothing is half done.
+    for store in replace_all("replace.ndjson", text, 1, &says, BEFORE).await {
         // A dry run predicts the refusal.
         let file = store.files().path("replace.ndjson").display().to_string();
         store
@@ -110,61 +124,34 @@ async fn upsert_still_writes_the_valid_records_when_some_name_no_user() {
 #[tokio::test]
 async fn a_csv_row_that_is_not_utf8_keeps_its_user_when_its_id_is() {
     let bytes = b"id,companies,role\nbob,2;22,Admin\nalice,1,Adm\xE9in\n7,4,Standard\n";
-    for store in stores().await {
-        let run = store
-            .import_file("replace.csv", bytes, REPLACE_ALL)
-            .await
-            .expect(0);
-
-        run.says("line 3: role: not valid UTF-8");
-        run.says("(1):\n  alice\n");
-        run.says("written 2, skipped 0, failed 0, deleted 1, kept 1");
-        assert_eq!(
-            store.export().await,
-            BOB_WRITTEN_ALICE_AND_7_KEPT,
-            "{}",
-            store.name()
-        );
-    }
+    let says = [
+        "line 3: role: not valid UTF-8",
+        "(1):\n  alice\n",
+        "written 2, skipped 0, failed 0, deleted 1, kept 1",
+    ];
+    replace_all("replace.csv", bytes, 0, &says, BOB_WRITTEN_ALICE_AND_7_KEPT).await;
 }
 
 #[tokio::test]
 async fn a_csv_row_whose_id_is_not_utf8_or_whose_fields_do_not_line_up_stops_replace_all() {
     let bytes = b"id,companies,role\nbob,2;22,Admin\nal\xE9ice,1,Admin\nalice,1\n7,4,Standard\n";
-    for store in stores().await {
-        let run = store
-            .import_file("replace.csv", bytes, REPLACE_ALL)
-            .await
-            .expect(1);
-
-        run.says("line 3: cannot tell which user this record is for (its id is not valid UTF-8)");
-        run.says(
-            "line 4: cannot tell which user this record is for (its 2 fields do not line up \
-             with the header's 3 columns)",
-        );
-        run.says("nothing was written");
-        assert_eq!(store.export().await, BEFORE, "{}", store.name());
-    }
+    let says = [
+        "line 3: cannot tell which user this record is for (its id is not valid UTF-8)",
+        "line 4: cannot tell which user this record is for (its 2 fields do not line up \
+         with the header's 3 columns)",
+        "nothing was written",
+    ];
+    replace_all("replace.csv", bytes, 1, &says, BEFORE).await;
 }
 
 #[tokio::test]
 async fn a_csv_row_with_a_bad_role_keeps_its_user() {
     let text = "id,companies,role\nbob,2;22,Admin\nalice,1,Owner\n7,4,Standard\n";
-    for store in stores().await {
-        let run = store
-            .import_file("replace.csv", text, REPLACE_ALL)
-            .await
-            .expect(0);
-
-        run.says("line 3: role: must be one of");
-        run.says("written 2, skipped 0, failed 0, deleted 1, kept 1");
-        assert_eq!(
-            store.export().await,
-            BOB_WRITTEN_ALICE_AND_7_KEPT,
-            "{}",
-            store.name()
-        );
-    }
+    let says = [
+        "line 3: role: must be one of",
+        "written 2, skipped 0, failed 0, deleted 1, kept 1",
+    ];
+    replace_all("replace.csv", text, 0, &says, BOB_WRITTEN_ALICE_AND_7_KEPT).await;
 }
 
 #[tokio::test]
@@ -175,22 +162,12 @@ async fn bad_json_array_elements_keep_the_users_they_name() {
   {"id": 7, "companies": [], "role": "Admin"}
 ]
 "#;
-    for store in stores().await {
-        let run = store
-            .import_file("replace.json", text, REPLACE_ALL)
-            .await
-            .expect(0);
-
-        run.says("line 3: companies: must be a list of strings, found a string");
-        run.says("line 4: id: must be a string, found a number");
-        run.says("written 1, skipped 0, failed 0, deleted 1, kept 2");
-        assert_eq!(
-            store.export().await,
-            BOB_WRITTEN_ALICE_AND_7_KEPT,
-            "{}",
-            store.name()
-        );
-    }
+    let says = [
+        "line 3: companies: must be a list of strings, found a string",
+        "line 4: id: must be a string, found a number",
+        "written 1, skipped 0, failed 0, deleted 1, kept 2",
+    ];
+    replace_all("replace.json", text, 0, &says, BOB_WRITTEN_ALICE_AND_7_KEPT).await;
 }
 
 #[tokio::test]
@@ -203,17 +180,12 @@ async fn json_array_elements_without_a_user_stop_replace_all() {
   {"id": "carol", "id": "dave", "companies": [], "role": "Admin"}
 ]
 "#;
-    for store in stores().await {
-        let run = store
-            .import_file("replace.json", text, REPLACE_ALL)
-            .await
-            .expect(1);
-
-        run.says("line 3: cannot tell which user this record is for (no \"id\" field");
-        run.says("line 4: cannot tell which user this record is for (no \"id\" field");
-        run.says("line 5: cannot tell which user this record is for (its id is null)");
-        run.says("line 6: the field \"id\" appears 2 times");
-        run.says("replace-all refused: 3 invalid records");
-        assert_eq!(store.export().await, BEFORE, "{}", store.name());
-    }
+    let says = [
+        "line 3: cannot tell which user this record is for (no \"id\" field",
+        "line 4: cannot tell which user this record is for (no \"id\" field",
+        "line 5: cannot tell which user this record is for (its id is null)",
+        "line 6: the field \"id\" appears 2 times",
+        "replace-all refused: 3 invalid records",
+    ];
+    replace_all("replace.json", text, 1, &says, BEFORE).await;
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use clearance_core::store::PermissionStore;
 use clearance_core::store::dynamodb::{DynamoSettings, DynamoStore, ScanBound};
+use clearance_middleware::serve;
 use clearance_service::config::{CursorSecret, Settings};
 use clearance_service::startup;
 pub use clearance_tests::answer::Answer;
@@ -109,7 +110,7 @@ impl TestApp {
     ) -> Self {
         let app = clearance_service::app(state);
         let server =
-            TestServer::start_with(|listener, shutdown| startup::serve(listener, app, shutdown))
+            TestServer::start_with(|listener, shutdown| serve::serve(listener, app, shutdown))
                 .await;
         Self {
             addr: server.addr(),

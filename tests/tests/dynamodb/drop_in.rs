@@ -5,8 +5,9 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
+use clearance_core::store::dynamodb::DynamoStore;
 use clearance_core::store::ops::{self, PermissionsPatch};
-use clearance_core::store::{PermissionStore, Precondition, StoreError};
+use clearance_core::store::{PermissionStore, Precondition, StoreError, WriteOutcome};
 
 use super::{company, fresh_dynamo_store, id, perms};
 
@@ -174,23 +175,26 @@ async fn an_attribute_of_the_wrong_type_is_corrupt_not_a_panic() {
     );
 }
 
+/// Gives `user` the Admin role in `companies` if the stored version is `version`.
+async fn put_if_version(
+    store: &DynamoStore,
+    user: &str,
+    companies: &[&str],
+    version: u64,
+) -> Result<WriteOutcome, StoreError> {
+    let admin = perms(companies, "Admin");
+    store
+        .put(&id(user), &admin, Precondition::Version(version), None)
+        .await
+}
+
 #[tokio::test]
 async fn version_preconditions_count_a_missing_version_as_zero() {
     let (dynalite, store) = fresh_dynamo_store().await;
-    put_raw(
-        &dynalite.client(),
-        store.table(),
-        reference_item("ref-1", &["1111"], "Standard"),
-    )
-    .await;
+    let item = reference_item("ref-1", &["1111"], "Standard");
+    put_raw(&dynalite.client(), store.table(), item).await;
 
-    let err = store
-        .put(
-            &id("ref-1"),
-            &perms(&["2222"], "Admin"),
-            Precondition::Version(1),
-            None,
-        )
+    let err = put_if_version(&store, "ref-1", &["2222"], 1)
         .await
         .unwrap_err();
     assert!(
@@ -198,38 +202,18 @@ async fn version_preconditions_count_a_missing_version_as_zero() {
         "{err:?}"
     );
 
-    let written = store
-        .put(
-            &id("ref-1"),
-            &perms(&["2222"], "Admin"),
-            Precondition::Version(0),
-            None,
-        )
-        .await
-        .unwrap();
+    let written = put_if_version(&store, "ref-1", &["2222"], 0).await.unwrap();
     assert_eq!(written.before.map(|b| b.version), Some(0));
     assert_eq!(written.after.version, 1);
 
-    let err = store
-        .put(
-            &id("ref-1"),
-            &perms(&["3333"], "Admin"),
-            Precondition::Version(0),
-            None,
-        )
+    let err = put_if_version(&store, "ref-1", &["3333"], 0)
         .await
         .unwrap_err();
     assert!(
         matches!(err, StoreError::Conflict { current: Some(1) }),
         "{err:?}"
     );
-    let err = store
-        .put(
-            &id("nobody"),
-            &perms(&["3333"], "Admin"),
-            Precondition::Version(0),
-            None,
-        )
+    let err = put_if_version(&store, "nobody", &["3333"], 0)
         .await
         .unwrap_err();
     assert!(
