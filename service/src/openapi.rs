@@ -6,7 +6,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::http::{companies, decisions, health, problem, users};
+use crate::http::{authzen, companies, decisions, health, problem, users};
 
 /// Documents `--auth jwt`: a bearer access token holding `clearance/read` (reads and decisions) or
 /// `clearance/write` (changes). Without authentication (`--auth none`, loopback only) no token is
@@ -47,7 +47,9 @@ Errors are RFC 9457 problem documents (application/problem+json).",
     paths(
         users::get_user, users::put_user, users::patch_user, users::delete_user, users::batch_get,
         companies::list_company_users,
-        decisions::check, decisions::authzen_evaluation,
+        decisions::check,
+        authzen::evaluation, authzen::evaluations, authzen::search_subject,
+        authzen::search_resource, authzen::search_action, authzen::configuration,
         health::healthz, health::readyz, health::metrics,
     ),
     components(schemas(
@@ -58,6 +60,7 @@ Errors are RFC 9457 problem documents (application/problem+json).",
         (name = "users", description = "One user's permissions"),
         (name = "companies", description = "The users of a company"),
         (name = "decisions", description = "May this user act for this company in this role?"),
+        (name = "authzen", description = "The AuthZEN Authorization API 1.0: evaluations, searches and PDP metadata"),
         (name = "health", description = "Liveness, readiness and metrics"),
     )
 )]

@@ -137,8 +137,21 @@ impl CursorKey {
 
     /// The cursor for going on from `position` in `company`'s listing.
     pub fn encode(&self, company: &CompanyId, position: &Position) -> String {
+        self.encode_scoped(company.as_str(), position)
+    }
+
+    /// The position in a cursor that this key made for `company`'s listing.
+    pub fn decode(&self, company: &CompanyId, cursor: &str) -> Result<Position, CursorError> {
+        self.decode_scoped(company.as_str(), cursor)
+    }
+
+    /// A token for going on from `position` in the listing that `scope` names: any text that
+    /// says what was asked (the AuthZEN searches put every entity and the page size in it), so
+    /// that a token is only accepted for the very same question. A scope that is not a company id
+    /// (one holding a space, which company ids never do) can never be taken for a company's.
+    pub fn encode_scoped(&self, scope: &str, position: &Position) -> String {
         let body = serde_json::to_vec(&Body {
-            c: company.as_str().into(),
+            c: scope.into(),
             a: position.as_str().into(),
         })
         .unwrap_or_default();
@@ -150,8 +163,9 @@ impl CursorKey {
         URL_SAFE_NO_PAD.encode(bytes)
     }
 
-    /// The position in a cursor that this key made for `company`'s listing.
-    pub fn decode(&self, company: &CompanyId, cursor: &str) -> Result<Position, CursorError> {
+    /// The position in a token that this key made by [`CursorKey::encode_scoped`] for `scope`;
+    /// [`CursorError::WrongCompany`] when it was made for another scope.
+    pub fn decode_scoped(&self, scope: &str, cursor: &str) -> Result<Position, CursorError> {
         let bytes = URL_SAFE_NO_PAD
             .decode(cursor.as_bytes())
             .map_err(|_| CursorError::Malformed)?;
@@ -172,7 +186,7 @@ impl CursorKey {
             });
         }
         let body: Body = serde_json::from_slice(body).map_err(|_| CursorError::Malformed)?;
-        if body.c != company.as_str() {
+        if body.c != scope {
             return Err(CursorError::WrongCompany);
         }
         Position::new(body.a).ok_or(CursorError::Malformed)

@@ -12,8 +12,8 @@
 //!   Refused under Lambda, where the function serves whatever route API Gateway sends it, unless
 //!   `--insecure-allow-unauthenticated-lambda` says so explicitly.
 //!
-//! `/healthz` and `/readyz` are always open; `/openapi.json`, `/docs` and `/metrics` are open
-//! unless `--public-docs false`.
+//! `/healthz` and `/readyz` are always open; `/openapi.json`, `/docs`, `/metrics` and the AuthZEN
+//! metadata (`/.well-known/authzen-configuration`) are open unless `--public-docs false`.
 
 use std::sync::Arc;
 
@@ -237,7 +237,11 @@ impl Auth {
 
     fn is_public(&self, path: &str) -> bool {
         matches!(path, "/healthz" | "/readyz")
-            || (self.public_docs && matches!(path, "/openapi.json" | "/docs" | "/metrics"))
+            || (self.public_docs
+                && matches!(
+                    path,
+                    "/openapi.json" | "/docs" | "/metrics" | super::authzen::paths::CONFIGURATION
+                ))
     }
 }
 

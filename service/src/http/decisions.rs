@@ -1,16 +1,15 @@
 //! Decisions: may this user act for this company in this role?
 //!
-//! `POST /check` is Clearance's own shape; `POST /access/v1/evaluation` is the same decision in the
-//! AuthZEN 1.0 access-evaluation shape. Both read the user through the cache and decide with
+//! `POST /check` is Clearance's own shape; the AuthZEN 1.0 endpoints (`super::authzen`) ask the
+//! same question in the standard's shape. Both read the user through the cache and decide with
 //! `clearance_core::domain::decide`, the function the authorizers and middleware use too.
 
 use axum::Json;
 use axum::extract::State;
 use clearance_core::domain::{
-    CompanyId, Decision, DecisionView, Role, RoleRequirement, UserId, ValidationError, decide,
+    CompanyId, Decision, DecisionView, Role, RoleRequirement, UserId, decide,
 };
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use super::extract::JsonBody;
@@ -102,121 +101,4 @@ pub async fn check(
     let role = requirement(body.role, body.at_least, &state)?;
     let decision = evaluate(&state, &user, company.as_ref(), role.as_ref()).await?;
     Ok(Json(DecisionView::from(&decision).into()))
-}
-
-/// An AuthZEN entity (`subject` or `resource`).
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct AuthzenEntity {
-    /// `user` for a subject, `company` for a resource.
-    #[serde(rename = "type")]
-    #[schema(example = "user")]
-    pub kind: String,
-    /// The user's or the company's id.
-    pub id: String,
-    /// Extra attributes (ignored).
-    #[serde(default)]
-    pub properties: Option<Map<String, Value>>,
-}
-
-/// An AuthZEN action.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct AuthzenAction {
-    /// A role name (the role required), or `access` for membership alone.
-    #[schema(example = "Manager")]
-    pub name: String,
-    /// `{"atLeast": true}` accepts the role or any above it (default: exactly the role).
-    #[serde(default)]
-    pub properties: Option<Map<String, Value>>,
-}
-
-/// The AuthZEN 1.0 access evaluation request.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct AuthzenRequest {
-    /// Who: `{"type": "user", "id": ...}`.
-    pub subject: AuthzenEntity,
-    /// On what: `{"type": "company", "id": ...}`.
-    pub resource: AuthzenEntity,
-    /// What for: `{"name": "<role>"}` or `{"name": "access"}`.
-    pub action: AuthzenAction,
-    /// Extra context (ignored).
-    #[serde(default)]
-    pub context: Option<Map<String, Value>>,
-}
-
-/// The AuthZEN 1.0 access evaluation response.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AuthzenResponse {
-    /// Whether the subject may perform the action on the resource.
-    pub decision: bool,
-    /// Why: `{"code": ..., "reason": ...}`.
-    pub context: Value,
-}
-
-/// The decision in the AuthZEN 1.0 access-evaluation shape.
-#[utoipa::path(
-    post, path = "/access/v1/evaluation", tag = "decisions",
-    request_body = AuthzenRequest,
-    responses(
-        (status = 200, description = "The decision", body = AuthzenResponse),
-        (status = 400, description = "Invalid subject, resource or action", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The store is unavailable", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-pub async fn authzen_evaluation(
-    State(state): State<AppState>,
-    JsonBody(body): JsonBody<AuthzenRequest>,
-) -> Result<Json<AuthzenResponse>, ApiError> {
-    if body.subject.kind != "user" {
-        return Err(ValidationError::new(
-            "subject.type",
-            format!("must be \"user\" (got {:?})", body.subject.kind),
-        )
-        .into());
-    }
-    if body.resource.kind != "company" {
-        return Err(ValidationError::new(
-            "resource.type",
-            format!("must be \"company\" (got {:?})", body.resource.kind),
-        )
-        .into());
-    }
-    let user = UserId::parse_field("subject.id", body.subject.id)?;
-    let company = CompanyId::parse_field("resource.id", body.resource.id)?;
-    let at_least = match body
-        .action
-        .properties
-        .as_ref()
-        .and_then(|p| p.get("atLeast"))
-    {
-        None => false,
-        Some(Value::Bool(b)) => *b,
-        Some(_) => {
-            return Err(
-                ValidationError::new("action.properties.atLeast", "must be a boolean").into(),
-            );
-        }
-    };
-    let role = if body.action.name == "access" {
-        None
-    } else {
-        requirement(Some(body.action.name), at_least, &state)
-            .map_err(|e| rename(e, "action.name"))?
-    };
-    let decision = evaluate(&state, &user, Some(&company), role.as_ref()).await?;
-    let view = DecisionView::from(&decision);
-    Ok(Json(AuthzenResponse {
-        decision: view.allowed,
-        context: serde_json::json!({"code": view.code, "reason": view.reason}),
-    }))
-}
-
-fn rename(err: ApiError, field: &str) -> ApiError {
-    match err {
-        ApiError::Validation(mut v) => {
-            v.field = field.into();
-            v.rule = format!("{} (or \"access\" for membership alone)", v.rule);
-            ApiError::Validation(v)
-        }
-        other => other,
-    }
 }

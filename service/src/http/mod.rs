@@ -5,6 +5,7 @@
 //! with or without a socket, and the Lambda runtime can serve it unchanged.
 
 pub mod auth;
+pub mod authzen;
 pub mod companies;
 pub mod conditional;
 pub mod context;
@@ -46,7 +47,18 @@ pub fn app(state: AppState) -> Router {
             get(companies::list_company_users),
         )
         .route("/check", post(decisions::check))
-        .route("/access/v1/evaluation", post(decisions::authzen_evaluation))
+        .route(authzen::paths::EVALUATION, post(authzen::evaluation))
+        .route(authzen::paths::EVALUATIONS, post(authzen::evaluations))
+        .route(
+            authzen::paths::SEARCH_SUBJECT,
+            post(authzen::search_subject),
+        )
+        .route(
+            authzen::paths::SEARCH_RESOURCE,
+            post(authzen::search_resource),
+        )
+        .route(authzen::paths::SEARCH_ACTION, post(authzen::search_action))
+        .route(authzen::paths::CONFIGURATION, get(authzen::configuration))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))

@@ -54,6 +54,9 @@ pub enum ApiError {
     /// key (another deployment, or a cursor secret that has changed).
     #[error(transparent)]
     InvalidCursor(#[from] CursorError),
+    /// An AuthZEN search's `page.token` cannot be used (the message says why and what to do).
+    #[error("{0}")]
+    InvalidPageToken(String),
     /// A precondition did not hold.
     #[error("{0}")]
     PreconditionFailed(String),
@@ -131,7 +134,9 @@ impl ApiError {
                 "method-not-allowed",
                 "Method not allowed",
             ),
-            Self::InvalidCursor(_) => (S::BAD_REQUEST, "invalid-cursor", "Invalid cursor"),
+            Self::InvalidCursor(_) | Self::InvalidPageToken(_) => {
+                (S::BAD_REQUEST, "invalid-cursor", "Invalid cursor")
+            }
             Self::PreconditionFailed(_) => (
                 S::PRECONDITION_FAILED,
                 "precondition-failed",
@@ -180,6 +185,7 @@ impl IntoResponse for ApiError {
         match &self {
             Self::Validation(e) => problem = problem.with_field(e.field.clone()),
             Self::InvalidCursor(_) => problem = problem.with_field("cursor"),
+            Self::InvalidPageToken(_) => problem = problem.with_field("page.token"),
             _ => {}
         }
         let mut response = problem.into_response();

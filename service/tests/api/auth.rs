@@ -140,6 +140,43 @@ async fn the_read_scope_reads_and_decides_but_cannot_write() {
         )
         .await;
     assert_eq!(batch.status, 200, "{}", batch.text);
+    // Every AuthZEN endpoint takes the read scope, as /check does; none answers without a token,
+    // and a token without the scope is 403.
+    let user = json!({"type": "user", "id": "nobody"});
+    let company = json!({"type": "company", "id": "1111"});
+    let action = json!({"name": "access"});
+    let none = bearer(&user_token(&issuer, "nobody", "openid"));
+    for (path, body) in [
+        (
+            "/access/v1/evaluation",
+            json!({"subject": user, "resource": company, "action": action}),
+        ),
+        (
+            "/access/v1/evaluations",
+            json!({"subject": user, "action": action, "evaluations": [{"resource": company}]}),
+        ),
+        (
+            "/access/v1/search/subject",
+            json!({"subject": {"type": "user"}, "resource": company, "action": action}),
+        ),
+        (
+            "/access/v1/search/resource",
+            json!({"subject": user, "resource": {"type": "company"}, "action": action}),
+        ),
+        (
+            "/access/v1/search/action",
+            json!({"subject": user, "resource": company}),
+        ),
+    ] {
+        let answer = app.json(Method::POST, path, body.clone(), &headers).await;
+        assert_eq!(answer.status, 200, "{path}: {}", answer.text);
+        app.json(Method::POST, path, body.clone(), &[])
+            .await
+            .problem(401, "unauthorized");
+        app.json(Method::POST, path, body, &[("authorization", &none)])
+            .await
+            .problem(403, "forbidden");
+    }
     for method in [Method::PUT, Method::PATCH] {
         let body = app
             .json(
@@ -155,7 +192,6 @@ async fn the_read_scope_reads_and_decides_but_cannot_write() {
     app.send(Method::DELETE, "/users/x", &headers, None)
         .await
         .problem(403, "forbidden");
-    let none = bearer(&user_token(&issuer, "nobody", "openid"));
     app.send(Method::GET, "/users/x", &[("authorization", &none)], None)
         .await
         .problem(403, "forbidden");
@@ -209,7 +245,14 @@ async fn health_and_docs_stay_open_unless_docs_are_closed() {
     let dir = tempfile::tempdir().unwrap();
     let mut settings = jwt_settings(&issuer, dir.path());
     let app = TestApp::with_settings(&settings).await;
-    for path in ["/healthz", "/readyz", "/openapi.json", "/docs", "/metrics"] {
+    for path in [
+        "/healthz",
+        "/readyz",
+        "/openapi.json",
+        "/docs",
+        "/metrics",
+        "/.well-known/authzen-configuration",
+    ] {
         assert_eq!(app.get(path).await.status, 200, "{path}");
     }
     app.stop().await;
@@ -217,7 +260,12 @@ async fn health_and_docs_stay_open_unless_docs_are_closed() {
     let app = TestApp::with_settings(&settings).await;
     assert_eq!(app.get("/healthz").await.status, 200);
     assert_eq!(app.get("/readyz").await.status, 200);
-    for path in ["/openapi.json", "/docs", "/metrics"] {
+    for path in [
+        "/openapi.json",
+        "/docs",
+        "/metrics",
+        "/.well-known/authzen-configuration",
+    ] {
         app.get(path).await.problem(401, "unauthorized");
     }
 }

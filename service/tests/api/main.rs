@@ -1,12 +1,13 @@
 //! HTTP integration tests of the permissions API: the real server on 127.0.0.1:0, over a socket.
 //!
-//! The endpoint suites (`users`, `companies`, `decisions`, `errors`, `concurrency`) are plain async
+//! The endpoint suites (`users`, `companies`, `decisions`, `authzen`, `errors`, `concurrency`) are plain async
 //! functions that take a running [`helpers::TestApp`]; [`http_suite!`] turns each into a test for
 //! one store, so the same suite runs on every store: `embedded`, and `dynamodb` on dynalite.
 //! `platform` holds the tests that are about the process; `dynamodb::*` those about running on
 //! DynamoDB (drop-in items, faults, the binary's DynamoDB settings, the listing's scan bound).
 
 mod auth;
+mod authzen;
 mod companies;
 mod concurrency;
 mod decisions;
@@ -47,6 +48,15 @@ macro_rules! http_suite {
             decisions::check_refuses_unknown_roles_and_bad_ids,
             decisions::authzen_evaluation_gives_the_same_decision,
             decisions::authzen_refuses_other_entity_types,
+            authzen::authzen_evaluations_take_defaults_from_the_top_level_and_overrides_from_each,
+            authzen::authzen_evaluations_semantics_short_circuit_as_the_specification_shows,
+            authzen::authzen_evaluations_without_evaluations_answer_one_and_name_what_is_missing,
+            authzen::authzen_evaluations_read_each_distinct_subject_once_through_the_cache,
+            authzen::authzen_subject_search_pages_through_who_may_act_for_a_company,
+            authzen::authzen_resource_search_pages_as_the_specification_example,
+            authzen::authzen_action_search_lists_the_roles_held_by_the_role_order,
+            authzen::authzen_metadata_names_every_endpoint_under_the_url_asked,
+            authzen::authzen_requests_ignore_unknown_members_and_echo_the_request_id,
             errors::a_body_over_128_kib_is_413,
             errors::malformed_json_is_400_naming_the_position,
             errors::an_unknown_field_is_400_naming_the_field,
