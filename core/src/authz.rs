@@ -253,7 +253,7 @@ mod tests {
     use super::*;
 
     fn perms(companies: &[&str], role: &str) -> UserPermissions {
-        UserPermissions::example("u1", companies, role)
+        crate::store::contract::stored("u1", companies, role)
     }
 
     fn caller() -> Caller {

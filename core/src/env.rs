@@ -332,12 +332,17 @@ mod tests {
         assert_eq!(env.list("UNSET"), None);
     }
 
+    /// `TIMEOUT`, or its former name `TIMEOUT_MS` in milliseconds, from `env`.
+    fn timeout(
+        env: &Env<impl Fn(&str) -> Option<String>>,
+    ) -> Result<Option<Found<Duration>>, ConfigError> {
+        env.duration_or_deprecated("TIMEOUT", "TIMEOUT_MS", Unit::Millis)
+    }
+
     #[test]
     fn the_new_duration_name_takes_humantime() {
         let env = env(&[("TIMEOUT", "2s")]);
-        let found = env
-            .duration_or_deprecated("TIMEOUT", "TIMEOUT_MS", Unit::Millis)
-            .unwrap();
+        let found = timeout(&env).unwrap();
         assert_eq!(
             found,
             Some(Found {
@@ -354,9 +359,7 @@ mod tests {
     #[test]
     fn the_deprecated_name_takes_a_plain_number_in_its_unit() {
         let env = env(&[("TIMEOUT_MS", "2000"), ("TTL_SECS", "30")]);
-        let found = env
-            .duration_or_deprecated("TIMEOUT", "TIMEOUT_MS", Unit::Millis)
-            .unwrap();
+        let found = timeout(&env).unwrap();
         assert_eq!(
             found,
             Some(Found {
@@ -373,9 +376,7 @@ mod tests {
     #[test]
     fn the_deprecated_name_refuses_a_unit_and_points_to_the_new_name() {
         let env = env(&[("TIMEOUT_MS", "2s")]);
-        let err = env
-            .duration_or_deprecated("TIMEOUT", "TIMEOUT_MS", Unit::Millis)
-            .unwrap_err();
+        let err = timeout(&env).unwrap_err();
         assert_eq!(err.variable, "TIMEOUT_MS");
         assert!(err.problem.contains("milliseconds"), "{err}");
         assert!(err.problem.contains("set TIMEOUT"), "{err}");
@@ -384,9 +385,7 @@ mod tests {
     #[test]
     fn setting_both_names_is_an_error_naming_both() {
         let env = env(&[("TIMEOUT", "2s"), ("TIMEOUT_MS", "2000")]);
-        let err = env
-            .duration_or_deprecated("TIMEOUT", "TIMEOUT_MS", Unit::Millis)
-            .unwrap_err();
+        let err = timeout(&env).unwrap_err();
         assert_eq!(err.variable, "TIMEOUT");
         assert!(err.to_string().contains("TIMEOUT_MS"), "{err}");
     }
@@ -394,9 +393,7 @@ mod tests {
     #[test]
     fn an_empty_deprecated_name_is_unset() {
         let env = env(&[("TIMEOUT", "2s"), ("TIMEOUT_MS", " ")]);
-        let found = env
-            .duration_or_deprecated("TIMEOUT", "TIMEOUT_MS", Unit::Millis)
-            .unwrap();
+        let found = timeout(&env).unwrap();
         assert_eq!(found.map(|f| f.variable), Some("TIMEOUT"));
     }
 
@@ -406,10 +403,8 @@ mod tests {
         let old = env(&[("TIMEOUT_MS", "2000")]);
         let new = env(&[("TIMEOUT", "2s")]);
         tracing::subscriber::with_default(Capture(lines.clone()), || {
-            old.duration_or_deprecated("TIMEOUT", "TIMEOUT_MS", Unit::Millis)
-                .unwrap();
-            new.duration_or_deprecated("TIMEOUT", "TIMEOUT_MS", Unit::Millis)
-                .unwrap();
+            timeout(&old).unwrap();
+            timeout(&new).unwrap();
         });
         let lines = lines.lock().unwrap();
         assert_eq!(

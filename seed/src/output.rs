@@ -70,19 +70,13 @@ fn write_csv(users: &[UserPermissions], out: &mut impl Write) -> io::Result<()> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clearance_core::domain::{CompanyId, Role, UserId};
+    use clearance_core::store::contract::stored;
 
     fn user(id: &str, companies: &[&str], role: &str) -> UserPermissions {
         UserPermissions {
-            id: UserId::parse(id).unwrap(),
-            companies: companies
-                .iter()
-                .map(|c| CompanyId::parse(*c).unwrap())
-                .collect(),
-            role: Role::from_stored(role),
             version: 9,
-            updated_at: None,
             updated_by: Some("someone".into()),
+            ..stored(id, companies, role)
         }
     }
 

@@ -423,22 +423,6 @@ mod tests {
     }
 
     #[test]
-    fn a_total_timeout_shorter_than_an_attempt_is_refused() {
-        let args = store_args(&[
-            "--store",
-            "dynamodb",
-            "--table",
-            "permissions",
-            "--dynamodb-attempt-timeout",
-            "2s",
-            "--dynamodb-timeout",
-            "1s",
-        ]);
-        let err = args.check().unwrap_err().to_string();
-        assert!(err.contains("--dynamodb-timeout"), "{err}");
-    }
-
-    #[test]
     fn create_table_needs_the_dynamodb_store() {
         let args = store_args(&["--store", "embedded", "--create-table"]);
         let err = args.check().unwrap_err().to_string();

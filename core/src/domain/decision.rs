@@ -152,7 +152,7 @@ mod tests {
     use super::*;
 
     fn user(companies: &[&str], role: &str) -> UserPermissions {
-        UserPermissions::example("u", companies, role)
+        crate::store::contract::stored("u", companies, role)
     }
 
     fn company(c: &str) -> CompanyId {

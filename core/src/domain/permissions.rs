@@ -108,24 +108,6 @@ pub struct UserPermissions {
     pub updated_by: Option<String>,
 }
 
-#[cfg(test)]
-impl UserPermissions {
-    /// A stored user at version 1 for unit tests; panics if an id is not valid.
-    pub(crate) fn example(id: &str, companies: &[&str], role: &str) -> Self {
-        UserPermissions {
-            id: UserId::parse(id).unwrap(),
-            companies: companies
-                .iter()
-                .map(|c| CompanyId::parse(*c).unwrap())
-                .collect(),
-            role: Role::from_stored(role),
-            version: 1,
-            updated_at: None,
-            updated_by: None,
-        }
-    }
-}
-
 impl UserPermissions {
     /// The permissions part (companies and role).
     pub fn permissions(&self) -> Permissions {

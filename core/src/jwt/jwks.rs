@@ -568,6 +568,12 @@ mod tests {
         KeySet::parse(json!({ "keys": keys }).to_string().as_bytes()).unwrap()
     }
 
+    /// Why the key `kid` of `keys` cannot verify RS256.
+    fn rs256_refusal(keys: &KeySet, kid: &str) -> JwtError {
+        let key = keys.get(kid).unwrap();
+        key.decoding_key_for(Algorithm::RS256).err().unwrap()
+    }
+
     #[test]
     fn rsa_modulus_length_is_counted_in_bits() {
         let keys = set(json!([rsa(2048)]));
@@ -578,12 +584,7 @@ mod tests {
                 .is_ok()
         );
         let keys = set(json!([rsa(1024)]));
-        let err = keys
-            .get("r")
-            .unwrap()
-            .decoding_key_for(Algorithm::RS256)
-            .err()
-            .unwrap();
+        let err = rs256_refusal(&keys, "r");
         assert!(
             matches!(err, JwtError::WeakKey { bits: 1024, .. }),
             "{err:?}"
@@ -595,12 +596,7 @@ mod tests {
         let mut n = vec![0u8];
         n.extend(vec![0x7fu8; 256]);
         let keys = set(json!([{"kid": "r", "kty": "RSA", "n": b64(&n), "e": "AQAB"}]));
-        let err = keys
-            .get("r")
-            .unwrap()
-            .decoding_key_for(Algorithm::RS256)
-            .err()
-            .unwrap();
+        let err = rs256_refusal(&keys, "r");
         assert!(
             matches!(err, JwtError::WeakKey { bits: 2047, .. }),
             "{err:?}"
@@ -638,12 +634,7 @@ mod tests {
             let err = keys.get(kid).unwrap().decoding_key_for(alg).err().unwrap();
             assert_eq!(err.code(), "jwk-invalid", "{kid}: {err}");
         }
-        let err = keys
-            .get("t")
-            .unwrap()
-            .decoding_key_for(Algorithm::RS256)
-            .err()
-            .unwrap();
+        let err = rs256_refusal(&keys, "t");
         assert_eq!(err.code(), "jwk-invalid", "{err}");
     }
 }

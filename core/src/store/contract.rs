@@ -19,6 +19,19 @@ pub fn company(s: &str) -> CompanyId {
     CompanyId::parse(s).expect("valid test company")
 }
 
+/// A stored user for a test, at version 1 with no audit fields; panics if an id is not valid.
+pub fn stored(id: &str, companies: &[&str], role: &str) -> UserPermissions {
+    let permissions = perms(companies, role);
+    UserPermissions {
+        id: self::id(id),
+        companies: permissions.companies,
+        role: permissions.role,
+        version: 1,
+        updated_at: None,
+        updated_by: None,
+    }
+}
+
 /// Permissions for a test (`role` as a store would hold it); panics if they are not valid.
 pub fn perms(companies: &[&str], role: &str) -> Permissions {
     Permissions::new(

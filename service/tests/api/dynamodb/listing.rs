@@ -11,6 +11,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use clearance_core::domain::{CompanyId, Role, UserId, UserPermissions};
+use clearance_core::store::contract::stored;
 use clearance_core::store::dynamodb::{DynamoStore, ScanBound};
 use clearance_tests::dynalite::{Dynalite, local_client};
 use serde_json::Value;
@@ -97,17 +98,7 @@ async fn forward(
 }
 
 fn user(id: &str, companies: &[&str]) -> UserPermissions {
-    UserPermissions {
-        id: UserId::parse(id).unwrap(),
-        companies: companies
-            .iter()
-            .map(|c| CompanyId::parse(*c).unwrap())
-            .collect(),
-        role: Role::from_stored("Standard"),
-        version: 1,
-        updated_at: None,
-        updated_by: None,
-    }
+    stored(id, companies, "Standard")
 }
 
 #[tokio::test]
