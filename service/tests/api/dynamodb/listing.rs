@@ -10,7 +10,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use clearance_core::domain::{CompanyId, Role, UserId, UserPermissions};
+use clearance_core::domain::UserPermissions;
 use clearance_core::store::contract::stored;
 use clearance_core::store::dynamodb::{DynamoStore, ScanBound};
 use clearance_tests::dynalite::{Dynalite, local_client};
