@@ -14,6 +14,9 @@
 //!   deprecation warning naming the new one, and setting both is an error naming both.
 //! - The role list (`CLEARANCE_ROLES`) is parsed in one place ([`Env::roles`]).
 //!
+//! The binaries with flags (the permissions API, the seed CLI, the orders example) read the same
+//! formats through clap with [`parse_positive_duration`] and [`parse_roles`].
+//!
 //! ```
 //! use std::time::Duration;
 //! use clearance_core::env::{Env, Unit};
@@ -30,6 +33,21 @@ use crate::domain::RoleOrder;
 
 /// The roles, lowest first, comma-separated (default `Standard,Manager,Admin`).
 pub const ROLES: &str = "CLEARANCE_ROLES";
+
+/// A duration such as `300ms` or `2s` that must be more than zero: a clap `value_parser` for flags
+/// that take the same format as the variables.
+pub fn parse_positive_duration(value: &str) -> Result<Duration, String> {
+    let duration = humantime::parse_duration(value.trim()).map_err(|e| e.to_string())?;
+    if duration.is_zero() {
+        return Err("must be more than 0 (e.g. 300ms, 2s)".into());
+    }
+    Ok(duration)
+}
+
+/// A comma-separated role list, lowest first: a clap `value_parser` for `--roles`.
+pub fn parse_roles(list: &str) -> Result<RoleOrder, String> {
+    RoleOrder::parse_list(list).map_err(|e| e.to_string())
+}
 
 /// A setting that cannot be used: the environment variable, and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -217,7 +217,7 @@ pub struct ImportArgs {
     pub max_retry_time: Duration,
 
     /// The roles, lowest first, comma-separated (case-sensitive); the service's setting.
-    #[arg(long, env = "CLEARANCE_ROLES", default_value = "Standard,Manager,Admin", value_parser = parse_roles)]
+    #[arg(long, env = "CLEARANCE_ROLES", default_value = "Standard,Manager,Admin", value_parser = clearance_core::env::parse_roles)]
     pub roles: RoleOrder,
 
     /// Write through the permissions API at this base URL instead of to a store.
@@ -305,10 +305,6 @@ impl StoreArgs {
     pub fn kind(&self) -> StoreKind {
         self.store.unwrap_or(StoreKind::Embedded)
     }
-}
-
-fn parse_roles(list: &str) -> Result<RoleOrder, String> {
-    RoleOrder::parse_list(list).map_err(|e| e.to_string())
 }
 
 fn parse_api_url(raw: &str) -> Result<reqwest::Url, String> {

@@ -71,7 +71,7 @@ pub struct Settings {
     pub cache_capacity: u64,
 
     /// The roles, lowest first, comma-separated (case-sensitive).
-    #[arg(long, env = "CLEARANCE_ROLES", default_value = "Standard,Manager,Admin", value_parser = parse_roles)]
+    #[arg(long, env = "CLEARANCE_ROLES", default_value = "Standard,Manager,Admin", value_parser = clearance_core::env::parse_roles)]
     pub roles: RoleOrder,
 
     /// Log format (default: json on Lambda, text elsewhere).
@@ -107,10 +107,6 @@ impl std::fmt::Debug for CursorSecret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("CursorSecret(<redacted>)")
     }
-}
-
-fn parse_roles(list: &str) -> Result<RoleOrder, String> {
-    RoleOrder::parse_list(list).map_err(|e| e.to_string())
 }
 
 impl Settings {

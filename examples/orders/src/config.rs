@@ -18,6 +18,9 @@ use clearance_core::domain::RoleOrder;
 /// `lambda_http`.
 pub const LAMBDA_RUNTIME_API: &str = "AWS_LAMBDA_RUNTIME_API";
 
+/// How long a request waits for the caller's permissions unless told otherwise.
+pub const DEFAULT_PERMISSIONS_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// The variables that configure a token verifier; with none set, no bearer token is accepted.
 const VERIFIER_SETTINGS: [&str; 3] = ["JWT_ISSUER", "COGNITO_USER_POOL_ID", "CLEARANCE_CONFIG"];
 
@@ -38,23 +41,38 @@ pub struct Settings {
         long,
         env = "CLEARANCE_ROLES",
         default_value = "Standard,Manager,Admin",
-        value_parser = parse_roles
+        value_parser = clearance_core::env::parse_roles
     )]
     pub roles: RoleOrder,
 
-    /// The longest wait for the caller's permissions before answering 503, in milliseconds.
-    #[arg(long, env = "ORDERS_PERMISSIONS_TIMEOUT_MS", default_value_t = 3000)]
-    pub permissions_timeout_ms: u64,
-}
+    /// The longest wait for the caller's permissions before answering 503 (a duration such as
+    /// `500ms` or `3s`) [default: 3s].
+    #[arg(long, env = "ORDERS_PERMISSIONS_TIMEOUT", value_name = "DURATION", value_parser = clearance_core::env::parse_positive_duration, conflicts_with = "permissions_timeout_ms")]
+    pub permissions_timeout: Option<Duration>,
 
-fn parse_roles(list: &str) -> Result<RoleOrder, String> {
-    RoleOrder::parse_list(list).map_err(|e| e.to_string())
+    /// Deprecated: the former name of --permissions-timeout, a number of milliseconds.
+    #[arg(
+        long,
+        env = "ORDERS_PERMISSIONS_TIMEOUT_MS",
+        hide = true,
+        value_name = "MS"
+    )]
+    pub permissions_timeout_ms: Option<u64>,
 }
 
 impl Settings {
-    /// The permissions timeout.
+    /// The permissions timeout: as set, else [`DEFAULT_PERMISSIONS_TIMEOUT`]. The deprecated
+    /// millisecond setting still works, with a warning naming its replacement.
     pub fn permissions_timeout(&self) -> Duration {
-        Duration::from_millis(self.permissions_timeout_ms.max(1))
+        if let Some(ms) = self.permissions_timeout_ms {
+            tracing::warn!(
+                "--permissions-timeout-ms (ORDERS_PERMISSIONS_TIMEOUT_MS) is deprecated: set \
+                 --permissions-timeout (ORDERS_PERMISSIONS_TIMEOUT={ms}ms) instead"
+            );
+            return Duration::from_millis(ms.max(1));
+        }
+        self.permissions_timeout
+            .unwrap_or(DEFAULT_PERMISSIONS_TIMEOUT)
     }
 }
 
@@ -85,5 +103,35 @@ mod tests {
     fn a_bad_role_list_names_the_flag() {
         let err = Settings::try_parse_from(["orders-api", "--roles", "A,A"]).unwrap_err();
         assert!(err.to_string().contains("--roles"), "{err}");
+    }
+
+    #[test]
+    fn the_permissions_timeout_is_a_duration_defaulting_to_3s() {
+        let default = Settings::try_parse_from(["orders-api"]).unwrap();
+        assert_eq!(default.permissions_timeout(), Duration::from_secs(3));
+        let set = Settings::try_parse_from(["orders-api", "--permissions-timeout", "750ms"]);
+        assert_eq!(
+            set.unwrap().permissions_timeout(),
+            Duration::from_millis(750)
+        );
+        let zero = Settings::try_parse_from(["orders-api", "--permissions-timeout", "0s"]);
+        assert!(zero.unwrap_err().to_string().contains("more than 0"));
+    }
+
+    #[test]
+    fn the_former_millisecond_timeout_still_works_but_not_beside_the_new_one() {
+        let old = Settings::try_parse_from(["orders-api", "--permissions-timeout-ms", "1500"]);
+        assert_eq!(
+            old.unwrap().permissions_timeout(),
+            Duration::from_millis(1500)
+        );
+        let both = Settings::try_parse_from([
+            "orders-api",
+            "--permissions-timeout",
+            "1s",
+            "--permissions-timeout-ms",
+            "1000",
+        ]);
+        assert!(both.is_err());
     }
 }

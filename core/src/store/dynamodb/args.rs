@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use super::DynamoSettings;
+use crate::env::parse_positive_duration;
 
 /// The DynamoDB table and how to reach it.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -139,14 +140,6 @@ fn parse_endpoint_url(value: &str) -> Result<String, String> {
             "must be an http:// or https:// URL such as http://127.0.0.1:4567, got {value:?}"
         )),
     }
-}
-
-fn parse_positive_duration(value: &str) -> Result<Duration, String> {
-    let duration = humantime::parse_duration(value).map_err(|e| e.to_string())?;
-    if duration.is_zero() {
-        return Err("must be more than 0 (e.g. 300ms, 2s)".into());
-    }
-    Ok(duration)
 }
 
 #[cfg(test)]
