@@ -10,6 +10,9 @@ use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // Metrics as CloudWatch EMF lines, flushed after each event; installed before anything
+    // registers a handle.
+    clearance_core::telemetry::install_emf();
     // A refused token is answered with the error `Unauthorized` (API Gateway's 401); it is logged
     // at INFO with its code, not as the runtime's ERROR line.
     clearance_core::telemetry::init_quieting(
@@ -28,7 +31,11 @@ async fn main() -> anyhow::Result<()> {
     let authorizer = Arc::new(Authorizer::new(config, Arc::new(verifier), source));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let authorizer = authorizer.clone();
-        async move { authorizer.handle(event.payload).await }
+        async move {
+            let answer = authorizer.handle(event.payload).await;
+            clearance_core::telemetry::flush_emf();
+            answer
+        }
     }))
     .await
     .map_err(|e| anyhow::anyhow!("the Lambda runtime stopped: {e}"))

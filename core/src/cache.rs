@@ -9,7 +9,8 @@
 //! - Every write through the cache invalidates the entry, whatever its outcome (a failed
 //!   precondition means our copy may be stale too). A read that was in flight while a write ran is
 //!   answered but not cached, so it can never put a pre-write value back after the invalidation.
-//! - Hit, miss and load counters for metrics.
+//! - Hit, miss, load and eviction counters, kept for [`Cached::stats`] and recorded through the
+//!   metrics facade ([`crate::metrics`]) with handles registered once, when the cache is built.
 //!
 //! Listing a company's users is passed straight to the store: pages are not cached.
 
@@ -18,8 +19,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use metrics::Counter;
 use moka::Expiry;
 use moka::future::Cache;
+use moka::notification::RemovalCause;
 
 use crate::domain::{CompanyId, Permissions, UserId, UserPermissions};
 use crate::source::{PermissionsSource, SourceError};
@@ -119,20 +122,23 @@ impl ReadThrough {
                 ttl: settings.ttl,
                 negative_ttl: settings.negative_ttl,
             })
+            .eviction_listener(eviction_counter())
             .build();
         Self {
             cache,
             writes: AtomicU64::new(0),
-            counters: Counters::default(),
+            counters: Counters::new(),
         }
     }
 
     fn stats(&self) -> CacheStats {
+        let entries = self.cache.entry_count();
+        metrics::gauge!(crate::metrics::CACHE_ENTRIES).set(entries as f64);
         CacheStats {
             hits: self.counters.hits.load(Ordering::Relaxed),
             misses: self.counters.misses.load(Ordering::Relaxed),
             loads: self.counters.loads.load(Ordering::Relaxed),
-            entries: self.cache.entry_count(),
+            entries,
         }
     }
 
@@ -147,7 +153,7 @@ impl ReadThrough {
             .cache
             .entry_by_ref(id)
             .or_try_insert_with(async {
-                self.counters.loads.fetch_add(1, Ordering::Relaxed);
+                self.counters.load();
                 let loaded = load.await.map_err(LoadFailure::Store)?.map(Arc::new);
                 if self.writes.load(Ordering::SeqCst) != started {
                     return Err(LoadFailure::Raced(loaded));
@@ -158,19 +164,19 @@ impl ReadThrough {
         match entry {
             Ok(entry) => {
                 if entry.is_fresh() {
-                    self.counters.misses.fetch_add(1, Ordering::Relaxed);
+                    self.counters.miss(1);
                     // A write may have slipped in between the check above and the insert: if so,
                     // drop what we inserted rather than serve it until the TTL ends.
                     if self.writes.load(Ordering::SeqCst) != started {
                         self.cache.invalidate(id).await;
                     }
                 } else {
-                    self.counters.hits.fetch_add(1, Ordering::Relaxed);
+                    self.counters.hit();
                 }
                 Ok(entry.into_value().map(|u| (*u).clone()))
             }
             Err(failure) => {
-                self.counters.misses.fetch_add(1, Ordering::Relaxed);
+                self.counters.miss(1);
                 match &*failure {
                     LoadFailure::Store(err) => Err(err.clone()),
                     LoadFailure::Raced(value) => Ok(value.as_ref().map(|u| (**u).clone())),
@@ -187,11 +193,56 @@ impl<S: PermissionsSource> PermissionsSource for Cached<S> {
     }
 }
 
-#[derive(Default)]
+/// Hits, misses and loads: our own atomics answer [`Cached::stats`] (whatever exporter is
+/// installed, or none), the facade's handles feed the exporter.
 struct Counters {
     hits: AtomicU64,
     misses: AtomicU64,
     loads: AtomicU64,
+    hits_metric: Counter,
+    misses_metric: Counter,
+    loads_metric: Counter,
+}
+
+impl Counters {
+    fn new() -> Self {
+        Self {
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+            loads: AtomicU64::new(0),
+            hits_metric: metrics::counter!(crate::metrics::CACHE_HITS),
+            misses_metric: metrics::counter!(crate::metrics::CACHE_MISSES),
+            loads_metric: metrics::counter!(crate::metrics::CACHE_LOADS),
+        }
+    }
+
+    fn hit(&self) {
+        self.hits.fetch_add(1, Ordering::Relaxed);
+        self.hits_metric.increment(1);
+    }
+
+    fn miss(&self, n: u64) {
+        self.misses.fetch_add(n, Ordering::Relaxed);
+        self.misses_metric.increment(n);
+    }
+
+    fn load(&self) {
+        self.loads.fetch_add(1, Ordering::Relaxed);
+        self.loads_metric.increment(1);
+    }
+}
+
+/// moka's eviction listener, counting entries that left the cache by cause. moka calls it from
+/// its housekeeping, not from the read that triggered it.
+fn eviction_counter() -> impl Fn(Arc<UserId>, Entry, RemovalCause) + Send + Sync + 'static {
+    let [expired, size, invalidated, replaced] = ["expired", "size", "invalidated", "replaced"]
+        .map(|cause| metrics::counter!(crate::metrics::CACHE_EVICTIONS, "cause" => cause));
+    move |_, _, cause| match cause {
+        RemovalCause::Expired => expired.increment(1),
+        RemovalCause::Size => size.increment(1),
+        RemovalCause::Explicit => invalidated.increment(1),
+        RemovalCause::Replaced => replaced.increment(1),
+    }
 }
 
 /// A store or a permissions source with the TTL cache in front of it: it implements the store
@@ -300,7 +351,7 @@ impl<S: PermissionStore> PermissionStore for Cached<S> {
         for id in ids {
             match self.read.cache.get(id).await {
                 Some(entry) => {
-                    self.read.counters.hits.fetch_add(1, Ordering::Relaxed);
+                    self.read.counters.hit();
                     if let Some(user) = entry {
                         found.push((*user).clone());
                     }
@@ -311,11 +362,8 @@ impl<S: PermissionStore> PermissionStore for Cached<S> {
         if missing.is_empty() {
             return Ok(found);
         }
-        self.read
-            .counters
-            .misses
-            .fetch_add(missing.len() as u64, Ordering::Relaxed);
-        self.read.counters.loads.fetch_add(1, Ordering::Relaxed);
+        self.read.counters.miss(missing.len() as u64);
+        self.read.counters.load();
         let loaded = self.inner.batch_get(&missing).await?;
         if self.read.writes.load(Ordering::SeqCst) == started {
             for id in &missing {
@@ -334,5 +382,9 @@ impl<S: PermissionStore> PermissionStore for Cached<S> {
 
     async fn ready(&self) -> Result<(), StoreError> {
         self.inner.ready().await
+    }
+
+    fn label(&self) -> &'static str {
+        self.inner.label()
     }
 }

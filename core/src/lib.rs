@@ -21,7 +21,10 @@
 //! - [`bearer`]: reading `Authorization: Bearer <token>`.
 //! - [`net`]: which hosts are loopback (where plain `http` is accepted).
 //! - [`report`]: an error and its sources on one line, for logs.
-//! - `telemetry` (feature `telemetry`): the logging set-up every binary shares.
+//! - [`metrics`](mod@metrics): the metrics every component records through the `metrics` facade,
+//!   named and described in one place.
+//! - `telemetry` (feature `telemetry`): the logging and metrics set-up every binary shares
+//!   (Prometheus with feature `prometheus`, CloudWatch Embedded Metric Format on Lambda).
 //! - `cache` (feature `cache`): the one read-through TTL cache (moka), in front of any store
 //!   (`CachedStore`, behind the store trait) or any permissions source (`CachedSource`, e.g. the
 //!   permissions client).
@@ -41,6 +44,7 @@ pub mod domain;
 pub mod env;
 #[cfg(feature = "jwt")]
 pub mod jwt;
+pub mod metrics;
 pub mod net;
 pub mod report;
 pub mod source;

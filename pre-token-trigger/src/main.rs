@@ -10,6 +10,8 @@ use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // Metrics as CloudWatch EMF lines, flushed after each event.
+    clearance_core::telemetry::install_emf();
     clearance_core::telemetry::init(clearance_core::telemetry::LogFormat::Json);
     let env = |k: &str| std::env::var(k).ok();
     let config = TriggerConfig::from_env().context("trigger settings")?;
@@ -20,7 +22,9 @@ async fn main() -> anyhow::Result<()> {
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let trigger = trigger.clone();
         async move {
-            trigger.handle(event.payload).await.map_err(|e| Diagnostic {
+            let answer = trigger.handle(event.payload).await;
+            clearance_core::telemetry::flush_emf();
+            answer.map_err(|e| Diagnostic {
                 error_type: "PreTokenGenerationRefused".into(),
                 error_message: e.to_string(),
             })

@@ -6,6 +6,7 @@ use clearance_service::config::Settings;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let settings = Settings::parse();
-    clearance_service::telemetry::init(settings.log_format());
+    let _log_writer =
+        clearance_service::telemetry::init(settings.log_format(), Settings::on_lambda());
     clearance_service::startup::run(settings).await
 }

@@ -6,6 +6,7 @@ use anyhow::Context as _;
 use clearance_core::cache::CachedStore;
 use clearance_core::domain::{Permissions, UserId};
 use clearance_core::store::dynamodb::DynamoStore;
+use clearance_core::store::measured::Measured;
 use clearance_core::store::{PermissionStore, Precondition, StoreError};
 use clearance_middleware::serve;
 use serde::Deserialize;
@@ -32,6 +33,7 @@ struct SampleUser {
 /// does, and is checked once: a table that cannot be used (missing, wrong key, no permission) stops
 /// start-up, while an unreachable DynamoDB only warns, since the service recovers when it is back.
 pub async fn build_state(settings: &Settings) -> anyhow::Result<AppState> {
+    crate::telemetry::metrics_recorder();
     let auth = crate::http::auth::Auth::from_args(&settings.auth, Settings::on_lambda())
         .map_err(anyhow::Error::msg)?;
     let cursor_key = settings.cursor_key()?;
@@ -100,8 +102,11 @@ async fn check_table(store: &DynamoStore) -> anyhow::Result<()> {
     }
 }
 
-/// Puts the configured cache (if any) in front of `store`.
+/// Puts the configured cache (if any) in front of `store`, with the store's calls measured
+/// under the cache (so a hit costs no measurement).
 pub fn with_cache<S: PermissionStore>(store: S, settings: &Settings) -> AppState {
+    crate::telemetry::metrics_recorder();
+    let store = Measured::new(store);
     match settings.cache() {
         Some(cache_settings) => {
             let cached = Arc::new(CachedStore::new(store, cache_settings));
@@ -148,7 +153,22 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     if !on_lambda {
         settings.check_listen().map_err(anyhow::Error::msg)?;
     }
-    let app = crate::app(build_state(&settings).await?);
+    let state = build_state(&settings).await?;
+    let cache_stats = state.cache_stats.clone();
+    let mut app = crate::app(state);
+    if on_lambda {
+        // The figures of each invocation as CloudWatch EMF lines, written before the answer
+        // leaves (the sandbox may be frozen as soon as it has).
+        app = app.layer(axum::middleware::map_response(
+            move |response: axum::response::Response| {
+                if let Some(stats) = &cache_stats {
+                    stats();
+                }
+                clearance_core::telemetry::flush_emf();
+                std::future::ready(response)
+            },
+        ));
+    }
     serve::run(app, settings.listen, on_lambda, "Clearance permissions API").await?;
     Ok(())
 }

@@ -32,6 +32,7 @@ impl AppState {
     /// State over `store` with the given roles, no cache counters, no authentication and the
     /// built-in cursor key.
     pub fn new(store: Arc<dyn PermissionStore>, roles: RoleOrder) -> Self {
+        crate::telemetry::metrics_recorder();
         Self {
             store,
             roles: Arc::new(roles),

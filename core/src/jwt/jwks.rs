@@ -500,6 +500,7 @@ impl JwksCache {
         self.fetches.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
         let result = self.fetch_once().await;
+        crate::metrics::jwks_fetched(result.is_ok());
         match &result {
             Ok(keys) => tracing::info!(
                 url = %self.url,

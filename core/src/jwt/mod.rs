@@ -145,8 +145,15 @@ impl Verifier {
         self.verify_at(token, SystemTime::now()).await
     }
 
-    /// Verifies `token` as if the time were `now` (for tests and replay tools).
+    /// Verifies `token` as if the time were `now` (for tests and replay tools). A refusal is
+    /// counted under its code ([`crate::metrics::JWT_REFUSALS`]).
     pub async fn verify_at(&self, token: &str, now: SystemTime) -> Result<VerifiedToken, JwtError> {
+        self.check(token, now)
+            .await
+            .inspect_err(|err| crate::metrics::jwt_refused(err.code()))
+    }
+
+    async fn check(&self, token: &str, now: SystemTime) -> Result<VerifiedToken, JwtError> {
         let parts = Parts::split(token)?;
 
         let alg = match parts.header.get("alg") {

@@ -304,4 +304,8 @@ impl PermissionStore for EmbeddedStore {
         })
         .await
     }
+
+    fn label(&self) -> &'static str {
+        "embedded"
+    }
 }

@@ -107,4 +107,8 @@ impl PermissionStore for MemoryStore {
     async fn ready(&self) -> Result<(), StoreError> {
         Ok(())
     }
+
+    fn label(&self) -> &'static str {
+        "memory"
+    }
 }

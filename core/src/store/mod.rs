@@ -9,7 +9,7 @@
 //! is there. Listing a company's users goes a [`Page`] at a time, each ending with a [`Position`]
 //! to go on from; `cursor` (feature `cursor`) turns positions into the API's tagged cursors.
 //! Higher-level operations that any store supports the same way (an atomic PATCH) live in
-//! [`ops`].
+//! [`ops`]; [`measured::Measured`] times any store's calls and counts its errors for metrics.
 
 #[cfg(feature = "contract")]
 pub mod contract;
@@ -19,6 +19,7 @@ pub mod cursor;
 pub mod dynamodb;
 #[cfg(feature = "embedded")]
 pub mod embedded;
+pub mod measured;
 pub mod memory;
 pub mod ops;
 
@@ -209,6 +210,12 @@ pub trait PermissionStore: Send + Sync + 'static {
 
     /// Whether the store can serve requests now.
     async fn ready(&self) -> Result<(), StoreError>;
+
+    /// A short name of the kind of store (`embedded`, `dynamodb`, `memory`), the `store` label of
+    /// its metrics.
+    fn label(&self) -> &'static str {
+        "other"
+    }
 }
 
 #[async_trait]
@@ -248,6 +255,9 @@ impl<S: PermissionStore + ?Sized> PermissionStore for Arc<S> {
     }
     async fn ready(&self) -> Result<(), StoreError> {
         (**self).ready().await
+    }
+    fn label(&self) -> &'static str {
+        (**self).label()
     }
 }
 

@@ -36,43 +36,18 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiEr
     Ok(Json(Health { status: "ready" }))
 }
 
-/// Cache counters in the Prometheus text format.
+/// Every metric of the process in the Prometheus text format: requests and their latency by
+/// route, method and status; store calls and errors by operation; the cache's hits, misses,
+/// loads, evictions and entries; JWKS fetches and refused tokens (see `clearance_core::metrics`).
 #[utoipa::path(get, path = "/metrics", tag = "health", security(()),
-    responses((status = 200, description = "Counters in the Prometheus text format", body = String, content_type = "text/plain")))]
+    responses((status = 200, description = "Metrics in the Prometheus text format", body = String, content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    let mut out = String::new();
     if let Some(stats) = &state.cache_stats {
-        let s = stats();
-        for (name, help, kind, value) in [
-            (
-                "clearance_cache_hits_total",
-                "Reads answered from the cache.",
-                "counter",
-                s.hits,
-            ),
-            (
-                "clearance_cache_misses_total",
-                "Reads that went to the store.",
-                "counter",
-                s.misses,
-            ),
-            (
-                "clearance_cache_loads_total",
-                "Store reads made by the cache.",
-                "counter",
-                s.loads,
-            ),
-            (
-                "clearance_cache_entries",
-                "Entries held by the cache.",
-                "gauge",
-                s.entries,
-            ),
-        ] {
-            out.push_str(&format!(
-                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
-            ));
-        }
+        // Sets the entry gauge, which moka counts on demand.
+        stats();
     }
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        clearance_core::telemetry::prometheus().render(),
+    )
 }

@@ -236,14 +236,32 @@ pub async fn start_binary(
     args: &[&str],
     env: &[(&str, &str)],
 ) -> (tokio::process::Child, String, Vec<String>) {
+    let (child, base, seen, _later) = start_binary_logging(args, env).await;
+    (child, base, seen)
+}
+
+/// Like [`start_binary`] (text logs unless `args` say otherwise), and also hands over the lines
+/// it logs from then on.
+pub async fn start_binary_logging(
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (
+    tokio::process::Child,
+    String,
+    Vec<String>,
+    tokio::sync::mpsc::UnboundedReceiver<String>,
+) {
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
     let listen = format!("127.0.0.1:{port}");
     let mut command = tokio::process::Command::new(BINARY);
+    command.args(["--listen", &listen]);
+    if !args.contains(&"--log-format") {
+        command.args(["--log-format", "text"]);
+    }
     command
-        .args(["--listen", &listen, "--log-format", "text"])
         .args(args)
         .env_remove("AWS_LAMBDA_RUNTIME_API")
         .env("NO_COLOR", "1")
@@ -274,7 +292,13 @@ pub async fn start_binary(
         matches!(started, Ok(true)),
         "the service did not start: {seen:?}"
     );
-    // Keep draining its output so it never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, format!("http://{listen}"), seen)
+    // Keep draining its output so it never blocks on a full pipe, handing the lines on to whoever
+    // still listens.
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            let _ = tx.send(line);
+        }
+    });
+    (child, format!("http://{listen}"), seen, rx)
 }

@@ -13,6 +13,7 @@ mod concurrency;
 mod decisions;
 mod errors;
 mod helpers;
+mod observability;
 mod platform;
 mod users;
 

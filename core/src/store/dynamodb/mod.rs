@@ -818,6 +818,10 @@ impl PermissionStore for DynamoStore {
         *lock(&self.last_ready) = Some((Instant::now(), result.clone()));
         result
     }
+
+    fn label(&self) -> &'static str {
+        "dynamodb"
+    }
 }
 
 /// How many times a write without a precondition reads again and retries after losing a race to

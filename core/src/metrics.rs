@@ -1,0 +1,92 @@
+//! The metrics every Clearance component records, through the `metrics` facade: one place that
+//! names them, says what they mean and in what unit, so the Prometheus text on the service's
+//! `/metrics` and the CloudWatch Embedded Metric Format lines on Lambda describe the same figures.
+//!
+//! Recording goes through the facade only (`metrics::counter!` and friends, or the helpers here);
+//! which exporter receives the figures is chosen once per binary by `telemetry` (feature
+//! `telemetry`): Prometheus text for the server, EMF lines on Lambda. With no exporter installed
+//! (a library used on its own, most tests) every record is a no-op.
+//!
+//! Handles are registered once where they are used on a hot path (the cache registers its
+//! counters when it is built, the service one pair per route and status), because a lookup by
+//! name and labels on every request would cost more than the increment itself. So the exporter
+//! must be installed before those are built: binaries install it first thing in `main`.
+
+use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+
+/// HTTP requests answered, labelled `route` (the matched route, `unmatched` for none), `method`
+/// and `status`.
+pub const HTTP_REQUESTS: &str = "clearance_http_requests_total";
+/// Time from a request's arrival to its answer, seconds, labelled like [`HTTP_REQUESTS`].
+pub const HTTP_REQUEST_DURATION: &str = "clearance_http_request_duration_seconds";
+/// Access-log lines dropped because the writer fell behind (the request was still answered and
+/// counted in [`HTTP_REQUESTS`]).
+pub const ACCESS_LOG_DROPPED: &str = "clearance_access_log_dropped_total";
+
+/// Time a store call took, seconds, labelled `store` (`embedded`, `dynamodb`, ...) and
+/// `operation` (`get`, `put`, `delete`, `batch_get`, `list_by_company`, `ready`, ...).
+pub const STORE_CALL_DURATION: &str = "clearance_store_call_duration_seconds";
+/// Store calls that failed, labelled `store`, `operation` and `kind` (the error's kind:
+/// `unavailable`, `throttled`, `precondition_failed`, ...).
+pub const STORE_ERRORS: &str = "clearance_store_errors_total";
+
+/// Reads answered from the cache (including those that waited on another caller's load).
+pub const CACHE_HITS: &str = "clearance_cache_hits_total";
+/// Reads that went past the cache.
+pub const CACHE_MISSES: &str = "clearance_cache_misses_total";
+/// Store (or source) reads the cache made.
+pub const CACHE_LOADS: &str = "clearance_cache_loads_total";
+/// Entries that left the cache, labelled `cause`: `expired` (their TTL ended), `size` (the
+/// capacity was reached), `invalidated` (a write went through the cache), `replaced`.
+pub const CACHE_EVICTIONS: &str = "clearance_cache_evictions_total";
+/// Entries the cache holds (approximate; set when the figures are exported).
+pub const CACHE_ENTRIES: &str = "clearance_cache_entries";
+
+/// JWKS fetches, labelled `outcome`: `ok` or `error`.
+pub const JWKS_FETCHES: &str = "clearance_jwks_fetches_total";
+/// Tokens refused, labelled `reason`: the refusal's stable code (`expired`, `bad_signature`,
+/// `unknown_kid`, `jwks_unavailable`, ...), the same code the logs and deny reasons carry.
+pub const JWT_REFUSALS: &str = "clearance_jwt_refusals_total";
+
+/// Gives every metric above its description and unit in the installed exporter (Prometheus
+/// `# HELP` lines, EMF units). Called by the exporters' installers; harmless to call again.
+pub fn describe() {
+    describe_counter!(HTTP_REQUESTS, Unit::Count, "HTTP requests answered.");
+    describe_histogram!(
+        HTTP_REQUEST_DURATION,
+        Unit::Seconds,
+        "Time from a request's arrival to its answer."
+    );
+    describe_counter!(
+        ACCESS_LOG_DROPPED,
+        Unit::Count,
+        "Access-log lines dropped because the writer fell behind."
+    );
+    describe_histogram!(
+        STORE_CALL_DURATION,
+        Unit::Seconds,
+        "Time a store call took."
+    );
+    describe_counter!(STORE_ERRORS, Unit::Count, "Store calls that failed.");
+    describe_counter!(CACHE_HITS, Unit::Count, "Reads answered from the cache.");
+    describe_counter!(CACHE_MISSES, Unit::Count, "Reads that went past the cache.");
+    describe_counter!(CACHE_LOADS, Unit::Count, "Store reads made by the cache.");
+    describe_counter!(
+        CACHE_EVICTIONS,
+        Unit::Count,
+        "Entries that left the cache, by cause."
+    );
+    describe_gauge!(CACHE_ENTRIES, Unit::Count, "Entries held by the cache.");
+    describe_counter!(JWKS_FETCHES, Unit::Count, "JWKS fetches, by outcome.");
+    describe_counter!(JWT_REFUSALS, Unit::Count, "Tokens refused, by reason.");
+}
+
+/// Counts a refused token under its stable code.
+pub fn jwt_refused(code: &'static str) {
+    metrics::counter!(JWT_REFUSALS, "reason" => code).increment(1);
+}
+
+/// Counts a JWKS fetch and whether it succeeded.
+pub fn jwks_fetched(ok: bool) {
+    metrics::counter!(JWKS_FETCHES, "outcome" => if ok { "ok" } else { "error" }).increment(1);
+}
