@@ -34,6 +34,77 @@ use crate::domain::RoleOrder;
 /// The roles, lowest first, comma-separated (default `Standard,Manager,Admin`).
 pub const ROLES: &str = "CLEARANCE_ROLES";
 
+/// A setting that is absent or cannot be used, named as whoever configured it wrote it: an
+/// environment variable, a configuration file's key, or a builder argument. The configuration
+/// errors of the permissions client and of the token verifier both hold one, so both say the same
+/// thing the same way.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SettingError {
+    /// A required setting is absent.
+    #[error("{setting} is not set: {hint}")]
+    Missing {
+        /// The setting.
+        setting: String,
+        /// What to set it to.
+        hint: &'static str,
+    },
+    /// A setting has a value that cannot be used.
+    #[error("{setting} is invalid: {reason}")]
+    Invalid {
+        /// The setting.
+        setting: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+impl SettingError {
+    /// `setting` is required and absent; `hint` says what to set it to.
+    pub fn missing(setting: impl Into<String>, hint: &'static str) -> Self {
+        Self::Missing {
+            setting: setting.into(),
+            hint,
+        }
+    }
+
+    /// `setting`'s value cannot be used, for `reason`.
+    pub fn invalid(setting: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::Invalid {
+            setting: setting.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// The setting named.
+    pub fn setting(&self) -> &str {
+        match self {
+            Self::Missing { setting, .. } | Self::Invalid { setting, .. } => setting,
+        }
+    }
+
+    /// The same error, naming the setting as `rename` says (a builder argument named as the
+    /// variable or the file key the user wrote).
+    pub fn renamed(self, rename: impl FnOnce(String) -> String) -> Self {
+        match self {
+            Self::Missing { setting, hint } => Self::Missing {
+                setting: rename(setting),
+                hint,
+            },
+            Self::Invalid { setting, reason } => Self::Invalid {
+                setting: rename(setting),
+                reason,
+            },
+        }
+    }
+}
+
+/// A variable the environment reader could not use, as a [`SettingError::Invalid`] naming it.
+impl From<ConfigError> for SettingError {
+    fn from(err: ConfigError) -> Self {
+        Self::invalid(err.variable, err.problem)
+    }
+}
+
 /// A duration such as `300ms` or `2s` that must be more than zero: a clap `value_parser` for flags
 /// that take the same format as the variables.
 pub fn parse_positive_duration(value: &str) -> Result<Duration, String> {

@@ -301,10 +301,7 @@ impl ClientConfig {
         let env = Env::new(lookup);
         let get = |key: &str| env.get(key);
         let required = |key: &str, hint: &'static str| {
-            get(key).ok_or_else(|| ClientConfigError::Missing {
-                setting: key.into(),
-                hint,
-            })
+            get(key).ok_or_else(|| ClientConfigError::missing(key, hint))
         };
         let duration = |variable, deprecated, unit, default| {
             env.duration_or_deprecated(variable, deprecated, unit)
@@ -339,10 +336,10 @@ impl ClientConfig {
                 Auth::None
             }
             "client-credentials" => {
-                let token_url = token_url.ok_or(ClientConfigError::Missing {
-                    setting: ENV_TOKEN_URL.into(),
-                    hint: "set the OAuth2 token endpoint (https://{domain}/oauth2/token)",
-                })?;
+                let token_url = token_url.ok_or(ClientConfigError::missing(
+                    ENV_TOKEN_URL,
+                    "set the OAuth2 token endpoint (https://{domain}/oauth2/token)",
+                ))?;
                 Auth::ClientCredentials(ClientCredentials::new_setting(
                     ENV_TOKEN_URL,
                     &token_url,
@@ -393,10 +390,9 @@ impl ClientConfig {
             other => other.to_owned(),
         };
         config.validate().map_err(|err| match err {
-            ClientConfigError::Invalid { setting, reason } => ClientConfigError::Invalid {
-                setting: variable(&setting),
-                reason,
-            },
+            ClientConfigError::Setting(err) => {
+                ClientConfigError::Setting(err.renamed(|s| variable(&s)))
+            }
             other => other,
         })?;
         Ok(config)
@@ -407,10 +403,10 @@ impl ClientConfig {
 fn sigv4_from(get: &dyn Fn(&str) -> Option<String>) -> Result<Auth, ClientConfigError> {
     let region = get(ENV_SIGV4_REGION)
         .or_else(|| get(ENV_AWS_REGION))
-        .ok_or(ClientConfigError::Missing {
-            setting: format!("{ENV_SIGV4_REGION} (or {ENV_AWS_REGION})"),
-            hint: "set the region of the API to sign for",
-        })?;
+        .ok_or(ClientConfigError::missing(
+            format!("{ENV_SIGV4_REGION} (or {ENV_AWS_REGION})"),
+            "set the region of the API to sign for",
+        ))?;
     let mut sigv4 = SigV4::new(region);
     if let Some(service) = get(ENV_SIGV4_SERVICE) {
         sigv4.service = service;
@@ -467,8 +463,7 @@ mod tests {
 
     fn setting_of(err: ClientConfigError) -> String {
         match err {
-            ClientConfigError::Missing { setting, .. }
-            | ClientConfigError::Invalid { setting, .. } => setting,
+            ClientConfigError::Setting(err) => err.setting().to_owned(),
             other => panic!("unexpected error {other:?}"),
         }
     }

@@ -130,44 +130,28 @@ impl TokenError {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ClientConfigError {
-    /// A required setting is absent.
-    #[error("{setting} is not set: {hint}")]
-    Missing {
-        /// The setting.
-        setting: String,
-        /// What to set it to.
-        hint: &'static str,
-    },
-    /// A setting has a value that cannot be used.
-    #[error("{setting} is invalid: {reason}")]
-    Invalid {
-        /// The setting.
-        setting: String,
-        /// What is wrong with it.
-        reason: String,
-    },
+    /// A setting is absent or cannot be used.
+    #[error(transparent)]
+    Setting(#[from] crate::env::SettingError),
     /// The HTTP client could not be built.
     #[error("cannot build the HTTP client")]
     HttpClient(#[source] reqwest::Error),
 }
 
-/// A variable the environment reader could not use becomes [`ClientConfigError::Invalid`], naming
-/// it.
+/// A variable the environment reader could not use, named.
 impl From<crate::env::ConfigError> for ClientConfigError {
     fn from(err: crate::env::ConfigError) -> Self {
-        Self::Invalid {
-            setting: err.variable.to_owned(),
-            reason: err.problem,
-        }
+        Self::Setting(err.into())
     }
 }
 
 impl ClientConfigError {
     pub(crate) fn invalid(setting: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self::Invalid {
-            setting: setting.into(),
-            reason: reason.into(),
-        }
+        Self::Setting(crate::env::SettingError::invalid(setting, reason))
+    }
+
+    pub(crate) fn missing(setting: impl Into<String>, hint: &'static str) -> Self {
+        Self::Setting(crate::env::SettingError::missing(setting, hint))
     }
 }
 

@@ -124,10 +124,10 @@ impl VerifierConfig {
                 ));
             }
             (None, None) => {
-                return Err(ConfigError::Missing {
-                    setting: format!("{ENV_COGNITO_USER_POOL_ID} or {ENV_JWT_ISSUER}"),
-                    hint: "set a Cognito user pool id, an OIDC issuer, or CLEARANCE_CONFIG",
-                });
+                return Err(ConfigError::missing(
+                    format!("{ENV_COGNITO_USER_POOL_ID} or {ENV_JWT_ISSUER}"),
+                    "set a Cognito user pool id, an OIDC issuer, or CLEARANCE_CONFIG",
+                ));
             }
             (Some(pool), None) => {
                 let pool = CognitoUserPool::parse_setting(ENV_COGNITO_USER_POOL_ID, &pool)?;
@@ -143,10 +143,10 @@ impl VerifierConfig {
                         ),
                     ));
                 }
-                let token_use = token_use.ok_or(ConfigError::Missing {
-                    setting: ENV_JWT_TOKEN_USE.into(),
-                    hint: "set id, access or any: the Cognito tokens to accept",
-                })?;
+                let token_use = token_use.ok_or(ConfigError::missing(
+                    ENV_JWT_TOKEN_USE,
+                    "set id, access or any: the Cognito tokens to accept",
+                ))?;
                 IssuerConfig::cognito(pool, token_use)
             }
             (None, Some(iss)) => {
@@ -170,10 +170,10 @@ impl VerifierConfig {
         }
         issuer.client_ids = Some(match get(ENV_JWT_CLIENT_IDS) {
             None => {
-                return Err(ConfigError::Missing {
-                    setting: ENV_JWT_CLIENT_IDS.into(),
-                    hint: "list the app client ids accepted (comma-separated), or * for any",
-                });
+                return Err(ConfigError::missing(
+                    ENV_JWT_CLIENT_IDS,
+                    "list the app client ids accepted (comma-separated), or * for any",
+                ));
             }
             Some(v) => parse_client_ids(ENV_JWT_CLIENT_IDS, split_list(&v, &[',']))?,
         });

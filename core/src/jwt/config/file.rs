@@ -69,14 +69,9 @@ impl VerifierConfig {
             .collect::<Result<Vec<_>, _>>()?;
         let config = Self::new(issuers);
         config.validate().map_err(|e| match e {
-            ConfigError::Invalid { setting: s, reason } => ConfigError::Invalid {
-                setting: format!("{setting} {s}"),
-                reason,
-            },
-            ConfigError::Missing { setting: s, hint } => ConfigError::Missing {
-                setting: format!("{setting} {s}"),
-                hint,
-            },
+            ConfigError::Setting(err) => {
+                ConfigError::Setting(err.renamed(|s| format!("{setting} {s}")))
+            }
             other => other,
         })?;
         Ok(config)
@@ -126,10 +121,10 @@ impl FileIssuer {
                 ));
             }
             (None, None) => {
-                return Err(ConfigError::Missing {
-                    setting: at.into(),
-                    hint: "set cognito_user_pool_id or issuer",
-                });
+                return Err(ConfigError::missing(
+                    at,
+                    "set cognito_user_pool_id or issuer",
+                ));
             }
             (Some(pool), None) => {
                 let pool = CognitoUserPool::parse_setting(&key("cognito_user_pool_id"), &pool)?;
@@ -141,10 +136,10 @@ impl FileIssuer {
                         format!("is {region}, but the user pool is in {}", pool.region()),
                     ));
                 }
-                let token_use = token_use.ok_or(ConfigError::Missing {
-                    setting: key("token_use"),
-                    hint: "set id, access or any: the Cognito tokens to accept",
-                })?;
+                let token_use = token_use.ok_or(ConfigError::missing(
+                    key("token_use"),
+                    "set id, access or any: the Cognito tokens to accept",
+                ))?;
                 IssuerConfig::cognito(pool, token_use)
             }
             (None, Some(iss)) => {
@@ -160,10 +155,10 @@ impl FileIssuer {
         if let Some(url) = self.jwks_url {
             issuer = issuer.with_jwks_url_setting(&key("jwks_url"), &url)?;
         }
-        let ids = self.client_ids.ok_or(ConfigError::Missing {
-            setting: key("client_ids"),
-            hint: "list the app client ids accepted, or [\"*\"] for any",
-        })?;
+        let ids = self.client_ids.ok_or(ConfigError::missing(
+            key("client_ids"),
+            "list the app client ids accepted, or [\"*\"] for any",
+        ))?;
         issuer.client_ids = Some(parse_client_ids(&key("client_ids"), ids)?);
         issuer.required_scopes = self.required_scopes;
         issuer.required_groups = self.required_groups;

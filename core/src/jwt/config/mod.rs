@@ -87,10 +87,10 @@ impl VerifierConfig {
     /// ids decided for each.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.issuers.is_empty() {
-            return Err(ConfigError::Missing {
-                setting: "issuers".into(),
-                hint: "configure at least one issuer",
-            });
+            return Err(ConfigError::missing(
+                "issuers",
+                "configure at least one issuer",
+            ));
         }
         let mut seen = HashSet::new();
         for (i, issuer) in self.issuers.iter().enumerate() {
@@ -102,10 +102,10 @@ impl VerifierConfig {
             }
             match &issuer.client_ids {
                 None => {
-                    return Err(ConfigError::Missing {
-                        setting: format!("issuers[{i}].client_ids"),
-                        hint: "list the app client ids accepted, or * to accept any client",
-                    });
+                    return Err(ConfigError::missing(
+                        format!("issuers[{i}].client_ids"),
+                        "list the app client ids accepted, or * to accept any client",
+                    ));
                 }
                 Some(ClientIds::OneOf(ids)) if ids.is_empty() => {
                     return Err(ConfigError::invalid(
@@ -163,7 +163,7 @@ mod tests {
 
     pub(super) fn setting_of(err: ConfigError) -> String {
         match err {
-            ConfigError::Missing { setting, .. } | ConfigError::Invalid { setting, .. } => setting,
+            ConfigError::Setting(err) => err.setting().to_owned(),
             other => panic!("unexpected error {other:?}"),
         }
     }
