@@ -3,8 +3,11 @@
 //! The committed copy lives in `openapi/openapi.json`; `cargo run -q -p clearance-openapi >
 //! openapi/openapi.json` regenerates it, and a test fails when it is out of date.
 
+use clearance_core::domain::RoleOrder;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::{Modify, OpenApi};
+
+mod contract;
 
 use crate::http::{authzen, companies, decisions, health, problem, users};
 
@@ -66,10 +69,19 @@ Errors are RFC 9457 problem documents (application/problem+json).",
 )]
 struct ApiDoc;
 
-/// The OpenAPI document of the permissions API.
-pub fn document() -> utoipa::openapi::OpenApi {
-    let mut doc = ApiDoc::openapi();
-    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+/// The OpenAPI document of the permissions API with the default roles (the committed copy).
+pub fn document() -> serde_json::Value {
+    document_for(&RoleOrder::default())
+}
+
+/// The OpenAPI document of a service whose roles are `roles` (what `/openapi.json` serves): the
+/// shapes utoipa generates from the handlers, with every rule the service enforces added by
+/// [`contract`].
+pub fn document_for(roles: &RoleOrder) -> serde_json::Value {
+    let mut api = ApiDoc::openapi();
+    api.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    let mut doc = serde_json::to_value(&api).unwrap_or_default();
+    contract::apply(&mut doc, roles);
     doc
 }
 

@@ -16,14 +16,29 @@ use super::problem::ApiError;
 /// The store precondition that the request's conditional headers ask for.
 ///
 /// `If-Match: "3"` is version 3; `If-Match: *` means the user must exist; `If-None-Match: *` means
-/// it must not (create-only). Weak tags (`W/"3"`) are refused: versions are exact.
+/// it must not (create-only). Weak tags (`W/"3"`) are refused: versions are exact. Both headers
+/// together can never hold (412); an empty header counts as not sent.
 pub fn precondition(headers: &HeaderMap) -> Result<Precondition, ApiError> {
-    let if_match = header_text(headers, header::IF_MATCH)?;
-    let if_none_match = header_text(headers, header::IF_NONE_MATCH)?;
+    // An empty field is an empty list: as if the header were not sent.
+    let if_match = header_text(headers, header::IF_MATCH)?.filter(|v| !v.trim().is_empty());
+    let if_none_match =
+        header_text(headers, header::IF_NONE_MATCH)?.filter(|v| !v.trim().is_empty());
     match (if_match, if_none_match) {
-        (Some(_), Some(_)) => Err(ApiError::InvalidPrecondition(
-            "send either If-Match or If-None-Match, not both".into(),
-        )),
+        (Some(m), Some(n)) => {
+            // Each must be well-formed on its own; together (RFC 9110 evaluates If-Match, then
+            // If-None-Match) they never hold: the user would have to exist and not exist.
+            if m.trim() != "*" {
+                parse_etag(m.trim())?;
+            }
+            if n.trim() != "*" {
+                return Err(ApiError::InvalidPrecondition(
+                    "a write takes only If-None-Match: * (create only)".into(),
+                ));
+            }
+            Err(ApiError::PreconditionFailed(
+                "If-Match and If-None-Match: * never hold together: the user would have to exist and not exist".into(),
+            ))
+        }
         (Some(m), None) => {
             if m.trim() == "*" {
                 return Ok(Precondition::MustExist);

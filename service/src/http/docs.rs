@@ -4,11 +4,15 @@
 //! build time or by the browser from anywhere but this service.
 
 use axum::Json;
+use axum::extract::State;
 use axum::response::Html;
 
-/// `GET /openapi.json`: the OpenAPI 3.1 document, generated from the handlers' annotations.
-pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
-    Json(crate::openapi::document())
+use crate::state::AppState;
+
+/// `GET /openapi.json`: the OpenAPI 3.1 document, generated from the handlers' annotations, with
+/// this service's configured roles.
+pub async fn openapi_json(State(state): State<AppState>) -> Json<serde_json::Value> {
+    Json(crate::openapi::document_for(&state.roles))
 }
 
 /// `GET /docs`: a page that renders the OpenAPI document.

@@ -1,7 +1,8 @@
 //! Extractors whose rejections are problem documents like every other error.
 //!
 //! - [`JsonBody`]: checks the content type (415), the size (413), the syntax (400 naming line and
-//!   column) and the shape (400 naming an unknown or missing field).
+//!   column) and the shape (400 naming an unknown or missing field; an object wherever the type
+//!   has named fields).
 //! - [`UserIdPath`], [`CompanyPath`]: a validated id from the path (400 naming the rule broken).
 //! - [`QueryParams`]: query parameters (400 naming the parameter).
 //!
@@ -58,7 +59,11 @@ where
                         ))
                     }
                 })?;
-        serde_json::from_slice(&bytes)
+        // Parse, then read the type from the value strictly (a struct must be an object; see
+        // `super::strict`).
+        let value: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| ApiError::InvalidBody(describe_json_error(&e)))?;
+        T::deserialize(super::strict::Strict(&value))
             .map(JsonBody)
             .map_err(|e| ApiError::InvalidBody(describe_json_error(&e)))
     }

@@ -16,6 +16,7 @@ pub mod gateway;
 pub mod health;
 pub mod observe;
 pub mod problem;
+pub mod strict;
 pub mod users;
 
 use axum::Router;

@@ -64,7 +64,10 @@ pub struct BatchGetResponse {
 /// Reads a user's permissions.
 #[utoipa::path(
     get, path = "/users/{id}", tag = "users",
-    params(("id" = String, Path, description = "The user's id (a Cognito sub, username or app client id)")),
+    params(
+        ("id" = String, Path, description = "The user's id (a Cognito sub, username or app client id)"),
+        ("If-None-Match" = Option<String>, Header, description = "Entity tags (`\"3\"`, a comma-separated list, or `*`): 304 when one is the current version"),
+    ),
     responses(
         (status = 200, description = "The user's permissions; the ETag header holds the version", body = UserPermissions),
         (status = 304, description = "Not modified (If-None-Match matched the current version)"),

@@ -10,6 +10,7 @@ mod auth;
 mod authzen;
 mod companies;
 mod concurrency;
+mod contract;
 mod decisions;
 mod errors;
 mod helpers;

@@ -144,14 +144,24 @@ pub async fn malformed_conditional_headers_are_400(app: &TestApp) {
     for headers in [
         vec![("if-match", "3")],
         vec![("if-match", "W/\"3\"")],
-        vec![("if-match", "\"1\""), ("if-none-match", "*")],
         vec![("if-none-match", "\"1\"")],
+        vec![("if-match", "W/\"1\""), ("if-none-match", "*")],
     ] {
         let answer = app
             .json(Method::PUT, "/users/erin", body.clone(), &headers)
             .await;
         answer.problem(400, "invalid-precondition");
     }
+    // Well-formed but contradictory (exists and does not): never holds, whatever is stored.
+    let both = [("if-match", "\"1\""), ("if-none-match", "*")];
+    app.json(Method::PUT, "/users/erin", body.clone(), &both)
+        .await
+        .problem(412, "precondition-failed");
+    // An empty field is an empty list: as if not sent.
+    let created = app
+        .json(Method::PUT, "/users/erin", body, &[("if-match", "")])
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
 }
 
 pub async fn patch_adds_and_removes_companies_and_changes_the_role(app: &TestApp) {

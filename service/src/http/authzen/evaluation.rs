@@ -272,6 +272,20 @@ pub async fn evaluations(
         )
         .into());
     }
+    // Defaults are checked even where every evaluation names its own: a malformed request is
+    // refused whole, never half-read.
+    if let Some(subject) = &body.subject {
+        subject_id("subject", subject)?;
+    }
+    if let Some(resource) = &body.resource {
+        resource_company("resource", resource)?;
+    }
+    if let Some(action) = &body.action {
+        let at_least = at_least("action", Some(action), "context", body.context.as_ref())?;
+        requirement("action", action, at_least, &state.roles)?;
+    } else {
+        at_least("action", None, "context", body.context.as_ref())?;
+    }
     let questions = items
         .iter()
         .enumerate()

@@ -21,6 +21,7 @@
 mod evaluation;
 mod search;
 
+pub use evaluation::MAX_EVALUATIONS;
 pub use evaluation::{
     __path_evaluation, __path_evaluations, AuthzenRequest, AuthzenResponse, EvaluationItem,
     EvaluationsOptions, EvaluationsRequest, EvaluationsResponse, evaluation, evaluations,
