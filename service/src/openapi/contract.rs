@@ -456,4 +456,34 @@ pub fn apply(doc: &mut Value, roles: &RoleOrder) {
     parameters(doc);
     responses(doc);
     user_headers(doc);
+    request_id(doc);
+}
+
+/// The `x-request-id` every operation takes (kept and sent back; one is made when absent). Added
+/// after [`responses`], which must not count it as a reason for a 400: nothing refuses it.
+fn request_id(doc: &mut Value) {
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for item in paths.values_mut() {
+        for op in item
+            .as_object_mut()
+            .into_iter()
+            .flat_map(|o| o.values_mut())
+        {
+            let Some(op) = op.as_object_mut() else {
+                continue;
+            };
+            let params = op.entry("parameters").or_insert_with(|| json!([]));
+            if let Some(params) = params.as_array_mut() {
+                params.push(json!({
+                    "name": "x-request-id",
+                    "in": "header",
+                    "required": false,
+                    "description": "The request's id, for logs and support: sent back as is (one is made when absent)",
+                    "schema": {"type": "string"},
+                }));
+            }
+        }
+    }
 }
