@@ -9,7 +9,7 @@ use std::time::Duration;
 use reqwest::Url;
 
 use super::error::ClientConfigError;
-use crate::env::{Env, Unit};
+use crate::env::{Env, SettingError, Unit};
 
 /// The permissions API's base URL, e.g. `https://abc123.execute-api.eu-west-1.amazonaws.com/prod`.
 pub const ENV_API_URL: &str = "PERMISSIONS_API_URL";
@@ -220,10 +220,11 @@ impl ClientConfig {
             || base_url.query().is_some()
             || base_url.fragment().is_some()
         {
-            return Err(ClientConfigError::invalid(
+            return Err(SettingError::invalid(
                 setting,
                 format!("{base_url} must be a base URL with no query or fragment"),
-            ));
+            )
+            .into());
         }
         Ok(Self {
             base_url,
@@ -245,22 +246,13 @@ impl ClientConfig {
     /// secret or bearer token sent over http to a host other than loopback.
     pub fn validate(&self) -> Result<(), ClientConfigError> {
         if self.attempt_timeout.is_zero() {
-            return Err(ClientConfigError::invalid(
-                "attempt_timeout",
-                "must be above zero",
-            ));
+            return Err(SettingError::invalid("attempt_timeout", "must be above zero").into());
         }
         if self.total_timeout.is_zero() {
-            return Err(ClientConfigError::invalid(
-                "total_timeout",
-                "must be above zero",
-            ));
+            return Err(SettingError::invalid("total_timeout", "must be above zero").into());
         }
         if self.max_attempts == 0 {
-            return Err(ClientConfigError::invalid(
-                "max_attempts",
-                "must be at least 1",
-            ));
+            return Err(SettingError::invalid("max_attempts", "must be at least 1").into());
         }
         if let Auth::ClientCredentials(credentials) = &self.auth {
             require_private_transport("token_url", &credentials.token_url)?;
@@ -301,7 +293,7 @@ impl ClientConfig {
         let env = Env::new(lookup);
         let get = |key: &str| env.get(key);
         let required = |key: &str, hint: &'static str| {
-            get(key).ok_or_else(|| ClientConfigError::missing(key, hint))
+            get(key).ok_or_else(|| SettingError::missing(key, hint))
         };
         let duration = |variable, deprecated, unit, default| {
             env.duration_or_deprecated(variable, deprecated, unit)
@@ -328,15 +320,16 @@ impl ClientConfig {
         config.auth = match auth.as_str() {
             "none" => {
                 if token_url.is_some() {
-                    return Err(ClientConfigError::invalid(
+                    return Err(SettingError::invalid(
                         ENV_AUTH,
                         format!("is none, but {ENV_TOKEN_URL} is set: say client-credentials"),
-                    ));
+                    )
+                    .into());
                 }
                 Auth::None
             }
             "client-credentials" => {
-                let token_url = token_url.ok_or(ClientConfigError::missing(
+                let token_url = token_url.ok_or(SettingError::missing(
                     ENV_TOKEN_URL,
                     "set the OAuth2 token endpoint (https://{domain}/oauth2/token)",
                 ))?;
@@ -357,10 +350,11 @@ impl ClientConfig {
             }
             "sigv4" => sigv4_from(&get)?,
             other => {
-                return Err(ClientConfigError::invalid(
+                return Err(SettingError::invalid(
                     ENV_AUTH,
                     format!("must be none, client-credentials or sigv4 (got {other:?})"),
-                ));
+                )
+                .into());
             }
         };
         let attempt_timeout = duration(
@@ -403,7 +397,7 @@ impl ClientConfig {
 fn sigv4_from(get: &dyn Fn(&str) -> Option<String>) -> Result<Auth, ClientConfigError> {
     let region = get(ENV_SIGV4_REGION)
         .or_else(|| get(ENV_AWS_REGION))
-        .ok_or(ClientConfigError::missing(
+        .ok_or(SettingError::missing(
             format!("{ENV_SIGV4_REGION} (or {ENV_AWS_REGION})"),
             "set the region of the API to sign for",
         ))?;
@@ -416,21 +410,21 @@ fn sigv4_from(get: &dyn Fn(&str) -> Option<String>) -> Result<Auth, ClientConfig
 
 #[cfg(not(feature = "client-sigv4"))]
 fn sigv4_from(_: &dyn Fn(&str) -> Option<String>) -> Result<Auth, ClientConfigError> {
-    Err(ClientConfigError::invalid(
+    Err(SettingError::invalid(
         ENV_AUTH,
         "is sigv4, but this build lacks the client-sigv4 feature",
-    ))
+    )
+    .into())
 }
 
 fn parse_url(setting: &str, value: &str) -> Result<Url, ClientConfigError> {
     let url = Url::parse(value).map_err(|e| {
-        ClientConfigError::invalid(setting, format!("{value:?} is not a URL ({e})"))
+        SettingError::invalid(setting, format!("{value:?} is not a URL ({e})"))
     })?;
     if !matches!(url.scheme(), "https" | "http") {
-        return Err(ClientConfigError::invalid(
-            setting,
-            format!("{value:?} must be an http(s) URL"),
-        ));
+        return Err(
+            SettingError::invalid(setting, format!("{value:?} must be an http(s) URL")).into(),
+        );
     }
     Ok(url)
 }
@@ -440,13 +434,14 @@ fn require_private_transport(setting: &str, url: &Url) -> Result<(), ClientConfi
     if url.scheme() == "https" || url.host_str().is_some_and(crate::net::is_loopback_host) {
         return Ok(());
     }
-    Err(ClientConfigError::invalid(
+    Err(SettingError::invalid(
         setting,
         format!(
             "{url} uses http to a host that is not loopback; secrets and tokens are sent over \
              https only"
         ),
-    ))
+    )
+    .into())
 }
 
 #[cfg(test)]

@@ -145,16 +145,6 @@ impl From<crate::env::ConfigError> for ClientConfigError {
     }
 }
 
-impl ClientConfigError {
-    pub(crate) fn invalid(setting: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self::Setting(crate::env::SettingError::invalid(setting, reason))
-    }
-
-    pub(crate) fn missing(setting: impl Into<String>, hint: &'static str) -> Self {
-        Self::Setting(crate::env::SettingError::missing(setting, hint))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

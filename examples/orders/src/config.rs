@@ -51,12 +51,7 @@ pub struct Settings {
     pub permissions_timeout: Option<Duration>,
 
     /// Deprecated: the former name of --permissions-timeout, a number of milliseconds.
-    #[arg(
-        long,
-        env = "ORDERS_PERMISSIONS_TIMEOUT_MS",
-        hide = true,
-        value_name = "MS"
-    )]
+    #[arg(long, env = "ORDERS_PERMISSIONS_TIMEOUT_MS", hide = true)]
     pub permissions_timeout_ms: Option<u64>,
 }
 

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::issuer::{CognitoUserPool, IssuerConfig, TokenUse};
 use super::{ConfigError, VerifierConfig, parse_algorithms, parse_client_ids, split_list};
-use crate::env::{Env, Unit};
+use crate::env::{Env, SettingError, Unit};
 
 /// The Cognito user pool of a Cognito issuer (`COGNITO_USER_POOL_ID`).
 pub const ENV_COGNITO_USER_POOL_ID: &str = "COGNITO_USER_POOL_ID";
@@ -97,13 +97,14 @@ impl VerifierConfig {
                 ENV_JWT_REQUIRED_TYP,
             ] {
                 if get(key).is_some() {
-                    return Err(ConfigError::invalid(
+                    return Err(SettingError::invalid(
                         key,
                         format!(
                             "cannot be combined with {ENV_CLEARANCE_CONFIG}: set it per issuer in \
                              the file"
                         ),
-                    ));
+                    )
+                    .into());
                 }
             }
             return Self::from_file_setting(ENV_CLEARANCE_CONFIG, Path::new(&path));
@@ -112,38 +113,41 @@ impl VerifierConfig {
         let token_use = get(ENV_JWT_TOKEN_USE)
             .map(|v| v.parse::<TokenUse>())
             .transpose()
-            .map_err(|e| ConfigError::invalid(ENV_JWT_TOKEN_USE, e))?;
+            .map_err(|e| SettingError::invalid(ENV_JWT_TOKEN_USE, e))?;
         let mut issuer = match (get(ENV_COGNITO_USER_POOL_ID), get(ENV_JWT_ISSUER)) {
             (Some(_), Some(_)) => {
-                return Err(ConfigError::invalid(
+                return Err(SettingError::invalid(
                     ENV_JWT_ISSUER,
                     format!(
                         "set either {ENV_COGNITO_USER_POOL_ID} or {ENV_JWT_ISSUER}, not both \
                          (use {ENV_CLEARANCE_CONFIG} for several issuers)"
                     ),
-                ));
+                )
+                .into());
             }
             (None, None) => {
-                return Err(ConfigError::missing(
+                return Err(SettingError::missing(
                     format!("{ENV_COGNITO_USER_POOL_ID} or {ENV_JWT_ISSUER}"),
                     "set a Cognito user pool id, an OIDC issuer, or CLEARANCE_CONFIG",
-                ));
+                )
+                .into());
             }
             (Some(pool), None) => {
                 let pool = CognitoUserPool::parse_setting(ENV_COGNITO_USER_POOL_ID, &pool)?;
                 if let Some(region) = get(ENV_COGNITO_REGION)
                     && region != pool.region()
                 {
-                    return Err(ConfigError::invalid(
+                    return Err(SettingError::invalid(
                         ENV_COGNITO_REGION,
                         format!(
                             "is {region}, but the user pool {} is in {}",
                             pool.id(),
                             pool.region()
                         ),
-                    ));
+                    )
+                    .into());
                 }
-                let token_use = token_use.ok_or(ConfigError::missing(
+                let token_use = token_use.ok_or(SettingError::missing(
                     ENV_JWT_TOKEN_USE,
                     "set id, access or any: the Cognito tokens to accept",
                 ))?;
@@ -151,16 +155,18 @@ impl VerifierConfig {
             }
             (None, Some(iss)) => {
                 if token_use.is_some() {
-                    return Err(ConfigError::invalid(
+                    return Err(SettingError::invalid(
                         ENV_JWT_TOKEN_USE,
                         format!("applies to Cognito issuers only ({ENV_COGNITO_USER_POOL_ID})"),
-                    ));
+                    )
+                    .into());
                 }
                 if get(ENV_COGNITO_REGION).is_some() {
-                    return Err(ConfigError::invalid(
+                    return Err(SettingError::invalid(
                         ENV_COGNITO_REGION,
                         format!("applies to Cognito issuers only ({ENV_COGNITO_USER_POOL_ID})"),
-                    ));
+                    )
+                    .into());
                 }
                 IssuerConfig::oidc_setting(ENV_JWT_ISSUER, &iss)?
             }
@@ -170,10 +176,11 @@ impl VerifierConfig {
         }
         issuer.client_ids = Some(match get(ENV_JWT_CLIENT_IDS) {
             None => {
-                return Err(ConfigError::missing(
+                return Err(SettingError::missing(
                     ENV_JWT_CLIENT_IDS,
                     "list the app client ids accepted (comma-separated), or * for any",
-                ));
+                )
+                .into());
             }
             Some(v) => parse_client_ids(ENV_JWT_CLIENT_IDS, split_list(&v, &[',']))?,
         });

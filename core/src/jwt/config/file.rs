@@ -1,6 +1,7 @@
 //! The file reader: several issuers from a TOML or JSON file ([`VerifierConfig::from_file`]),
 //! whose keys mirror the environment variables of one issuer.
 
+use crate::env::SettingError;
 use std::path::Path;
 use std::time::Duration;
 
@@ -52,10 +53,11 @@ impl VerifierConfig {
             Some("toml") => toml::from_str(&text).map_err(|e| parse_error(e.to_string()))?,
             Some("json") => serde_json::from_str(&text).map_err(|e| parse_error(e.to_string()))?,
             _ => {
-                return Err(ConfigError::invalid(
+                return Err(SettingError::invalid(
                     setting,
                     format!("{shown:?} must end in .toml or .json"),
-                ));
+                )
+                .into());
             }
         };
         if file.issuers.is_empty() {
@@ -112,31 +114,30 @@ impl FileIssuer {
             .token_use
             .map(|v| v.parse::<TokenUse>())
             .transpose()
-            .map_err(|e| ConfigError::invalid(key("token_use"), e))?;
+            .map_err(|e| SettingError::invalid(key("token_use"), e))?;
         let mut issuer = match (self.cognito_user_pool_id, self.issuer) {
             (Some(_), Some(_)) => {
-                return Err(ConfigError::invalid(
+                return Err(SettingError::invalid(
                     at,
                     "set either cognito_user_pool_id or issuer, not both",
-                ));
+                )
+                .into());
             }
             (None, None) => {
-                return Err(ConfigError::missing(
-                    at,
-                    "set cognito_user_pool_id or issuer",
-                ));
+                return Err(SettingError::missing(at, "set cognito_user_pool_id or issuer").into());
             }
             (Some(pool), None) => {
                 let pool = CognitoUserPool::parse_setting(&key("cognito_user_pool_id"), &pool)?;
                 if let Some(region) = self.cognito_region
                     && region != pool.region()
                 {
-                    return Err(ConfigError::invalid(
+                    return Err(SettingError::invalid(
                         key("cognito_region"),
                         format!("is {region}, but the user pool is in {}", pool.region()),
-                    ));
+                    )
+                    .into());
                 }
-                let token_use = token_use.ok_or(ConfigError::missing(
+                let token_use = token_use.ok_or(SettingError::missing(
                     key("token_use"),
                     "set id, access or any: the Cognito tokens to accept",
                 ))?;
@@ -144,10 +145,11 @@ impl FileIssuer {
             }
             (None, Some(iss)) => {
                 if token_use.is_some() || self.cognito_region.is_some() {
-                    return Err(ConfigError::invalid(
+                    return Err(SettingError::invalid(
                         at,
                         "token_use and cognito_region apply to Cognito issuers only",
-                    ));
+                    )
+                    .into());
                 }
                 IssuerConfig::oidc_setting(&key("issuer"), &iss)?
             }
@@ -155,7 +157,7 @@ impl FileIssuer {
         if let Some(url) = self.jwks_url {
             issuer = issuer.with_jwks_url_setting(&key("jwks_url"), &url)?;
         }
-        let ids = self.client_ids.ok_or(ConfigError::missing(
+        let ids = self.client_ids.ok_or(SettingError::missing(
             key("client_ids"),
             "list the app client ids accepted, or [\"*\"] for any",
         ))?;

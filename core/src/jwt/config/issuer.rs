@@ -6,6 +6,7 @@
 //! key of the configuration file) so that the environment and file readers can report errors
 //! under the name the operator wrote; the public `with_*` methods name their own argument.
 
+use crate::env::SettingError;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -181,20 +182,22 @@ impl CognitoUserPool {
     pub fn parse_in_region(region: &str, id: &str) -> Result<Self, ConfigError> {
         let pool = Self::parse(id)?;
         if pool.region() != region {
-            return Err(ConfigError::invalid(
+            return Err(SettingError::invalid(
                 "user_pool_id",
                 format!("{id:?} is in region {}, not {region}", pool.region()),
-            ));
+            )
+            .into());
         }
         Ok(pool)
     }
 
     pub(super) fn parse_setting(setting: &str, id: &str) -> Result<Self, ConfigError> {
         let bad = |why: &str| {
-            ConfigError::invalid(
+            SettingError::invalid(
                 setting,
                 format!("{id:?} is not a user pool id of the form {{region}}_{{id}} ({why})"),
             )
+            .into()
         };
         let (region, suffix) = id.split_once('_').ok_or_else(|| bad("no underscore"))?;
         if !is_region(region) {
@@ -251,22 +254,25 @@ fn is_region(s: &str) -> bool {
 
 /// Checks a JWKS URL: https, or http to a loopback host only (a local test or proxy).
 pub(super) fn parse_jwks_url(setting: &str, value: &str) -> Result<Url, ConfigError> {
-    let url = Url::parse(value)
-        .map_err(|e| ConfigError::invalid(setting, format!("{value:?} is not a URL ({e})")))?;
+    let url = Url::parse(value).map_err(|e| {
+        SettingError::invalid(setting, format!("{value:?} is not a URL ({e})"))
+    })?;
     match url.scheme() {
         "https" => Ok(url),
         "http" if url.host_str().is_some_and(crate::net::is_loopback_host) => Ok(url),
-        "http" => Err(ConfigError::invalid(
+        "http" => Err(SettingError::invalid(
             setting,
             format!(
                 "{value:?} uses http to a host that is not loopback; JWKS must come over https \
                  (http is allowed only to 127.0.0.0/8, ::1 or localhost)"
             ),
-        )),
-        other => Err(ConfigError::invalid(
+        )
+        .into()),
+        other => Err(SettingError::invalid(
             setting,
             format!("{value:?} has scheme {other:?}; JWKS must come over https"),
-        )),
+        )
+        .into()),
     }
 }
 
@@ -333,7 +339,7 @@ impl IssuerConfig {
 
     pub(super) fn oidc_setting(setting: &str, issuer: &str) -> Result<Self, ConfigError> {
         if issuer.is_empty() {
-            return Err(ConfigError::invalid(setting, "must not be empty"));
+            return Err(SettingError::invalid(setting, "must not be empty").into());
         }
         let default_jwks = format!("{}/.well-known/jwks.json", issuer.trim_end_matches('/'));
         let jwks_url = parse_jwks_url(setting, &default_jwks)?;
@@ -412,10 +418,11 @@ impl IssuerConfig {
         leeway: Duration,
     ) -> Result<Self, ConfigError> {
         if leeway > MAX_LEEWAY {
-            return Err(ConfigError::invalid(
+            return Err(SettingError::invalid(
                 setting,
                 format!("must be at most {} seconds", MAX_LEEWAY.as_secs()),
-            ));
+            )
+            .into());
         }
         self.leeway = leeway;
         Ok(self)
@@ -432,10 +439,7 @@ impl IssuerConfig {
         algorithms: &[Algorithm],
     ) -> Result<Self, ConfigError> {
         if algorithms.is_empty() {
-            return Err(ConfigError::invalid(
-                setting,
-                "must name at least one algorithm",
-            ));
+            return Err(SettingError::invalid(setting, "must name at least one algorithm").into());
         }
         self.algorithms = algorithms.to_vec();
         Ok(self)
@@ -456,17 +460,19 @@ impl IssuerConfig {
         max_age: Duration,
     ) -> Result<Self, ConfigError> {
         if max_age.is_zero() {
-            return Err(ConfigError::invalid(
+            return Err(SettingError::invalid(
                 setting,
                 "must be more than 0 (a JWKS fetched for every token would let each token cost \
                  the issuer a request)",
-            ));
+            )
+            .into());
         }
         if max_age > MAX_JWKS_MAX_AGE {
-            return Err(ConfigError::invalid(
+            return Err(SettingError::invalid(
                 setting,
                 format!("must be at most {} seconds", MAX_JWKS_MAX_AGE.as_secs()),
-            ));
+            )
+            .into());
         }
         self.jwks_max_age = max_age;
         Ok(self)
@@ -487,19 +493,21 @@ impl IssuerConfig {
         typ: &str,
     ) -> Result<Self, ConfigError> {
         if let IssuerKind::Cognito { .. } = self.kind {
-            return Err(ConfigError::invalid(
+            return Err(SettingError::invalid(
                 setting,
                 "cannot be used with a Cognito user pool: Cognito tokens carry no typ such as \
                  at+jwt, so every token would be refused (Cognito's token_use tells ID and access \
                  tokens apart)",
-            ));
+            )
+            .into());
         }
         let typ = typ.trim();
         if typ.is_empty() || !typ.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(ConfigError::invalid(
+            return Err(SettingError::invalid(
                 setting,
                 format!("{typ:?} is not a media type such as at+jwt"),
-            ));
+            )
+            .into());
         }
         self.required_typ = Some(normalize_typ(typ));
         Ok(self)

@@ -21,6 +21,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use super::error::ConfigError;
+use crate::env::SettingError;
 pub use env::{
     ENV_CLEARANCE_CONFIG, ENV_COGNITO_REGION, ENV_COGNITO_USER_POOL_ID, ENV_JWT_ALGORITHMS,
     ENV_JWT_CLIENT_IDS, ENV_JWT_ISSUER, ENV_JWT_JWKS_MAX_AGE, ENV_JWT_JWKS_MAX_AGE_SECS,
@@ -87,31 +88,31 @@ impl VerifierConfig {
     /// ids decided for each.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.issuers.is_empty() {
-            return Err(ConfigError::missing(
-                "issuers",
-                "configure at least one issuer",
-            ));
+            return Err(SettingError::missing("issuers", "configure at least one issuer").into());
         }
         let mut seen = HashSet::new();
         for (i, issuer) in self.issuers.iter().enumerate() {
             if !seen.insert(issuer.issuer.as_str()) {
-                return Err(ConfigError::invalid(
+                return Err(SettingError::invalid(
                     format!("issuers[{i}]"),
                     format!("issuer {:?} is configured twice", issuer.issuer),
-                ));
+                )
+                .into());
             }
             match &issuer.client_ids {
                 None => {
-                    return Err(ConfigError::missing(
+                    return Err(SettingError::missing(
                         format!("issuers[{i}].client_ids"),
                         "list the app client ids accepted, or * to accept any client",
-                    ));
+                    )
+                    .into());
                 }
                 Some(ClientIds::OneOf(ids)) if ids.is_empty() => {
-                    return Err(ConfigError::invalid(
+                    return Err(SettingError::invalid(
                         format!("issuers[{i}].client_ids"),
                         "must list at least one client id (or * for any)",
-                    ));
+                    )
+                    .into());
                 }
                 _ => {}
             }
@@ -133,18 +134,20 @@ fn split_list(value: &str, separators: &[char]) -> Vec<String> {
 fn parse_client_ids(setting: &str, ids: Vec<String>) -> Result<ClientIds, ConfigError> {
     if ids.iter().any(|id| id == "*") {
         if ids.len() > 1 {
-            return Err(ConfigError::invalid(
+            return Err(SettingError::invalid(
                 setting,
                 "* (any client) cannot be combined with client ids",
-            ));
+            )
+            .into());
         }
         return Ok(ClientIds::Any);
     }
     if ids.is_empty() {
-        return Err(ConfigError::invalid(
+        return Err(SettingError::invalid(
             setting,
             "must list at least one client id (or * for any)",
-        ));
+        )
+        .into());
     }
     Ok(ClientIds::OneOf(ids))
 }
@@ -154,7 +157,7 @@ fn parse_algorithms(setting: &str, names: Vec<String>) -> Result<Vec<Algorithm>,
         .iter()
         .map(|n| n.parse::<Algorithm>())
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| ConfigError::invalid(setting, e))
+        .map_err(|e| SettingError::invalid(setting, e).into())
 }
 
 #[cfg(test)]
