@@ -418,9 +418,8 @@ fn sigv4_from(_: &dyn Fn(&str) -> Option<String>) -> Result<Auth, ClientConfigEr
 }
 
 fn parse_url(setting: &str, value: &str) -> Result<Url, ClientConfigError> {
-    let url = Url::parse(value).map_err(|e| {
-        SettingError::invalid(setting, format!("{value:?} is not a URL ({e})"))
-    })?;
+    let url = Url::parse(value)
+        .map_err(|e| SettingError::invalid(setting, format!("{value:?} is not a URL ({e})")))?;
     if !matches!(url.scheme(), "https" | "http") {
         return Err(
             SettingError::invalid(setting, format!("{value:?} must be an http(s) URL")).into(),

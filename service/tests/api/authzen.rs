@@ -18,6 +18,12 @@ async fn ok(app: &TestApp, path: &str, body: Value) -> Value {
     answer.json()
 }
 
+/// Posts `body` to `path`, which must refuse it as invalid; the field the refusal names.
+async fn invalid_field(app: &TestApp, path: &str, body: Value) -> Value {
+    let problem = app.post(path, body).await.problem(400, "validation");
+    problem["field"].clone()
+}
+
 fn decisions(answer: &Value) -> Vec<bool> {
     answer["evaluations"]
         .as_array()
@@ -144,16 +150,18 @@ pub async fn authzen_evaluations_without_evaluations_answer_one_and_name_what_is
     assert_eq!(single["context"]["code"], "allowed");
     assert!(single.get("evaluations").is_none());
 
-    let body = app
-        .post(
+    assert_eq!(
+        invalid_field(
+            app,
             EVALUATIONS,
-            json!({"subject": {"type": "user", "id": "mgr"}}),
+            json!({"subject": {"type": "user", "id": "mgr"}})
         )
-        .await
-        .problem(400, "validation");
-    assert_eq!(body["field"], "resource");
-    let body = app
-        .post(
+        .await,
+        "resource"
+    );
+    assert_eq!(
+        invalid_field(
+            app,
             EVALUATIONS,
             json!({
                 "subject": {"type": "user", "id": "mgr"},
@@ -161,37 +169,39 @@ pub async fn authzen_evaluations_without_evaluations_answer_one_and_name_what_is
                     {"resource": {"type": "company", "id": "1111"}, "action": {"name": "Manager"}},
                     {"resource": {"type": "company", "id": "1111"}}
                 ]
-            }),
+            })
         )
-        .await
-        .problem(400, "validation");
-    assert_eq!(body["field"], "evaluations[1].action");
-    let body = app
-        .post(
+        .await,
+        "evaluations[1].action"
+    );
+    assert_eq!(
+        invalid_field(
+            app,
             EVALUATIONS,
             json!({
                 "subject": {"type": "user", "id": "mgr"},
                 "resource": {"type": "company", "id": "1111"},
                 "evaluations": [{"action": {"name": "Manager"}}, {"action": {"name": "manager"}}]
-            }),
+            })
         )
-        .await
-        .problem(400, "validation");
-    assert_eq!(body["field"], "evaluations[1].action.name");
+        .await,
+        "evaluations[1].action.name"
+    );
     let too_many: Vec<Value> = (0..1001).map(|_| json!({})).collect();
-    let body = app
-        .post(
+    assert_eq!(
+        invalid_field(
+            app,
             EVALUATIONS,
             json!({
                 "subject": {"type": "user", "id": "mgr"},
                 "resource": {"type": "company", "id": "1111"},
                 "action": {"name": "access"},
                 "evaluations": too_many
-            }),
+            })
         )
-        .await
-        .problem(400, "validation");
-    assert_eq!(body["field"], "evaluations");
+        .await,
+        "evaluations"
+    );
 }
 
 /// The cache's counter `name` from `/metrics`.

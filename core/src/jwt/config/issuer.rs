@@ -254,9 +254,8 @@ fn is_region(s: &str) -> bool {
 
 /// Checks a JWKS URL: https, or http to a loopback host only (a local test or proxy).
 pub(super) fn parse_jwks_url(setting: &str, value: &str) -> Result<Url, ConfigError> {
-    let url = Url::parse(value).map_err(|e| {
-        SettingError::invalid(setting, format!("{value:?} is not a URL ({e})"))
-    })?;
+    let url = Url::parse(value)
+        .map_err(|e| SettingError::invalid(setting, format!("{value:?} is not a URL ({e})")))?;
     match url.scheme() {
         "https" => Ok(url),
         "http" if url.host_str().is_some_and(crate::net::is_loopback_host) => Ok(url),

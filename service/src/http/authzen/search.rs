@@ -234,9 +234,60 @@ fn position(
     })
 }
 
-fn token(state: &AppState, scope: &str, next: Option<Position>) -> String {
-    next.map(|p| state.cursor_key.encode_scoped(scope, &p))
-        .unwrap_or_default()
+/// A search's paging: the page size, the question its tokens are bound to, and where it goes on.
+struct Paging {
+    limit: usize,
+    scope: String,
+    after: Option<Position>,
+}
+
+impl Paging {
+    /// Reads `page` for a search of `kind` asking `question`: a token is valid only for the same
+    /// kind of search, the same question and the same `page.limit`.
+    fn read(
+        state: &AppState,
+        kind: &str,
+        question: &[&str],
+        page: Option<&PageRequest>,
+    ) -> Result<Self, ApiError> {
+        let limit = limit(page)?;
+        let limit_text = limit.to_string();
+        let mut parts = question.to_vec();
+        parts.push(&limit_text);
+        let scope = scope(kind, &parts);
+        let after = position(state, &scope, page)?;
+        Ok(Self {
+            limit,
+            scope,
+            after,
+        })
+    }
+
+    /// Where this page starts after, as the position's text.
+    fn after(&self) -> Option<&str> {
+        self.after.as_ref().map(Position::as_str)
+    }
+
+    /// The answer's `page` for `count` results, going on from `next` (an empty token at the end).
+    fn answer(&self, state: &AppState, next: Option<Position>, count: usize) -> PageResponse {
+        PageResponse {
+            next_token: next
+                .map(|p| state.cursor_key.encode_scoped(&self.scope, &p))
+                .unwrap_or_default(),
+            count,
+        }
+    }
+}
+
+/// The role a search asks about: `action` names it (or `access`), "at least" read from the
+/// action's properties or else the request's `context`.
+fn role_asked(
+    state: &AppState,
+    action: &Action,
+    context: Option<&Map<String, Value>>,
+) -> Result<Option<RoleRequirement>, ApiError> {
+    let at_least = at_least("action", Some(action), "context", context)?;
+    requirement("action", action, at_least, &state.roles)
 }
 
 /// The requirement's wire form, for a token's scope.
@@ -296,26 +347,12 @@ pub async fn search_subject(
         .into());
     }
     let company = resource_company("resource", &body.resource)?;
-    let at_least = at_least(
-        "action",
-        Some(&body.action),
-        "context",
-        body.context.as_ref(),
-    )?;
-    let role = requirement("action", &body.action, at_least, &state.roles)?;
-    let limit = limit(body.page.as_ref())?;
-    let scope = scope(
-        "subject",
-        &[
-            company.as_str(),
-            &describe(role.as_ref()),
-            &limit.to_string(),
-        ],
-    );
-    let after = position(&state, &scope, body.page.as_ref())?;
+    let role = role_asked(&state, &body.action, body.context.as_ref())?;
+    let question = [company.as_str(), &describe(role.as_ref())];
+    let paging = Paging::read(&state, "subject", &question, body.page.as_ref())?;
     let page = state
         .store
-        .list_by_company(&company, limit, after.as_ref())
+        .list_by_company(&company, paging.limit, paging.after.as_ref())
         .await?;
     let results: Vec<FoundSubject> = page
         .users
@@ -327,10 +364,7 @@ pub async fn search_subject(
         })
         .collect();
     Ok(Json(SubjectSearchResponse {
-        page: PageResponse {
-            next_token: token(&state, &scope, page.next),
-            count: results.len(),
-        },
+        page: paging.answer(&state, page.next, results.len()),
         results,
     }))
 }
@@ -354,23 +388,9 @@ pub async fn search_resource(
 ) -> Result<Json<ResourceSearchResponse>, ApiError> {
     let user_id = subject_id("subject", &body.subject)?;
     company_type("resource", &body.resource.kind)?;
-    let at_least = at_least(
-        "action",
-        Some(&body.action),
-        "context",
-        body.context.as_ref(),
-    )?;
-    let role = requirement("action", &body.action, at_least, &state.roles)?;
-    let limit = limit(body.page.as_ref())?;
-    let scope = scope(
-        "resource",
-        &[
-            user_id.as_str(),
-            &describe(role.as_ref()),
-            &limit.to_string(),
-        ],
-    );
-    let after = position(&state, &scope, body.page.as_ref())?;
+    let role = role_asked(&state, &body.action, body.context.as_ref())?;
+    let question = [user_id.as_str(), &describe(role.as_ref())];
+    let paging = Paging::read(&state, "resource", &question, body.page.as_ref())?;
     let user = state.store.get(&user_id).await?;
     let mut companies: Vec<CompanyId> = match &user {
         Some(u) if decide(Some(u), None, role.as_ref(), &state.roles).allowed => {
@@ -381,8 +401,8 @@ pub async fn search_resource(
     companies.sort();
     let (page, next) = page_after(
         &companies,
-        after.as_ref().map(Position::as_str),
-        limit,
+        paging.after(),
+        paging.limit,
         CompanyId::as_str,
         |a, b| a.cmp(b),
     );
@@ -394,10 +414,7 @@ pub async fn search_resource(
         })
         .collect();
     Ok(Json(ResourceSearchResponse {
-        page: PageResponse {
-            next_token: token(&state, &scope, next),
-            count: results.len(),
-        },
+        page: paging.answer(&state, next, results.len()),
         results,
     }))
 }
@@ -424,17 +441,8 @@ pub async fn search_action(
     let user_id = subject_id("subject", &body.subject)?;
     let company = resource_company("resource", &body.resource)?;
     let at_least = at_least("action", None, "context", body.context.as_ref())?;
-    let limit = limit(body.page.as_ref())?;
-    let scope = scope(
-        "action",
-        &[
-            user_id.as_str(),
-            company.as_str(),
-            &at_least.to_string(),
-            &limit.to_string(),
-        ],
-    );
-    let after = position(&state, &scope, body.page.as_ref())?;
+    let question = [user_id.as_str(), company.as_str(), &at_least.to_string()];
+    let paging = Paging::read(&state, "action", &question, body.page.as_ref())?;
     let user = state.store.get(&user_id).await?;
     let roles = state.roles.roles();
     let held: Vec<String> = match &user {
@@ -451,17 +459,14 @@ pub async fn search_action(
     let rank = |r: &str| state.roles.rank_of(r).unwrap_or(usize::MAX);
     let (page, next) = page_after(
         &held,
-        after.as_ref().map(Position::as_str),
-        limit,
+        paging.after(),
+        paging.limit,
         String::as_str,
         |a, b| rank(a).cmp(&rank(b)),
     );
     let results: Vec<SearchAction> = page.into_iter().map(|name| SearchAction { name }).collect();
     Ok(Json(ActionSearchResponse {
-        page: PageResponse {
-            next_token: token(&state, &scope, next),
-            count: results.len(),
-        },
+        page: paging.answer(&state, next, results.len()),
         results,
     }))
 }
