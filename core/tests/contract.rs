@@ -52,3 +52,129 @@ mod embedded_persistence {
         assert_eq!(store.get(&id).await.unwrap().unwrap().version, 1);
     }
 }
+
+/// The embedded store's bulk writes (the seed CLI's import): one transaction per batch.
+mod embedded_batches {
+    use clearance_core::domain::CompanyId;
+    use clearance_core::store::contract::{id, perms};
+    use clearance_core::store::embedded::EmbeddedStore;
+    use clearance_core::store::{PermissionStore, Precondition, StoreError};
+
+    #[tokio::test]
+    async fn put_many_writes_versions_and_the_company_index_as_put_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        store
+            .put(
+                &id("old"),
+                &perms(&["1111"], "Standard"),
+                Precondition::None,
+                None,
+            )
+            .await
+            .unwrap();
+
+        let outcomes = store
+            .put_many(
+                vec![
+                    (id("old"), perms(&["2222"], "Admin")),
+                    (id("new"), perms(&["2222", "3333"], "Manager")),
+                ],
+                Precondition::None,
+                Some("bulk"),
+            )
+            .await
+            .unwrap();
+
+        assert_eq!(outcomes.len(), 2);
+        let old = outcomes[0].as_ref().unwrap();
+        assert_eq!(old.before.as_ref().unwrap().version, 1);
+        assert_eq!(old.after.version, 2);
+        assert_eq!(outcomes[1].as_ref().unwrap().after.version, 1);
+        let stored = store.get(&id("new")).await.unwrap().unwrap();
+        assert_eq!(stored.updated_by.as_deref(), Some("bulk"));
+        let members = |c: &str| {
+            let store = store.clone();
+            let c = CompanyId::parse(c).unwrap();
+            async move {
+                let page = store.list_by_company(&c, 10, None).await.unwrap();
+                page.users
+                    .into_iter()
+                    .map(|u| u.id.as_str().to_owned())
+                    .collect::<Vec<_>>()
+            }
+        };
+        assert!(
+            members("1111").await.is_empty(),
+            "the old index entry is gone"
+        );
+        assert_eq!(members("2222").await, ["new", "old"]);
+        assert_eq!(members("3333").await, ["new"]);
+    }
+
+    #[tokio::test]
+    async fn put_many_keeps_a_record_whose_precondition_fails_out_and_writes_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        store
+            .put(
+                &id("taken"),
+                &perms(&["1111"], "Standard"),
+                Precondition::None,
+                None,
+            )
+            .await
+            .unwrap();
+
+        let outcomes = store
+            .put_many(
+                vec![
+                    (id("taken"), perms(&["9999"], "Admin")),
+                    (id("free"), perms(&["9999"], "Admin")),
+                ],
+                Precondition::MustNotExist,
+                None,
+            )
+            .await
+            .unwrap();
+
+        assert!(matches!(
+            outcomes[0],
+            Err(StoreError::Conflict { current: Some(1) })
+        ));
+        assert!(outcomes[1].is_ok());
+        let taken = store.get(&id("taken")).await.unwrap().unwrap();
+        assert_eq!(taken.role.as_str(), "Standard", "left untouched");
+        assert!(store.get(&id("free")).await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn a_committed_batch_is_there_after_reopening_and_delete_many_removes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let ids: Vec<_> = (0..500).map(|i| id(&format!("user-{i:03}"))).collect();
+        {
+            let store = EmbeddedStore::open(dir.path()).unwrap();
+            let batch = ids
+                .iter()
+                .map(|i| (i.clone(), perms(&["1111"], "Standard")))
+                .collect();
+            let outcomes = store
+                .put_many(batch, Precondition::None, None)
+                .await
+                .unwrap();
+            assert!(outcomes.iter().all(Result::is_ok));
+        }
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        assert_eq!(store.all().await.unwrap().len(), 500);
+
+        let deleted = store
+            .delete_many(vec![ids[0].clone(), ids[1].clone(), id("never-there")])
+            .await
+            .unwrap();
+        assert_eq!(deleted, 2);
+        assert_eq!(store.all().await.unwrap().len(), 498);
+        let company = CompanyId::parse("1111").unwrap();
+        let page = store.list_by_company(&company, 1000, None).await.unwrap();
+        assert_eq!(page.users.len(), 498, "the index follows the deletions");
+    }
+}

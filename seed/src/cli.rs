@@ -207,7 +207,8 @@ pub struct ImportArgs {
     #[arg(long, short = 'q')]
     pub quiet: bool,
 
-    /// How many batches (of 25 users) are written at once.
+    /// How many batches are written at once (of 25 users for DynamoDB and the API; the embedded
+    /// store writes one transaction of 2,000 at a time, whatever this says).
     #[arg(long, env = "CLEARANCE_SEED_CONCURRENCY", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,
 

@@ -7,7 +7,9 @@
 //!    user cannot be told (it may be a user replace-all would delete; see [`crate::recover`]);
 //! 3. open the target; for replace-all, list the stored ids and ask before deleting; a user named
 //!    only by invalid records is kept as it is (neither written nor deleted);
-//! 4. write batches of [`BATCH`] with `--concurrency` in flight; on Ctrl-C stop issuing batches and
+//! 4. write batches (of [`BATCH`] for DynamoDB and the API, of
+//!    [`EMBEDDED_BATCH`](crate::target::EMBEDDED_BATCH) per embedded transaction) with
+//!    `--concurrency` in flight; on Ctrl-C stop issuing batches and
 //!    wait for those in flight (a second Ctrl-C stops at once);
 //! 5. replace-all only, and only if every write was confirmed: delete the ids not in the file;
 //! 6. print the summary; the exit status says whether everything was confirmed.
@@ -162,7 +164,7 @@ pub async fn run(args: ImportArgs) -> u8 {
     let total = checked.valid.len();
     let batches: Vec<Vec<Record>> = checked
         .valid
-        .chunks(BATCH)
+        .chunks(target.batch_size())
         .map(<[Record]>::to_vec)
         .collect();
     let mut progress = Progress::new("writing", total as u64, args.quiet);
@@ -185,8 +187,10 @@ pub async fn run(args: ImportArgs) -> u8 {
     let mut deletions_held_back = false;
     if !deletions.is_empty() {
         if writes.complete() {
-            let batches: Vec<Vec<UserId>> =
-                deletions.chunks(BATCH).map(<[UserId]>::to_vec).collect();
+            let batches: Vec<Vec<UserId>> = deletions
+                .chunks(target.batch_size())
+                .map(<[UserId]>::to_vec)
+                .collect();
             let mut progress = Progress::new("deleting", deletions.len() as u64, args.quiet);
             deletes = Some(
                 drive(

@@ -2,8 +2,9 @@
 //!
 //! Each target writes a batch of records its own way and reports, per id, whether the write was
 //! confirmed, skipped (insert-only, the user exists) or failed (and why):
-//! - embedded: one conditional [`PermissionStore::put`] per record (each a committed, fsynced redb
-//!   transaction), so versions and insert-only are exact;
+//! - embedded: one transaction per batch of [`EMBEDDED_BATCH`] records through
+//!   [`EmbeddedStore::put_many`] (each record's precondition checked as `put` checks it, one fsynced
+//!   commit for the batch, all or nothing), so versions and insert-only are exact;
 //! - DynamoDB: one `BatchGetItem` for the batch's stored versions, then one `BatchWriteItem`
 //!   through [`DynamoStore::batch_put`] (see `--help` for what that means for versions and races);
 //! - the API: one `PUT /users/{id}` per record.
@@ -27,6 +28,10 @@ pub const ACTOR: &str = "seed-cli";
 
 /// How long to wait before asking DynamoDB again for a batch's stored versions.
 const VERSIONS_RETRY_PAUSE: Duration = Duration::from_millis(200);
+
+/// Records per embedded-store transaction: large enough that the commit's fsync is paid rarely,
+/// small enough that progress moves and an interrupted import loses little work in flight.
+pub const EMBEDDED_BATCH: usize = 2_000;
 
 /// What an import does with a user that exists already.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,6 +131,15 @@ impl Target {
         }
     }
 
+    /// How many records one batch should hold for this target: one DynamoDB `BatchWriteItem`
+    /// ([`BATCH`](crate::import::BATCH)), or [`EMBEDDED_BATCH`] per embedded transaction.
+    pub fn batch_size(&self) -> usize {
+        match self {
+            Self::Embedded { .. } => EMBEDDED_BATCH,
+            Self::Dynamo(_) | Self::Api(_) => crate::import::BATCH,
+        }
+    }
+
     /// Writes `records` (ids unique), each batch retrying what was not confirmed until
     /// `deadline`.
     pub async fn put_batch(
@@ -158,16 +172,13 @@ impl Target {
     /// Deletes `ids`. An id that is already gone counts as deleted.
     pub async fn delete_batch(&self, ids: &[UserId], deadline: Instant) -> BatchResult {
         match self {
-            Self::Embedded { store, .. } => {
-                let mut result = BatchResult::default();
-                for id in ids {
-                    match store.delete(id, Precondition::None).await {
-                        Ok(_) | Err(StoreError::NotFound) => result.written.push(id.clone()),
-                        Err(err) => result.failed.push((id.clone(), error_chain(&err))),
-                    }
-                }
-                result
-            }
+            Self::Embedded { store, .. } => match store.delete_many(ids.to_vec()).await {
+                Ok(_) => BatchResult {
+                    written: ids.to_vec(),
+                    ..BatchResult::default()
+                },
+                Err(err) => BatchResult::all_failed(ids, &error_chain(&err)),
+            },
             Self::Dynamo(store) => {
                 let outcome = store.batch_delete(ids, deadline).await;
                 let reason = outcome
@@ -229,13 +240,21 @@ async fn put_embedded(store: &EmbeddedStore, records: &[Record], mode: WriteMode
         WriteMode::Upsert => Precondition::None,
         WriteMode::InsertOnly => Precondition::MustNotExist,
     };
+    let batch = records
+        .iter()
+        .map(|r| (r.id.clone(), r.permissions.clone()))
+        .collect();
+    let outcomes = match store.put_many(batch, precondition, Some(ACTOR)).await {
+        Ok(outcomes) => outcomes,
+        // Nothing of the batch was committed.
+        Err(err) => {
+            return BatchResult::all_failed(records.iter().map(|r| &r.id), &error_chain(&err));
+        }
+    };
     let mut result = BatchResult::default();
-    for record in records {
+    for (record, outcome) in records.iter().zip(outcomes) {
         let id = record.id.clone();
-        match store
-            .put(&record.id, &record.permissions, precondition, Some(ACTOR))
-            .await
-        {
+        match outcome {
             Ok(_) => result.written.push(id),
             Err(StoreError::Conflict { .. }) if mode == WriteMode::InsertOnly => {
                 result.skipped.push(id);
