@@ -5,7 +5,8 @@
 //! - `baseline/verify_token`: RS256 signature and claim checks alone (the floor: every decision
 //!   needs one);
 //! - `authorizer/decide_warm`: a whole REST TOKEN decision (parse, verify, rule match, hydrate from
-//!   the permissions client's warm cache, evaluate, build the policy);
+//!   the warm cache in front of the permissions client, as `source::env` builds it for the Lambda,
+//!   evaluate, build the policy);
 //! - `authorizer/decide_deny_no_rule`: a decision that stops at the rule lookup.
 //!
 //! Criterion prints each as time per decision and decisions per second (`thrpt`); the ratio of
@@ -14,6 +15,7 @@
 use std::sync::Arc;
 
 use clearance_authorizer::{Authorizer, AuthorizerConfig};
+use clearance_core::cache::{CacheSettings, CachedSource};
 use clearance_core::client::{ClientConfig, PermissionsClient};
 use clearance_service::config::Settings;
 use clearance_service::startup;
@@ -52,11 +54,20 @@ fn bench(c: &mut Criterion) {
         .build()
         .unwrap();
     let verifier = issuer.verifier("web-client");
-    let client = PermissionsClient::new(ClientConfig::new(&api.url()).unwrap()).unwrap();
+    // The source the Lambda builds (`source::env`): the client behind the one cache, whose TTL
+    // outlives the benchmark, so every decision is hydrated from the warm cache.
+    let client = CachedSource::new(
+        PermissionsClient::new(ClientConfig::new(&api.url()).unwrap()).unwrap(),
+        CacheSettings {
+            ttl: std::time::Duration::from_secs(3600),
+            ..CacheSettings::default()
+        },
+    );
     let config =
         AuthorizerConfig::from_lookup(|k| (k == "AUTHORIZER_RULES").then(|| RULES.to_owned()))
             .unwrap();
-    let authorizer = Authorizer::new(config, verifier.clone(), Arc::new(client));
+    let source = Arc::new(client);
+    let authorizer = Authorizer::new(config, verifier.clone(), source.clone());
 
     let token = issuer.access_token("user-1", "web-client");
     let arn =
@@ -70,7 +81,14 @@ fn bench(c: &mut Criterion) {
         assert_eq!(answer["policyDocument"]["Statement"][0]["Effect"], "Allow");
         let (answer, _) = authorizer.decide(&no_rule).await.unwrap();
         assert_eq!(answer["policyDocument"]["Statement"][0]["Effect"], "Deny");
+        let (_, decided) = authorizer.decide(&allow).await.unwrap();
+        assert!(decided.allow);
     });
+    assert_eq!(
+        source.stats().loads,
+        1,
+        "decisions are hydrated from the warm cache, not from the API"
+    );
 
     let mut baseline = c.benchmark_group("baseline");
     baseline.throughput(Throughput::Elements(1));
