@@ -8,6 +8,8 @@
 //! | `AUTHORIZER_HTTP_RESPONSE` | `iam` | HTTP API answers: `iam` (a policy scoped to the route ARN) or `simple` (`{isAuthorized, context}`, which names no route: see [`AuthorizerConfig::cross_route_risk`]) |
 //! | `AUTHORIZER_PERMISSIONS_TIMEOUT` | `2s` | the most time spent reading permissions before denying (a duration such as `500ms` or `2s`) |
 //! | `CLEARANCE_ROLES` | `Standard,Manager,Admin` | roles, lowest first |
+//! | `CLAIM_PERM_VER` | `perm_ver` | the claim holding the permission version the trigger minted the token at |
+//! | `CHECK_PERM_VER` | `true` | refuse (401 `stale-permissions`) a token whose permission version is below the user's current one; `false` turns the check off |
 //!
 //! `AUTHORIZER_PERMISSIONS_TIMEOUT_MS` (a number of milliseconds), the former name of
 //! `AUTHORIZER_PERMISSIONS_TIMEOUT`, still works and logs a deprecation warning; setting both is
@@ -32,6 +34,10 @@ pub use clearance_core::env::ConfigError;
 pub const PERMISSIONS_TIMEOUT: &str = "AUTHORIZER_PERMISSIONS_TIMEOUT";
 /// The former name of [`PERMISSIONS_TIMEOUT`], in milliseconds; deprecated.
 pub const PERMISSIONS_TIMEOUT_MS: &str = "AUTHORIZER_PERMISSIONS_TIMEOUT_MS";
+
+/// The claim the trigger writes the permission version into, unless `CLAIM_PERM_VER` names
+/// another.
+pub const DEFAULT_PERM_VER_CLAIM: &str = "perm_ver";
 
 impl AuthorizerConfig {
     /// Reads the settings through `lookup` (the environment, or a map in tests).
@@ -89,7 +95,15 @@ impl AuthorizerConfig {
         let permissions_timeout = env
             .duration_or_deprecated(PERMISSIONS_TIMEOUT, PERMISSIONS_TIMEOUT_MS, Unit::Millis)?
             .map_or(Duration::from_secs(2), |found| found.value);
+        let perm_ver_claim = match env.bool("CHECK_PERM_VER")?.unwrap_or(true) {
+            true => Some(
+                env.get("CLAIM_PERM_VER")
+                    .unwrap_or_else(|| DEFAULT_PERM_VER_CLAIM.into()),
+            ),
+            false => None,
+        };
         Ok(Self {
+            perm_ver_claim,
             token_header: env
                 .get("AUTHORIZER_TOKEN_HEADER")
                 .unwrap_or_else(|| "Authorization".into()),

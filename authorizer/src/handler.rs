@@ -51,6 +51,10 @@ pub struct AuthorizerConfig {
     pub http_format: HttpResponseFormat,
     /// The most time spent reading permissions before denying.
     pub permissions_timeout: Duration,
+    /// The claim holding the permission version a token was minted at (`perm_ver`): a token
+    /// whose version is below the user's current one is refused as `stale-permissions`. `None`
+    /// turns the check off.
+    pub perm_ver_claim: Option<String>,
 }
 
 /// The authorizer.
@@ -157,7 +161,8 @@ impl Authorizer {
             Err(_) => None,
             Ok(id) => match tokio::time::timeout(
                 self.config.permissions_timeout,
-                self.source.permissions(&id),
+                self.source
+                    .permissions_at(&id, rule.requirement.consistency),
             )
             .await
             {
@@ -172,6 +177,15 @@ impl Authorizer {
                 }
             },
         };
+
+        // A token minted before the user's permissions last changed carries old claims: 401 so
+        // the client refreshes it (the trigger then writes the current ones), rather than a
+        // Deny, which API Gateway would cache for this token and which says "never".
+        if let Some(claim) = &self.config.perm_ver_claim
+            && authz::permissions_stale(verified.claim(claim), permissions.as_ref())
+        {
+            return unauthenticated(authz::STALE_PERMISSIONS);
+        }
 
         let outcome = authz::evaluate(
             &rule.requirement,

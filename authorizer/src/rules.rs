@@ -6,7 +6,7 @@
 //! {
 //!   "rules": [
 //!     {"method": "GET",  "path": "/companies/{company_id}/orders", "company": "company_id", "role": "Standard", "atLeast": true},
-//!     {"method": "POST", "path": "/companies/{company_id}/orders", "company": "company_id", "role": "Manager", "atLeast": true},
+//!     {"method": "POST", "path": "/companies/{company_id}/orders", "company": "company_id", "role": "Manager", "atLeast": true, "consistency": "fully-consistent"},
 //!     {"method": "GET",  "path": "/users/{user_id}/orders/{id}", "subject": "user_id"},
 //!     {"method": "ANY",  "path": "/clients/{client_id}/{proxy+}", "client": "client_id"},
 //!     {"method": "GET",  "path": "/profile", "authenticateOnly": true}
@@ -15,12 +15,15 @@
 //! ```
 //!
 //! Paths are matched segment by segment; `{name}` matches one segment and captures it, a final
-//! `{name+}` matches the rest. The first matching rule decides. A request no rule matches is
+//! `{name+}` matches the rest. `consistency` (`minimize-latency`, the default, or
+//! `fully-consistent`) says how fresh the permissions a rule decides on must be: the riskiest
+//! routes can read past every cache and see a revocation at once. The first matching rule decides. A request no rule matches is
 //! denied: there is no default allow.
 
 use std::collections::HashMap;
 
 use clearance_core::authz::Requirement;
+use clearance_core::consistency::Consistency;
 use serde::Deserialize;
 
 /// One rule: a method, a path pattern, and what it requires.
@@ -54,6 +57,8 @@ struct RawRule {
     client: Option<String>,
     #[serde(default)]
     authenticate_only: bool,
+    #[serde(default)]
+    consistency: Consistency,
 }
 
 impl From<RawRule> for Rule {
@@ -68,6 +73,7 @@ impl From<RawRule> for Rule {
                 subject: raw.subject,
                 client: raw.client,
                 authenticate_only: raw.authenticate_only,
+                consistency: raw.consistency,
             },
         }
     }

@@ -4,11 +4,15 @@
 //! path parameter, in a role (exact or at least); that a path parameter equals the token's subject
 //! (user routes) or client id (machine routes); or only that the caller is authenticated.
 //! [`evaluate`] checks one against the caller and their permissions and names the rule that decided.
-//! It fails closed: a missing parameter, an unknown user or an unknown role is a deny.
+//! It fails closed: a missing parameter, an unknown user or an unknown role is a deny. A
+//! requirement also says how fresh the permissions must be ([`Consistency`]), and
+//! [`permissions_stale`] tells a token whose permission claims are out of date.
 
 use std::collections::HashMap;
 
 use serde::Deserialize;
+
+use crate::consistency::Consistency;
 
 use crate::domain::{
     CompanyId, DecisionReason, RoleOrder, RoleRequirement, UserPermissions, decide,
@@ -101,6 +105,35 @@ pub struct Requirement {
     /// Only authentication is required (the permissions are passed on, nothing is checked).
     #[serde(default)]
     pub authenticate_only: bool,
+    /// How fresh the permissions this route is decided on must be: the cache (the default), or
+    /// `fully-consistent` for the routes that move money or change access, so that they see a
+    /// revocation at once while the rest stay cached.
+    #[serde(default)]
+    pub consistency: Consistency,
+}
+
+/// The code a caller gets when its token's claims are older than its permissions.
+pub const STALE_PERMISSIONS: &str = "stale-permissions";
+
+/// Whether a token's permission claims are out of date: its permission version claim
+/// (`perm_ver`, written by the trigger as a string; a number is read too) is below the user's
+/// current version, or the user has no permissions any more. A token without the claim is judged
+/// as before (`false`); a claim that is not a version fails closed (`true`).
+pub fn permissions_stale(
+    claim: Option<&serde_json::Value>,
+    current: Option<&UserPermissions>,
+) -> bool {
+    use serde_json::Value;
+    let minted = match claim {
+        None | Some(Value::Null) => return false,
+        Some(Value::String(s)) => s.parse::<u64>().ok(),
+        Some(Value::Number(n)) => n.as_u64(),
+        Some(_) => None,
+    };
+    match (minted, current) {
+        (None, _) | (_, None) => true,
+        (Some(minted), Some(user)) => minted < user.version,
+    }
 }
 
 /// Why a requirement was met or not.

@@ -18,6 +18,8 @@
 //! - [`env`](mod@env): reading environment variables the same way in every Lambda: trimmed, empty as
 //!   unset, durations such as `2s` (with the former `*_MS` / `*_SECS` names still read), the role
 //!   list, and one [`env::ConfigError`] that names the variable.
+//! - [`consistency`]: how fresh a read must be, chosen per request (the cache, at least a
+//!   version, or fully consistent), and how fresh an answer was (`Age`, `Cache-Status`).
 //! - [`bearer`]: reading `Authorization: Bearer <token>`.
 //! - [`net`]: which hosts are loopback (where plain `http` is accepted).
 //! - [`report`]: an error and its sources on one line, for logs.
@@ -40,6 +42,7 @@ pub mod bearer;
 pub mod cache;
 #[cfg(feature = "client")]
 pub mod client;
+pub mod consistency;
 pub mod domain;
 pub mod env;
 #[cfg(feature = "jwt")]

@@ -39,6 +39,17 @@ pub const CACHE_LOADS: &str = "clearance_cache_loads_total";
 /// Entries that left the cache, labelled `cause`: `expired` (their TTL ended), `size` (the
 /// capacity was reached), `invalidated` (a write went through the cache), `replaced`.
 pub const CACHE_EVICTIONS: &str = "clearance_cache_evictions_total";
+/// Background reads started to replace an entry older than the refresh interval (refresh-ahead).
+pub const CACHE_REFRESHES: &str = "clearance_cache_refreshes_total";
+/// Background refreshes that failed (the entry was kept until its TTL).
+pub const CACHE_REFRESH_FAILURES: &str = "clearance_cache_refresh_failures_total";
+/// Entries served past their TTL because the store failed (stale-if-error).
+pub const CACHE_STALE_SERVES: &str = "clearance_cache_stale_serves_total";
+/// The age of entries served from the cache (hits and stale serves), seconds since their store
+/// read: how fresh the cached answers are.
+pub const CACHE_SERVED_AGE: &str = "clearance_cache_served_age_seconds";
+/// The highest permission version the cache has read from the store.
+pub const CACHE_HIGHEST_VERSION: &str = "clearance_cache_highest_permission_version";
 /// Entries the cache holds (approximate; set when the figures are exported).
 pub const CACHE_ENTRIES: &str = "clearance_cache_entries";
 
@@ -77,6 +88,31 @@ pub fn describe() {
         "Entries that left the cache, by cause."
     );
     describe_gauge!(CACHE_ENTRIES, Unit::Count, "Entries held by the cache.");
+    describe_counter!(
+        CACHE_REFRESHES,
+        Unit::Count,
+        "Background refreshes of entries older than the refresh interval."
+    );
+    describe_counter!(
+        CACHE_REFRESH_FAILURES,
+        Unit::Count,
+        "Background refreshes that failed."
+    );
+    describe_counter!(
+        CACHE_STALE_SERVES,
+        Unit::Count,
+        "Entries served past their TTL while the store failed (stale-if-error)."
+    );
+    describe_histogram!(
+        CACHE_SERVED_AGE,
+        Unit::Seconds,
+        "Age of the entries served from the cache, since their store read."
+    );
+    describe_gauge!(
+        CACHE_HIGHEST_VERSION,
+        Unit::Count,
+        "The highest permission version the cache has read."
+    );
     describe_counter!(JWKS_FETCHES, Unit::Count, "JWKS fetches, by outcome.");
     describe_counter!(JWT_REFUSALS, Unit::Count, "Tokens refused, by reason.");
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use crate::consistency::Consistency;
 use crate::domain::{UserId, UserPermissions};
 use crate::store::{PermissionStore, StoreError};
 
@@ -52,6 +53,17 @@ impl From<StoreError> for SourceError {
 pub trait PermissionsSource: Send + Sync + 'static {
     /// The user's permissions, `None` if none are stored.
     async fn permissions(&self, id: &UserId) -> Result<Option<UserPermissions>, SourceError>;
+
+    /// The user's permissions, read as fresh as `consistency` asks (a route rule's choice, say).
+    /// Sources with nothing older to serve answer as [`Self::permissions`].
+    async fn permissions_at(
+        &self,
+        id: &UserId,
+        consistency: Consistency,
+    ) -> Result<Option<UserPermissions>, SourceError> {
+        let _ = consistency;
+        self.permissions(id).await
+    }
 }
 
 /// Any store (usually DynamoDB behind the cache) is a source.
@@ -62,13 +74,29 @@ impl<S: PermissionStore> PermissionsSource for StoreSource<S> {
     async fn permissions(&self, id: &UserId) -> Result<Option<UserPermissions>, SourceError> {
         Ok(self.0.get(id).await?)
     }
+
+    async fn permissions_at(
+        &self,
+        id: &UserId,
+        consistency: Consistency,
+    ) -> Result<Option<UserPermissions>, SourceError> {
+        Ok(self.0.get_with(id, consistency).await?.value)
+    }
 }
 
 #[cfg(feature = "client")]
 #[async_trait]
 impl PermissionsSource for crate::client::PermissionsClient {
     async fn permissions(&self, id: &UserId) -> Result<Option<UserPermissions>, SourceError> {
-        self.get_user(id)
+        self.permissions_at(id, Consistency::MinimizeLatency).await
+    }
+
+    async fn permissions_at(
+        &self,
+        id: &UserId,
+        consistency: Consistency,
+    ) -> Result<Option<UserPermissions>, SourceError> {
+        self.get_user_at(id, consistency)
             .await
             .map_err(|e| SourceError::new("the permissions API failed", e))
     }
@@ -78,6 +106,14 @@ impl PermissionsSource for crate::client::PermissionsClient {
 impl<T: PermissionsSource + ?Sized> PermissionsSource for Arc<T> {
     async fn permissions(&self, id: &UserId) -> Result<Option<UserPermissions>, SourceError> {
         (**self).permissions(id).await
+    }
+
+    async fn permissions_at(
+        &self,
+        id: &UserId,
+        consistency: Consistency,
+    ) -> Result<Option<UserPermissions>, SourceError> {
+        (**self).permissions_at(id, consistency).await
     }
 }
 
@@ -91,6 +127,8 @@ impl<T: PermissionsSource + ?Sized> PermissionsSource for Arc<T> {
 /// | `DYNAMODB_ENDPOINT_URL` | unset | a local DynamoDB-compatible server |
 /// | `CLEARANCE_DYNAMODB_ATTEMPT_TIMEOUT`, `CLEARANCE_DYNAMODB_TIMEOUT`, `CLEARANCE_DYNAMODB_MAX_ATTEMPTS` | `300ms`, `1500ms`, 3 | DynamoDB timeouts (durations such as `300ms`, `2s`) and attempts, as the service names them |
 /// | `PERMISSIONS_CACHE_TTL`, `PERMISSIONS_NEGATIVE_CACHE_TTL` | `10s`, `2s` | the in-process cache in front of DynamoDB (durations; `0s` turns it off) |
+/// | `PERMISSIONS_CACHE_REFRESH_AFTER` | `4s` | refresh-ahead: an older entry is served while one background read replaces it (`0s`: off) |
+/// | `PERMISSIONS_CACHE_STALE_IF_ERROR` | `60s` | how long past its TTL a found user may be served while the source fails (`0s`: off) |
 ///
 /// `PERMISSIONS_CACHE_TTL_SECS` and `PERMISSIONS_NEGATIVE_CACHE_TTL_SECS` (whole seconds), the
 /// former names of the cache variables, still work and log a deprecation warning. Variables are
@@ -180,7 +218,8 @@ pub mod env {
         lookup: &impl Fn(&str) -> Option<String>,
     ) -> Result<CacheSettings, EnvError> {
         use crate::client::{
-            ENV_CACHE_TTL, ENV_CACHE_TTL_SECS, ENV_NEGATIVE_CACHE_TTL, ENV_NEGATIVE_CACHE_TTL_SECS,
+            ENV_CACHE_REFRESH_AFTER, ENV_CACHE_STALE_IF_ERROR, ENV_CACHE_TTL, ENV_CACHE_TTL_SECS,
+            ENV_NEGATIVE_CACHE_TTL, ENV_NEGATIVE_CACHE_TTL_SECS,
         };
         let env = Env::new(lookup);
         let ttl = |variable, deprecated, default| -> Result<Duration, EnvError> {
@@ -196,6 +235,12 @@ pub mod env {
                 Duration::from_secs(2),
             )?,
             capacity: 10_000,
+            refresh_after: env
+                .duration(ENV_CACHE_REFRESH_AFTER)?
+                .unwrap_or(CacheSettings::DEFAULT_REFRESH_AFTER),
+            stale_if_error: env
+                .duration(ENV_CACHE_STALE_IF_ERROR)?
+                .unwrap_or(CacheSettings::DEFAULT_STALE_IF_ERROR),
         })
     }
 

@@ -209,6 +209,7 @@ async fn the_ttl_counts_from_the_load_and_reads_do_not_extend_it() {
         ttl: Duration::from_millis(400),
         negative_ttl: Duration::from_millis(100),
         capacity: 100,
+        ..CacheSettings::default()
     });
     seed(&counting, "alice").await;
     cache.get(&id("alice")).await.unwrap();
@@ -231,6 +232,7 @@ async fn not_found_is_cached_for_the_shorter_negative_ttl() {
         ttl: Duration::from_secs(60),
         negative_ttl: Duration::from_millis(150),
         capacity: 100,
+        ..CacheSettings::default()
     });
     assert_eq!(cache.get(&id("ghost")).await.unwrap(), None);
     assert_eq!(cache.get(&id("ghost")).await.unwrap(), None);
@@ -321,6 +323,7 @@ async fn a_patch_checks_if_match_against_the_store_not_a_stale_cache_entry() {
         ttl: Duration::from_secs(60),
         negative_ttl: Duration::from_secs(60),
         capacity: 100,
+        ..CacheSettings::default()
     });
     seed(&counting, "alice").await;
     // This instance caches version 1; another instance then writes version 2 to the store.
@@ -357,4 +360,228 @@ async fn a_patch_checks_if_match_against_the_store_not_a_stale_cache_entry() {
         ),
         "{stale:?}"
     );
+}
+
+use clearance_core::consistency::{CacheStatus, Consistency};
+
+fn short(ttl_ms: u64, refresh_ms: u64, stale_ms: u64) -> CacheSettings {
+    CacheSettings {
+        ttl: Duration::from_millis(ttl_ms),
+        negative_ttl: Duration::from_millis(100),
+        capacity: 100,
+        refresh_after: Duration::from_millis(refresh_ms),
+        stale_if_error: Duration::from_millis(stale_ms),
+    }
+}
+
+async fn status(cache: &CachedStore<Arc<CountingStore>>, who: &str, c: Consistency) -> CacheStatus {
+    cache
+        .get_with(&id(who), c)
+        .await
+        .unwrap()
+        .freshness
+        .unwrap()
+        .status
+}
+
+async fn role(cache: &CachedStore<Arc<CountingStore>>, who: &str) -> String {
+    cache
+        .get(&id(who))
+        .await
+        .unwrap()
+        .unwrap()
+        .role
+        .as_str()
+        .to_owned()
+}
+
+/// Changes alice behind the cache's back, as another instance would.
+async fn demote_behind_the_cache(counting: &CountingStore) {
+    counting
+        .inner
+        .put(
+            &id("alice"),
+            &perms("1111", "Standard"),
+            Precondition::None,
+            None,
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn refresh_ahead_serves_the_old_entry_while_one_background_read_replaces_it() {
+    let (counting, cache) = cached(short(10_000, 400, 0));
+    seed(&counting, "alice").await;
+    assert_eq!(
+        status(&cache, "alice", Consistency::MinimizeLatency).await,
+        CacheStatus::Miss
+    );
+    demote_behind_the_cache(&counting).await;
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    counting.delay_ms.store(100, Ordering::SeqCst);
+    let cache = Arc::new(cache);
+    // Fifty reads past the refresh interval: all served at once from the entry, none waits.
+    let started = tokio::time::Instant::now();
+    let reads = (0..50).map(|_| {
+        let cache = cache.clone();
+        tokio::spawn(async move {
+            cache
+                .get_with(&id("alice"), Consistency::MinimizeLatency)
+                .await
+        })
+    });
+    for read in futures::future::join_all(reads).await {
+        let served = read.unwrap().unwrap();
+        assert_eq!(served.value.unwrap().role.as_str(), "Manager");
+        assert_eq!(served.freshness.unwrap().status, CacheStatus::Refreshing);
+    }
+    assert!(
+        started.elapsed() < Duration::from_millis(100),
+        "a read waited for the store"
+    );
+    // One background read, not fifty; once it is back the new role is served as a plain hit.
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert_eq!(counting.gets(), 2, "one load, then exactly one refresh");
+    assert_eq!(role(&cache, "alice").await, "Standard");
+    assert_eq!(
+        status(&cache, "alice", Consistency::MinimizeLatency).await,
+        CacheStatus::Hit
+    );
+    let stats = cache.stats();
+    assert_eq!((stats.refreshes, stats.refresh_failures), (1, 0));
+}
+
+#[tokio::test]
+async fn a_failed_refresh_keeps_the_entry_until_its_ttl() {
+    let (counting, cache) = cached(short(600, 100, 0));
+    seed(&counting, "alice").await;
+    cache.get(&id("alice")).await.unwrap();
+    counting.failing.store(true, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert_eq!(role(&cache, "alice").await, "Manager");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(cache.stats().refresh_failures, 1);
+    assert_eq!(
+        role(&cache, "alice").await,
+        "Manager",
+        "still within the TTL"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        cache.get(&id("alice")).await.is_err(),
+        "the TTL is the hard bound"
+    );
+}
+
+#[tokio::test]
+async fn stale_if_error_serves_a_found_user_past_its_ttl_within_the_window_only() {
+    let (counting, cache) = cached(short(200, 0, 400));
+    seed(&counting, "alice").await;
+    cache.get(&id("alice")).await.unwrap();
+    counting.failing.store(true, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let served = cache
+        .get_with(&id("alice"), Consistency::MinimizeLatency)
+        .await
+        .expect("served stale while the store fails");
+    let freshness = served.freshness.unwrap();
+    assert_eq!(freshness.status, CacheStatus::StaleIfError);
+    assert!(freshness.age >= Duration::from_millis(300));
+    assert!(freshness.ttl_left_secs < 0);
+    // Never to a caller that asked for a version or the truth.
+    assert!(
+        cache
+            .get_with(&id("alice"), Consistency::AtLeast(1))
+            .await
+            .is_err()
+    );
+    assert!(
+        cache
+            .get_with(&id("alice"), Consistency::Full)
+            .await
+            .is_err()
+    );
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    assert!(
+        cache.get(&id("alice")).await.is_err(),
+        "never past the window"
+    );
+    assert_eq!(cache.stats().stale_serves, 1);
+    // The store is back: fresh again.
+    counting.failing.store(false, Ordering::SeqCst);
+    assert_eq!(role(&cache, "alice").await, "Manager");
+}
+
+#[tokio::test]
+async fn stale_if_error_never_serves_a_cached_not_found() {
+    let (counting, cache) = cached(short(200, 0, 10_000));
+    assert_eq!(cache.get(&id("ghost")).await.unwrap(), None);
+    counting.failing.store(true, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert!(cache.get(&id("ghost")).await.is_err());
+    assert_eq!(cache.stats().stale_serves, 0);
+}
+
+#[tokio::test]
+async fn a_version_or_a_fully_consistent_read_goes_past_an_older_entry() {
+    let (counting, cache) = cached(CacheSettings::default());
+    seed(&counting, "alice").await;
+    cache.get(&id("alice")).await.unwrap();
+    demote_behind_the_cache(&counting).await; // version 2 in the store, 1 in the cache
+    assert_eq!(
+        role(&cache, "alice").await,
+        "Manager",
+        "the cache still holds version 1"
+    );
+    assert_eq!(
+        status(&cache, "alice", Consistency::AtLeast(1)).await,
+        CacheStatus::Hit
+    );
+    let fresh = cache
+        .get_with(&id("alice"), Consistency::AtLeast(2))
+        .await
+        .unwrap();
+    assert_eq!(fresh.value.unwrap().version, 2);
+    assert_eq!(fresh.freshness.unwrap().status, CacheStatus::TooOld);
+    // What it read is cached for everyone after it.
+    assert_eq!(role(&cache, "alice").await, "Standard");
+    let gets = counting.gets();
+    assert_eq!(
+        status(&cache, "alice", Consistency::Full).await,
+        CacheStatus::Bypass
+    );
+    assert_eq!(
+        counting.gets(),
+        gets + 1,
+        "a fully consistent read always reads the store"
+    );
+    assert_eq!(cache.stats().highest_version, 2);
+}
+
+#[tokio::test]
+async fn a_read_arriving_after_a_write_never_joins_a_read_from_before_it() {
+    let (counting, cache) = cached(CacheSettings::default());
+    seed(&counting, "alice").await;
+    counting.delay_ms.store(300, Ordering::SeqCst);
+    let cache = Arc::new(cache);
+    let early = {
+        let cache = cache.clone();
+        tokio::spawn(async move { cache.get(&id("alice")).await })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    cache
+        .put(
+            &id("alice"),
+            &perms("1111", "Standard"),
+            Precondition::None,
+            None,
+        )
+        .await
+        .unwrap();
+    // The early read is still in flight; a read that starts now must see the write.
+    assert_eq!(role(&cache, "alice").await, "Standard");
+    early.await.unwrap().unwrap();
+    counting.delay_ms.store(0, Ordering::SeqCst);
+    assert_eq!(role(&cache, "alice").await, "Standard");
 }

@@ -403,6 +403,7 @@ fn cached(client: PermissionsClient, negative_ttl: Duration) -> CachedSource<Per
             ttl: Duration::from_secs(10),
             negative_ttl,
             capacity: 100,
+            ..CacheSettings::default()
         },
     )
 }

@@ -11,7 +11,10 @@
 //! Then the caller's permissions are hydrated: taken from a Lambda authorizer's context when it
 //! carried them, otherwise read from the [`PermissionsSource`] under the caller's permissions id
 //! (the token's `sub`, or its client id for machine tokens). A source that fails or does not
-//! answer in time is a 503: never an allow. The [`Identity`] goes into the request's extensions
+//! answer in time is a 503: never an allow. A bearer token whose permission version claim
+//! (`perm_ver`) is below the caller's current version is refused with 401 `stale-permissions`
+//! and `WWW-Authenticate: Bearer error="invalid_token", error_description=...`, so the client
+//! refreshes it; a token without the claim is judged as before. The [`Identity`] goes into the request's extensions
 //! for the route layers ([`require`](mod@crate::require)) and the handlers.
 
 use std::future::Future;
@@ -21,7 +24,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::response::{IntoResponse, Response};
-use clearance_core::authz::Caller;
+use clearance_core::authz::{Caller, permissions_stale};
+use clearance_core::consistency::Consistency;
 use clearance_core::domain::{RoleOrder, UserId, UserPermissions};
 use clearance_core::jwt::Verifier;
 use clearance_core::source::PermissionsSource;
@@ -41,12 +45,42 @@ pub const DEFAULT_PERMISSIONS_TIMEOUT: Duration = Duration::from_secs(3);
 #[derive(Debug, Clone)]
 pub(crate) struct Roles(pub(crate) Arc<RoleOrder>);
 
+/// The claim the trigger writes the permission version into, unless configured otherwise.
+pub const DEFAULT_PERM_VER_CLAIM: &str = "perm_ver";
+
 struct Shared {
     verifier: Option<Arc<Verifier>>,
     source: Arc<dyn PermissionsSource>,
     roles: Arc<RoleOrder>,
     permissions_timeout: Duration,
     trust_request_context: bool,
+    perm_ver_claim: Option<String>,
+}
+
+/// What a route layer needs to read the caller's permissions again, fresher than the
+/// [`AuthLayer`] did (a rule asking for `fully-consistent`), passed as a request extension.
+#[derive(Clone)]
+pub(crate) struct Reread {
+    source: Arc<dyn PermissionsSource>,
+    timeout: Duration,
+    /// The token's permission version claim, when the check is on and the token carried one.
+    perm_ver: Option<serde_json::Value>,
+}
+
+impl Reread {
+    /// The permissions of `permissions_id` read as `consistency` asks, refused as stale when the
+    /// token's permission version is below them.
+    pub(crate) async fn read(
+        &self,
+        permissions_id: &str,
+        consistency: Consistency,
+    ) -> Result<Option<UserPermissions>, AuthError> {
+        let found = hydrate(&*self.source, self.timeout, permissions_id, consistency).await?;
+        if self.perm_ver.is_some() && permissions_stale(self.perm_ver.as_ref(), found.as_ref()) {
+            return Err(AuthError::StalePermissions);
+        }
+        Ok(found)
+    }
 }
 
 /// Establishes the caller's [`Identity`] (see the [module docs](self)). Build it once and add it
@@ -96,6 +130,7 @@ impl AuthLayer {
                 roles: Arc::new(RoleOrder::default()),
                 permissions_timeout: DEFAULT_PERMISSIONS_TIMEOUT,
                 trust_request_context: true,
+                perm_ver_claim: Some(DEFAULT_PERM_VER_CLAIM.into()),
             }),
         }
     }
@@ -107,6 +142,7 @@ impl AuthLayer {
             roles: self.shared.roles.clone(),
             permissions_timeout: self.shared.permissions_timeout,
             trust_request_context: self.shared.trust_request_context,
+            perm_ver_claim: self.shared.perm_ver_claim.clone(),
         };
         f(&mut shared);
         Self {
@@ -127,6 +163,14 @@ impl AuthLayer {
     /// The longest wait for the permissions source before answering 503.
     pub fn with_permissions_timeout(self, timeout: Duration) -> Self {
         self.map(|s| s.permissions_timeout = timeout)
+    }
+
+    /// The claim holding the permission version a bearer token was minted at (default
+    /// `perm_ver`, as the trigger writes it): a token whose version is below the caller's current
+    /// one is refused with 401 `stale-permissions`, so the client refreshes it. `None` turns the
+    /// check off; a token without the claim is judged as before.
+    pub fn with_perm_ver_claim(self, claim: Option<&str>) -> Self {
+        self.map(|s| s.perm_ver_claim = claim.map(str::to_owned))
     }
 
     /// Whether to take the caller from the API Gateway context (default `true`). Turn it off to
@@ -188,9 +232,14 @@ where
         let token = bearer_token(req.headers());
         Box::pin(async move {
             match shared.identify(from_context, token).await {
-                Ok(identity) => {
+                Ok((identity, perm_ver)) => {
                     req.extensions_mut().insert(Roles(shared.roles.clone()));
                     req.extensions_mut().insert(identity);
+                    req.extensions_mut().insert(Reread {
+                        source: shared.source.clone(),
+                        timeout: shared.permissions_timeout,
+                        perm_ver,
+                    });
                     inner.call(req).await.map(IntoResponse::into_response)
                 }
                 Err(err) => {
@@ -201,6 +250,7 @@ where
                             | AuthError::TokensNotAccepted
                             | AuthError::InvalidToken(_)
                             | AuthError::Unidentified
+                            | AuthError::StalePermissions
                     ) {
                         tracing::info!(code = err.code(), "request refused: not authenticated");
                     }
@@ -237,35 +287,53 @@ impl Shared {
         &self,
         from_context: Option<ContextIdentity>,
         token: Token,
-    ) -> Result<Identity, AuthError> {
-        let (caller, scopes, carried, looked_up, origin) = match from_context {
+    ) -> Result<(Identity, Option<serde_json::Value>), AuthError> {
+        let (caller, scopes, carried, looked_up, origin, perm_ver) = match from_context {
+            // The authorizer in front already compared the token's version with the permissions.
             Some(found) => (
                 found.caller,
                 found.scopes,
                 found.permissions,
                 found.permissions_looked_up,
                 found.origin,
+                None,
             ),
             None => {
-                let (caller, scopes) = self.verify(token).await?;
-                (caller, scopes, None, false, Origin::BearerToken)
+                let (caller, scopes, perm_ver) = self.verify(token).await?;
+                (caller, scopes, None, false, Origin::BearerToken, perm_ver)
             }
         };
         let permissions = match carried {
             Some(p) => Some(p),
             // The authorizer looked and found none: asking again would only repeat its answer.
             None if looked_up => None,
-            None => self.hydrate(&caller.permissions_id).await?,
+            None => {
+                hydrate(
+                    &*self.source,
+                    self.permissions_timeout,
+                    &caller.permissions_id,
+                    Consistency::MinimizeLatency,
+                )
+                .await?
+            }
         };
-        Ok(Identity {
+        if perm_ver.is_some() && permissions_stale(perm_ver.as_ref(), permissions.as_ref()) {
+            return Err(AuthError::StalePermissions);
+        }
+        let identity = Identity {
             caller,
             scopes,
             permissions,
             origin,
-        })
+        };
+        Ok((identity, perm_ver))
     }
 
-    async fn verify(&self, token: Token) -> Result<(Caller, Vec<String>), AuthError> {
+    /// The caller, their scopes, and the token's permission version claim (when checked).
+    async fn verify(
+        &self,
+        token: Token,
+    ) -> Result<(Caller, Vec<String>, Option<serde_json::Value>), AuthError> {
         let token = match token {
             Token::Bearer(token) => token,
             Token::None => return Err(AuthError::MissingToken),
@@ -289,24 +357,34 @@ impl Shared {
         })?;
         let caller = Caller::identify(verified.sub.as_deref(), verified.client_id.as_deref())
             .ok_or(AuthError::Unidentified)?;
-        Ok((caller, verified.scopes.clone()))
+        let perm_ver = self
+            .perm_ver_claim
+            .as_deref()
+            .and_then(|claim| verified.claim(claim))
+            .cloned();
+        Ok((caller, verified.scopes.clone(), perm_ver))
     }
+}
 
-    /// The caller's permissions from the source; `None` when none are stored (or the id cannot be
-    /// a user id, so none can be).
-    async fn hydrate(&self, permissions_id: &str) -> Result<Option<UserPermissions>, AuthError> {
-        let Ok(id) = UserId::parse(permissions_id.to_owned()) else {
-            return Ok(None);
-        };
-        let span = tracing::debug_span!("permissions", user = %id);
-        match tokio::time::timeout(self.permissions_timeout, self.source.permissions(&id))
-            .instrument(span)
-            .await
-        {
-            Ok(Ok(permissions)) => Ok(permissions),
-            Ok(Err(err)) => Err(AuthError::PermissionsUnavailable(err)),
-            Err(_) => Err(AuthError::PermissionsTimeout(self.permissions_timeout)),
-        }
+/// The caller's permissions from `source`, as fresh as `consistency` asks; `None` when none are
+/// stored (or the id cannot be a user id, so none can be).
+async fn hydrate(
+    source: &dyn PermissionsSource,
+    timeout: Duration,
+    permissions_id: &str,
+    consistency: Consistency,
+) -> Result<Option<UserPermissions>, AuthError> {
+    let Ok(id) = UserId::parse(permissions_id.to_owned()) else {
+        return Ok(None);
+    };
+    let span = tracing::debug_span!("permissions", user = %id, %consistency);
+    match tokio::time::timeout(timeout, source.permissions_at(&id, consistency))
+        .instrument(span)
+        .await
+    {
+        Ok(Ok(permissions)) => Ok(permissions),
+        Ok(Err(err)) => Err(AuthError::PermissionsUnavailable(err)),
+        Err(_) => Err(AuthError::PermissionsTimeout(timeout)),
     }
 }
 

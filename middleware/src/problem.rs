@@ -120,6 +120,10 @@ pub enum AuthError {
     /// The token verified but names neither a subject nor a client (401).
     #[error("the token names no subject (sub) and no client (client_id)")]
     Unidentified,
+    /// The token's permission version is below the caller's current one: its claims are out of
+    /// date and the client should refresh it (401).
+    #[error("the token's permissions are out of date: refresh the token to get the current ones")]
+    StalePermissions,
     /// The issuer's keys could not be had, so the token could not be judged (503).
     #[error("the issuer's keys are unavailable")]
     KeysUnavailable(#[source] JwtError),
@@ -150,6 +154,7 @@ impl AuthError {
             | Self::TokensNotAccepted
             | Self::InvalidToken(_)
             | Self::Unidentified => (S::UNAUTHORIZED, "unauthorized", "Unauthorized"),
+            Self::StalePermissions => (S::UNAUTHORIZED, "stale-permissions", "Stale permissions"),
             Self::KeysUnavailable(_) => (
                 S::SERVICE_UNAVAILABLE,
                 "authentication-unavailable",
@@ -192,6 +197,7 @@ impl AuthError {
             Self::TokensNotAccepted => "tokens-not-accepted",
             Self::InvalidToken(e) | Self::KeysUnavailable(e) => e.code(),
             Self::Unidentified => "unidentified",
+            Self::StalePermissions => clearance_core::authz::STALE_PERMISSIONS,
             Self::PermissionsUnavailable(_) | Self::PermissionsTimeout(_) => {
                 "permissions-unavailable"
             }
@@ -241,6 +247,9 @@ impl IntoResponse for AuthError {
         if let Self::Forbidden(outcome) = &self {
             problem = problem.with_code(outcome.code());
         }
+        if let Self::StalePermissions = &self {
+            problem = problem.with_code(self.code());
+        }
         let mut response = problem.into_response();
         let headers = response.headers_mut();
         match &self {
@@ -251,6 +260,14 @@ impl IntoResponse for AuthError {
                 headers.insert(
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static("Bearer error=\"invalid_token\""),
+                );
+            }
+            Self::StalePermissions => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(
+                        "Bearer error=\"invalid_token\", error_description=\"stale-permissions: the token's permissions are out of date; refresh the token\"",
+                    ),
                 );
             }
             _ if status == StatusCode::SERVICE_UNAVAILABLE => {

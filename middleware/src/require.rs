@@ -35,11 +35,12 @@ use axum::extract::rejection::RawPathParamsRejection;
 use axum::extract::{FromRequestParts, RawPathParams};
 use axum::response::{IntoResponse, Response};
 use clearance_core::authz::{Outcome, Requirement, evaluate};
+use clearance_core::consistency::Consistency;
 use clearance_core::domain::RoleOrder;
 use http::Request;
 use tower::{Layer, Service};
 
-use crate::auth::Roles;
+use crate::auth::{Reread, Roles};
 use crate::identity::{Identity, NOT_BEHIND_LAYER};
 use crate::problem::AuthError;
 
@@ -183,6 +184,21 @@ impl RequireLayer {
         } else {
             HashMap::new()
         };
+        // A rule asking for fresher permissions than the cache's reads them again, past it.
+        if requirement.consistency != Consistency::MinimizeLatency {
+            let reread = parts
+                .extensions
+                .get::<Reread>()
+                .ok_or_else(|| AuthError::Misconfigured(NOT_BEHIND_LAYER.into()))?
+                .clone();
+            let identity = parts
+                .extensions
+                .get_mut::<Identity>()
+                .ok_or_else(|| AuthError::Misconfigured(NOT_BEHIND_LAYER.into()))?;
+            identity.permissions = reread
+                .read(&identity.caller.permissions_id, requirement.consistency)
+                .await?;
+        }
         let identity = parts
             .extensions
             .get::<Identity>()

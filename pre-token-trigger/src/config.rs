@@ -3,6 +3,7 @@
 //! | variable | default | meaning |
 //! | --- | --- | --- |
 //! | `CLAIM_ROLE`, `CLAIM_COMPANIES`, `CLAIM_ID` | `role`, `companies`, `id` | claim names |
+//! | `CLAIM_PERM_VER` | `perm_ver` | the claim holding the user's permission version (a string such as `"4"`), which the authorizer and the middleware compare with the current one |
 //! | `ACCESS_TOKEN_CLAIMS` | `true` | versions 2 and 3: add the claims to the access token too |
 //! | `ACCESS_TOKEN_COMPANIES` | `array` | in the access token, `companies` as a JSON array or as `json-string` like the ID token |
 //! | `PERMISSION_SCOPES_PREFIX` | unset (off) | versions 2 and 3: add scopes `{prefix}company:{id}` and `{prefix}role:{role}` to the access token |
@@ -99,6 +100,8 @@ pub struct TriggerConfig {
     pub companies_claim: String,
     /// Claim name for the permissions' user id.
     pub id_claim: String,
+    /// Claim name for the permission version the claims were read at.
+    pub perm_ver_claim: String,
     /// Versions 2 and 3: add the claims to the access token.
     pub access_token_claims: bool,
     /// The access token's `companies` format (the ID token's is always a JSON string).
@@ -121,6 +124,7 @@ impl Default for TriggerConfig {
             role_claim: "role".into(),
             companies_claim: "companies".into(),
             id_claim: "id".into(),
+            perm_ver_claim: "perm_ver".into(),
             access_token_claims: true,
             access_token_companies: CompaniesFormat::Array,
             permission_scopes_prefix: None,
@@ -150,6 +154,9 @@ impl TriggerConfig {
         }
         if let Some(v) = env.get("CLAIM_ID") {
             config.id_claim = v;
+        }
+        if let Some(v) = env.get("CLAIM_PERM_VER") {
+            config.perm_ver_claim = v;
         }
         if let Some(v) = env.bool("ACCESS_TOKEN_CLAIMS")? {
             config.access_token_claims = v;
@@ -223,6 +230,7 @@ impl TriggerConfig {
             ("CLAIM_ROLE", &self.role_claim),
             ("CLAIM_COMPANIES", &self.companies_claim),
             ("CLAIM_ID", &self.id_claim),
+            ("CLAIM_PERM_VER", &self.perm_ver_claim),
             ("CLAIM_COMPANIES_OMITTED", &self.companies_omitted_claim),
         ];
         for (variable, name) in names {

@@ -1,11 +1,12 @@
 //! The handler: read the event, look the permissions up, answer in the event's own format.
 //!
 //! The answer is the event itself with `response` replaced, built whole or not at all. The trigger
-//! only ever adds its three claims (and, if configured, scopes): it never suppresses a claim, never
+//! only ever adds its four claims (role, companies, id and the permission version `perm_ver`) (and, if configured, scopes): it never suppresses a claim, never
 //! touches a reserved one, and never sends a group override (which would replace the user's groups).
 
 use std::sync::Arc;
 
+use clearance_core::consistency::Consistency;
 use clearance_core::domain::{UserId, UserPermissions};
 use clearance_core::source::PermissionsSource;
 use serde_json::{Map, Value, json};
@@ -44,7 +45,13 @@ impl Trigger {
     pub async fn handle(&self, mut event: Value) -> Result<Value, TriggerError> {
         let parsed = PreTokenEvent::parse(&event)?;
         let id = self.permissions_id(&parsed)?;
-        let lookup = tokio::time::timeout(self.config.budget, self.source.permissions(&id)).await;
+        // A token carries its claims for up to a day: read them past every cache, so that a client
+        // refreshing its token after `stale-permissions` gets the current version at once.
+        let lookup = tokio::time::timeout(
+            self.config.budget,
+            self.source.permissions_at(&id, Consistency::Full),
+        )
+        .await;
         let permissions = match lookup {
             Ok(Ok(found)) => found,
             Ok(Err(err)) => {
@@ -130,6 +137,11 @@ impl Trigger {
         claims.insert(
             self.config.id_claim.clone(),
             Value::String(user.id.to_string()),
+        );
+        // A string, like every claim here (version 1 events accept only strings).
+        claims.insert(
+            self.config.perm_ver_claim.clone(),
+            Value::String(user.version.to_string()),
         );
         claims
     }

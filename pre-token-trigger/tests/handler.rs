@@ -68,7 +68,7 @@ fn assert_only_permission_claims(response: &Value) {
                 "reserved claim {key} emitted"
             );
             assert!(
-                ["role", "companies", "id"].contains(&key.as_str()),
+                ["role", "companies", "id", "perm_ver"].contains(&key.as_str()),
                 "unexpected claim {key}"
             );
         }
@@ -111,7 +111,8 @@ async fn version_1_events_get_the_references_id_token_claims() {
             &json!({"claimsOverrideDetails": {"claimsToAddOrOverride": {
                 "role": "Manager",
                 "companies": "[\"1111\",\"2222\"]",
-                "id": SUB
+                "id": SUB,
+                "perm_ver": "1"
             }}}),
             "{name}"
         );
@@ -132,12 +133,12 @@ async fn versions_2_and_3_add_claims_to_both_tokens() {
         let details = &output["response"]["claimsAndScopeOverrideDetails"];
         assert_eq!(
             details["idTokenGeneration"],
-            json!({"claimsToAddOrOverride": {"role": "Manager", "companies": "[\"1111\",\"2222\"]", "id": SUB}}),
+            json!({"claimsToAddOrOverride": {"role": "Manager", "companies": "[\"1111\",\"2222\"]", "id": SUB, "perm_ver": "1"}}),
             "{name}"
         );
         assert_eq!(
             details["accessTokenGeneration"],
-            json!({"claimsToAddOrOverride": {"role": "Manager", "companies": ["1111", "2222"], "id": SUB}}),
+            json!({"claimsToAddOrOverride": {"role": "Manager", "companies": ["1111", "2222"], "id": SUB, "perm_ver": "1"}}),
             "{name}"
         );
         assert_eq!(details.as_object().unwrap().len(), 2, "{name}: {details}");
@@ -154,7 +155,7 @@ async fn machine_tokens_are_looked_up_by_app_client_id_and_get_only_access_claim
     assert_eq!(
         output["response"],
         json!({"claimsAndScopeOverrideDetails": {"accessTokenGeneration": {
-            "claimsToAddOrOverride": {"role": "Standard", "companies": ["3333"], "id": M2M}
+            "claimsToAddOrOverride": {"role": "Standard", "companies": ["3333"], "id": M2M, "perm_ver": "1"}
         }}})
     );
 }

@@ -66,6 +66,17 @@ pub struct Settings {
     #[arg(long, env = "CLEARANCE_CACHE_NEGATIVE_TTL", default_value = "5s", value_parser = humantime::parse_duration)]
     pub cache_negative_ttl: Duration,
 
+    /// Refresh-ahead: an entry older than this is still served while one background read
+    /// replaces it, so a hot user is never much older than this (0s turns it off; at or above
+    /// the TTL it never happens).
+    #[arg(long, env = "CLEARANCE_CACHE_REFRESH_AFTER", default_value = "4s", value_parser = humantime::parse_duration)]
+    pub cache_refresh_after: Duration,
+
+    /// Stale-if-error: how long past its TTL a found user's entry may still be served while the
+    /// store fails (never "no such user"; 0s turns it off).
+    #[arg(long, env = "CLEARANCE_CACHE_STALE_IF_ERROR", default_value = "60s", value_parser = humantime::parse_duration)]
+    pub cache_stale_if_error: Duration,
+
     /// The most users the cache holds.
     #[arg(long, env = "CLEARANCE_CACHE_CAPACITY", default_value_t = 100_000)]
     pub cache_capacity: u64,
@@ -140,6 +151,8 @@ impl Settings {
             ttl: self.cache_ttl,
             negative_ttl: self.cache_negative_ttl.min(self.cache_ttl),
             capacity: self.cache_capacity,
+            refresh_after: self.cache_refresh_after,
+            stale_if_error: self.cache_stale_if_error,
         })
     }
 

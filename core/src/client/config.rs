@@ -42,6 +42,12 @@ pub const ENV_MAX_ATTEMPTS: &str = "PERMISSIONS_MAX_ATTEMPTS";
 pub const ENV_CACHE_TTL: &str = "PERMISSIONS_CACHE_TTL";
 /// How long "no such user" is cached, a duration such as `2s` (the default).
 pub const ENV_NEGATIVE_CACHE_TTL: &str = "PERMISSIONS_NEGATIVE_CACHE_TTL";
+/// After how long a cached user is refreshed in the background while still served, a duration
+/// such as `4s` (the default; `0s` turns refresh-ahead off).
+pub const ENV_CACHE_REFRESH_AFTER: &str = "PERMISSIONS_CACHE_REFRESH_AFTER";
+/// How long past its TTL a cached user may be served while the source fails, a duration such as
+/// `60s` (the default; `0s` turns stale-if-error off).
+pub const ENV_CACHE_STALE_IF_ERROR: &str = "PERMISSIONS_CACHE_STALE_IF_ERROR";
 /// Deprecated: [`ENV_ATTEMPT_TIMEOUT`] in milliseconds.
 pub const ENV_ATTEMPT_TIMEOUT_MS: &str = "PERMISSIONS_ATTEMPT_TIMEOUT_MS";
 /// Deprecated: [`ENV_TOTAL_TIMEOUT`] in milliseconds.

@@ -35,16 +35,18 @@ use std::time::{Duration, Instant};
 use reqwest::{Method, StatusCode, Url};
 use serde::{Deserialize, Serialize};
 
+use crate::consistency::Consistency;
 use crate::domain::{CompanyId, RoleRequirement, UserId, UserPermissions};
 
 #[cfg(feature = "client-sigv4")]
 pub use config::SigV4;
 pub use config::{
     Auth, ClientConfig, ClientCredentials, ENV_API_URL, ENV_ATTEMPT_TIMEOUT,
-    ENV_ATTEMPT_TIMEOUT_MS, ENV_AUTH, ENV_AWS_REGION, ENV_CACHE_TTL, ENV_CACHE_TTL_SECS,
-    ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_MAX_ATTEMPTS, ENV_NEGATIVE_CACHE_TTL,
-    ENV_NEGATIVE_CACHE_TTL_SECS, ENV_SCOPES, ENV_SIGV4_REGION, ENV_SIGV4_SERVICE, ENV_TOKEN_URL,
-    ENV_TOTAL_TIMEOUT, ENV_TOTAL_TIMEOUT_MS, Secret,
+    ENV_ATTEMPT_TIMEOUT_MS, ENV_AUTH, ENV_AWS_REGION, ENV_CACHE_REFRESH_AFTER,
+    ENV_CACHE_STALE_IF_ERROR, ENV_CACHE_TTL, ENV_CACHE_TTL_SECS, ENV_CLIENT_ID, ENV_CLIENT_SECRET,
+    ENV_MAX_ATTEMPTS, ENV_NEGATIVE_CACHE_TTL, ENV_NEGATIVE_CACHE_TTL_SECS, ENV_SCOPES,
+    ENV_SIGV4_REGION, ENV_SIGV4_SERVICE, ENV_TOKEN_URL, ENV_TOTAL_TIMEOUT, ENV_TOTAL_TIMEOUT_MS,
+    Secret,
 };
 pub use error::{ClientConfigError, ClientError, TokenError};
 
@@ -194,7 +196,22 @@ impl PermissionsClient {
 
     /// A user's permissions (`GET /users/{id}`), or `None` if Clearance holds none (404).
     pub async fn get_user(&self, id: &UserId) -> Result<Option<UserPermissions>, ClientError> {
-        let url = self.url(&["users", id.as_str()]);
+        self.get_user_at(id, Consistency::MinimizeLatency).await
+    }
+
+    /// A user's permissions read as fresh as `consistency` asks (`GET
+    /// /users/{id}?consistency=...`; the default sends no parameter): the API's cache, at least a
+    /// version, or a strongly consistent store read.
+    pub async fn get_user_at(
+        &self,
+        id: &UserId,
+        consistency: Consistency,
+    ) -> Result<Option<UserPermissions>, ClientError> {
+        let mut url = self.url(&["users", id.as_str()]);
+        if consistency != Consistency::MinimizeLatency {
+            url.query_pairs_mut()
+                .append_pair("consistency", &consistency.to_string());
+        }
         let answer = self.call("get_user", Method::GET, url, None).await?;
         match answer.status {
             StatusCode::OK => decode::<UserPermissions>(&answer.body).map(Some),

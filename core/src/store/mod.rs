@@ -28,6 +28,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use crate::consistency::{Consistency, Served};
 use crate::domain::{CompanyId, Permissions, UserId, UserPermissions};
 
 /// The condition a write must meet, checked atomically with the write.
@@ -171,6 +172,31 @@ pub trait PermissionStore: Send + Sync + 'static {
         self.get(id).await
     }
 
+    /// The user's permissions read as fresh as `consistency` asks, and how fresh the answer is.
+    ///
+    /// Stores without a cache have nothing older to serve: they answer from [`Self::get`] (or
+    /// [`Self::get_latest`] for a fully consistent read) with no freshness. The cache overrides
+    /// this to serve its entries when they are fresh enough and to say how old they are.
+    async fn get_with(
+        &self,
+        id: &UserId,
+        consistency: Consistency,
+    ) -> Result<Served<Option<UserPermissions>>, StoreError> {
+        let found = match consistency {
+            Consistency::MinimizeLatency => self.get(id).await?,
+            Consistency::Full => self.get_latest(id).await?,
+            Consistency::AtLeast(_) => {
+                let found = self.get(id).await?;
+                if consistency.accepts_cached(found.as_ref().map(|u| u.version)) {
+                    found
+                } else {
+                    self.get_latest(id).await?
+                }
+            }
+        };
+        Ok(Served::uncached(found))
+    }
+
     /// Creates or replaces the user's permissions if `precondition` holds, setting `version` to the
     /// stored version + 1 (1 on create), `updatedAt` to now and `updatedBy` to `actor`.
     async fn put(
@@ -208,6 +234,18 @@ pub trait PermissionStore: Send + Sync + 'static {
     /// The users among `ids` that exist (at most [`MAX_BATCH_GET`] ids), in no particular order.
     async fn batch_get(&self, ids: &[UserId]) -> Result<Vec<UserPermissions>, StoreError>;
 
+    /// [`Self::batch_get`], as fresh as `consistency` asks. Stores without a cache have nothing
+    /// older to serve and answer as [`Self::batch_get`]; the cache reads past its entries that are
+    /// not fresh enough.
+    async fn batch_get_with(
+        &self,
+        ids: &[UserId],
+        consistency: Consistency,
+    ) -> Result<Vec<UserPermissions>, StoreError> {
+        let _ = consistency;
+        self.batch_get(ids).await
+    }
+
     /// Whether the store can serve requests now.
     async fn ready(&self) -> Result<(), StoreError>;
 
@@ -225,6 +263,13 @@ impl<S: PermissionStore + ?Sized> PermissionStore for Arc<S> {
     }
     async fn get_latest(&self, id: &UserId) -> Result<Option<UserPermissions>, StoreError> {
         (**self).get_latest(id).await
+    }
+    async fn get_with(
+        &self,
+        id: &UserId,
+        consistency: Consistency,
+    ) -> Result<Served<Option<UserPermissions>>, StoreError> {
+        (**self).get_with(id, consistency).await
     }
     async fn put(
         &self,
@@ -252,6 +297,13 @@ impl<S: PermissionStore + ?Sized> PermissionStore for Arc<S> {
     }
     async fn batch_get(&self, ids: &[UserId]) -> Result<Vec<UserPermissions>, StoreError> {
         (**self).batch_get(ids).await
+    }
+    async fn batch_get_with(
+        &self,
+        ids: &[UserId],
+        consistency: Consistency,
+    ) -> Result<Vec<UserPermissions>, StoreError> {
+        (**self).batch_get_with(ids, consistency).await
     }
     async fn ready(&self) -> Result<(), StoreError> {
         (**self).ready().await

@@ -2,12 +2,17 @@
 //! `If-None-Match` turned into the store's [`Precondition`] for writes (checked by the store
 //! itself, never against a cached copy), and `If-None-Match` on reads (304 Not Modified).
 //!
+//! Answers served through the cache say how fresh they are ([`with_freshness`]): `Age` (seconds
+//! since the store read) and an RFC 9211 `Cache-Status` (hit, refresh-ahead, stale-if-error, or
+//! why the store was read).
+//!
 //! Entity tags are the user's version in quotes; weak tags (`W/"3"`) are refused, since versions
 //! are exact.
 
 use axum::Json;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use clearance_core::consistency::Freshness;
 use clearance_core::domain::UserPermissions;
 use clearance_core::store::Precondition;
 
@@ -112,6 +117,25 @@ pub fn not_modified(headers: &HeaderMap, user: &UserPermissions) -> Option<Respo
     }
     Some(response)
 }
+
+/// The name this API gives its cache in `Cache-Status`.
+pub const CACHE_NAME: &str = "clearance";
+
+/// Adds `Age` and `Cache-Status` to an answer that went through the cache (nothing when no cache
+/// is configured: the store answered).
+pub fn with_freshness(mut response: Response, freshness: Option<Freshness>) -> Response {
+    if let Some(freshness) = freshness {
+        let headers = response.headers_mut();
+        headers.insert(header::AGE, HeaderValue::from(freshness.age_secs()));
+        if let Ok(value) = HeaderValue::from_str(&freshness.cache_status(CACHE_NAME)) {
+            headers.insert(CACHE_STATUS, value);
+        }
+    }
+    response
+}
+
+/// RFC 9211's response header.
+pub const CACHE_STATUS: header::HeaderName = header::HeaderName::from_static("cache-status");
 
 #[cfg(test)]
 mod tests {

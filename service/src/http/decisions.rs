@@ -2,17 +2,21 @@
 //!
 //! `POST /check` is Clearance's own shape; the AuthZEN 1.0 endpoints (`super::authzen`) ask the
 //! same question in the standard's shape. Both read the user through the cache and decide with
-//! `clearance_core::domain::decide`, the function the authorizers and middleware use too.
+//! `clearance_core::domain::decide`, the function the authorizers and middleware use too. Both
+//! take `?consistency=` and answer with `Age` and `Cache-Status` when the cache answered.
 
 use axum::Json;
 use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use clearance_core::consistency::{Consistency, Freshness};
 use clearance_core::domain::{
     CompanyId, Decision, DecisionView, Role, RoleRequirement, UserId, decide,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::extract::JsonBody;
+use super::conditional::with_freshness;
+use super::extract::{ConsistencyParam, ConsistencyQuery, JsonBody};
 use super::problem::{ApiError, Problem};
 use crate::state::AppState;
 
@@ -61,11 +65,15 @@ impl From<DecisionView> for CheckResponse {
 async fn evaluate(
     state: &AppState,
     user: &UserId,
+    consistency: Consistency,
     company: Option<&CompanyId>,
     role: Option<&RoleRequirement>,
-) -> Result<Decision, ApiError> {
-    let permissions = state.store.get(user).await?;
-    Ok(decide(permissions.as_ref(), company, role, &state.roles))
+) -> Result<(Decision, Option<Freshness>), ApiError> {
+    let served = state.store.get_with(user, consistency).await?;
+    Ok((
+        decide(served.value.as_ref(), company, role, &state.roles),
+        served.freshness,
+    ))
 }
 
 fn requirement(
@@ -85,6 +93,7 @@ fn requirement(
 /// Decides whether a user may act for a company in a role.
 #[utoipa::path(
     post, path = "/check", tag = "decisions",
+    params(ConsistencyQuery),
     request_body = CheckBody,
     responses(
         (status = 200, description = "The decision and the rule that made it", body = CheckResponse),
@@ -94,11 +103,14 @@ fn requirement(
 )]
 pub async fn check(
     State(state): State<AppState>,
+    ConsistencyParam(consistency): ConsistencyParam,
     JsonBody(body): JsonBody<CheckBody>,
-) -> Result<Json<CheckResponse>, ApiError> {
+) -> Result<Response, ApiError> {
     let user = UserId::parse_field("user", body.user)?;
     let company = body.company.map(CompanyId::parse).transpose()?;
     let role = requirement(body.role, body.at_least, &state)?;
-    let decision = evaluate(&state, &user, company.as_ref(), role.as_ref()).await?;
-    Ok(Json(DecisionView::from(&decision).into()))
+    let (decision, freshness) =
+        evaluate(&state, &user, consistency, company.as_ref(), role.as_ref()).await?;
+    let answer: CheckResponse = DecisionView::from(&decision).into();
+    Ok(with_freshness(Json(answer).into_response(), freshness))
 }

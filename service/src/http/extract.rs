@@ -5,6 +5,8 @@
 //!   has named fields).
 //! - [`UserIdPath`], [`CompanyPath`]: a validated id from the path (400 naming the rule broken).
 //! - [`QueryParams`]: query parameters (400 naming the parameter).
+//! - [`ConsistencyParam`]: how fresh a read or a decision must be (`?consistency=`, 400 naming
+//!   the accepted forms).
 //!
 //! Conditional headers (`If-Match`, `If-None-Match`) are read in [`super::conditional`].
 
@@ -13,6 +15,7 @@ use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use bytes::Bytes;
+use clearance_core::consistency::{Consistency, ConsistencyError};
 use clearance_core::domain::{CompanyId, UserId};
 use serde::de::DeserializeOwned;
 
@@ -136,5 +139,38 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T>
             .await
             .map_err(|e| ApiError::InvalidParameter(e.body_text()))?;
         Ok(Self(value))
+    }
+}
+
+/// How fresh a read or a decision must be: `?consistency=minimize-latency` (the default: the
+/// cache), `at-least:<version>` (the cache only if its entry is that version or newer, else the
+/// store: read your writes with the ETag a write returned) or `fully-consistent` (a strongly
+/// consistent store read). Other query parameters are left to the handler.
+pub struct ConsistencyParam(pub Consistency);
+
+/// The query parameter [`ConsistencyParam`] reads, as the OpenAPI document describes it.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ConsistencyQuery {
+    /// How fresh the answer must be: `minimize-latency` (default: the cache), `at-least:<version>`
+    /// (e.g. `at-least:4` or the ETag `at-least:"4"`: the cache only if its entry is that version
+    /// or newer, else the store) or `fully-consistent` (a strongly consistent store read).
+    #[param(example = "fully-consistent")]
+    pub consistency: Option<String>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ConsistencyParam {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let QueryParams(query) =
+            QueryParams::<ConsistencyQuery>::from_request_parts(parts, state).await?;
+        match query.consistency {
+            None => Ok(Self(Consistency::default())),
+            Some(raw) => raw
+                .parse()
+                .map(Self)
+                .map_err(|e: ConsistencyError| ApiError::InvalidParameter(e.to_string())),
+        }
     }
 }

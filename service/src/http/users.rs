@@ -3,16 +3,16 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use clearance_core::domain::{Permissions, Role, UserId, UserPermissions, ValidationError};
 use clearance_core::store::ops::{self, PermissionsPatch};
 use clearance_core::store::{MAX_BATCH_GET, Precondition};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::conditional::{not_modified, precondition, with_etag};
+use super::conditional::{not_modified, precondition, with_etag, with_freshness};
 use super::context::RequestContext;
-use super::extract::{JsonBody, UserIdPath};
+use super::extract::{ConsistencyParam, ConsistencyQuery, JsonBody, UserIdPath};
 use super::problem::{ApiError, Problem};
 use crate::state::AppState;
 
@@ -67,9 +67,11 @@ pub struct BatchGetResponse {
     params(
         ("id" = String, Path, description = "The user's id (a Cognito sub, username or app client id)"),
         ("If-None-Match" = Option<String>, Header, description = "Entity tags (`\"3\"`, a comma-separated list, or `*`): 304 when one is the current version"),
+        ConsistencyQuery,
     ),
     responses(
-        (status = 200, description = "The user's permissions; the ETag header holds the version", body = UserPermissions),
+        (status = 200, description = "The user's permissions; the ETag header holds the version; Age and Cache-Status say how fresh an answer from the cache is", body = UserPermissions,
+            headers(("Age" = u64, description = "Seconds since the store read (answers through the cache)"), ("Cache-Status" = String, description = "RFC 9211: hit, refresh-ahead, stale-if-error, or why the store was read"))),
         (status = 304, description = "Not modified (If-None-Match matched the current version)"),
         (status = 400, description = "The id breaks a rule", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No permissions are stored for the user", body = Problem, content_type = "application/problem+json"),
@@ -79,17 +81,17 @@ pub struct BatchGetResponse {
 pub async fn get_user(
     State(state): State<AppState>,
     UserIdPath(id): UserIdPath,
+    ConsistencyParam(consistency): ConsistencyParam,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let user = state
-        .store
-        .get(&id)
-        .await?
-        .ok_or_else(|| ApiError::UserNotFound(id.to_string()))?;
-    if let Some(not_modified) = not_modified(&headers, &user) {
-        return Ok(not_modified);
-    }
-    Ok(with_etag(StatusCode::OK, &user))
+    let served = state.store.get_with(&id, consistency).await?;
+    let response = match served.value {
+        None => ApiError::UserNotFound(id.to_string()).into_response(),
+        Some(user) => {
+            not_modified(&headers, &user).unwrap_or_else(|| with_etag(StatusCode::OK, &user))
+        }
+    };
+    Ok(with_freshness(response, served.freshness))
 }
 
 /// Creates or replaces a user's permissions.
@@ -233,6 +235,7 @@ pub async fn delete_user(
 /// Reads many users at once.
 #[utoipa::path(
     post, path = "/users/batch-get", tag = "users",
+    params(ConsistencyQuery),
     request_body = BatchGetBody,
     responses(
         (status = 200, description = "The users found and the ids missing", body = BatchGetResponse),
@@ -242,6 +245,7 @@ pub async fn delete_user(
 )]
 pub async fn batch_get(
     State(state): State<AppState>,
+    ConsistencyParam(consistency): ConsistencyParam,
     JsonBody(body): JsonBody<BatchGetBody>,
 ) -> Result<Json<BatchGetResponse>, ApiError> {
     if body.ids.is_empty() || body.ids.len() > MAX_BATCH_GET {
@@ -261,7 +265,7 @@ pub async fn batch_get(
             ids.push(id);
         }
     }
-    let mut found = state.store.batch_get(&ids).await?;
+    let mut found = state.store.batch_get_with(&ids, consistency).await?;
     let mut users = Vec::with_capacity(found.len());
     let mut missing = Vec::new();
     for id in &ids {

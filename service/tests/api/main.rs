@@ -40,6 +40,7 @@ macro_rules! http_suite {
             users::batch_get_takes_1_to_100_valid_ids,
             users::ids_with_unicode_and_reserved_characters_work_in_paths,
             users::the_largest_user_the_rules_allow_is_stored_and_read_back,
+            users::reads_say_how_fresh_they_are_and_take_a_consistency,
             companies::listing_pages_through_every_member_of_a_company,
             companies::an_empty_company_lists_no_one,
             companies::a_tampered_or_foreign_cursor_is_400,

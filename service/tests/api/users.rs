@@ -325,3 +325,75 @@ pub async fn the_largest_user_the_rules_allow_is_stored_and_read_back(app: &Test
     assert_eq!(read.status, 200);
     assert_eq!(read.json()["companies"], json!(companies));
 }
+
+pub async fn reads_say_how_fresh_they_are_and_take_a_consistency(app: &TestApp) {
+    app.given_user("alice", &["1111"], "Manager").await;
+    // The first read after a write goes to the store; the next is a hit, with its age.
+    let first = app.get("/users/alice").await;
+    assert_eq!(first.status, 200, "{}", first.text);
+    assert_eq!(
+        first.header("cache-status"),
+        Some("clearance; fwd=miss; stored")
+    );
+    assert_eq!(first.header("age"), Some("0"));
+    let hit = app.get("/users/alice").await;
+    let status = hit.header("cache-status").unwrap_or_default();
+    assert!(status.starts_with("clearance; hit; ttl="), "{status}");
+    assert!(hit.header("age").is_some());
+    // A fully consistent read goes past the cache, whatever it holds.
+    let full = app.get("/users/alice?consistency=fully-consistent").await;
+    assert_eq!(full.status, 200);
+    assert_eq!(
+        full.header("cache-status"),
+        Some("clearance; fwd=request; stored")
+    );
+    // Read your writes: the ETag a write returned, as a version to be at least as fresh as.
+    let replaced = app
+        .put(
+            "/users/alice",
+            json!({"companies": ["1111"], "role": "Standard"}),
+        )
+        .await;
+    let etag = replaced.header("etag").unwrap().to_owned();
+    assert_eq!(etag, "\"2\"");
+    let mine = app
+        .get(&format!("/users/alice?consistency=at-least:{etag}"))
+        .await;
+    assert_eq!(mine.status, 200, "{}", mine.text);
+    assert_eq!(mine.json()["role"], "Standard");
+    let cached = app.get("/users/alice?consistency=at-least:2").await;
+    let status = cached.header("cache-status").unwrap_or_default();
+    assert!(status.contains("hit"), "version 2 is cached now: {status}");
+    // "No such user" from the cache says so too.
+    let missing = app.get("/users/nobody").await;
+    missing.problem(404, "user-not-found");
+    assert!(missing.header("cache-status").is_some());
+    // Batch reads and decisions take the same parameter.
+    let batch = app
+        .post(
+            "/users/batch-get?consistency=fully-consistent",
+            json!({"ids": ["alice"]}),
+        )
+        .await;
+    assert_eq!(batch.status, 200, "{}", batch.text);
+    assert_eq!(batch.json()["users"][0]["version"], 2);
+    let check = app
+        .post(
+            "/check?consistency=fully-consistent",
+            json!({"user": "alice", "company": "1111", "role": "Manager"}),
+        )
+        .await;
+    assert_eq!(check.json()["allowed"], false, "{}", check.text);
+    assert_eq!(
+        check.header("cache-status"),
+        Some("clearance; fwd=request; stored")
+    );
+    // Anything else is refused, naming the forms that are accepted.
+    for bad in ["latest", "at-least:", "at-least:W/\"2\""] {
+        let body = app
+            .get(&format!("/users/alice?consistency={bad}"))
+            .await
+            .problem(400, "invalid-parameter");
+        assert_detail_contains(&body, "fully-consistent");
+    }
+}

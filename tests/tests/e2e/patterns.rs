@@ -68,6 +68,7 @@ fn client(url: &str, ttl: Duration) -> CachedSource<PermissionsClient> {
             ttl,
             negative_ttl: ttl,
             capacity: 1_000,
+            ..CacheSettings::default()
         },
     )
 }

@@ -40,7 +40,7 @@ async fn the_trigger_adds_claims_read_from_the_permissions_service_over_http() {
         .unwrap();
     assert_eq!(
         v1["response"]["claimsOverrideDetails"]["claimsToAddOrOverride"],
-        json!({"role": "Manager", "companies": "[\"1111\"]", "id": SUB})
+        json!({"role": "Manager", "companies": "[\"1111\"]", "id": SUB, "perm_ver": "1"})
     );
     let v2 = trigger
         .handle(event("v2-authentication.json"))
@@ -69,7 +69,7 @@ async fn the_trigger_reads_dynamodb_directly() {
         .unwrap();
     assert_eq!(
         out["response"]["claimsAndScopeOverrideDetails"]["idTokenGeneration"]["claimsToAddOrOverride"],
-        json!({"role": "Admin", "companies": "[\"1111\",\"2222\"]", "id": SUB})
+        json!({"role": "Admin", "companies": "[\"1111\",\"2222\"]", "id": SUB, "perm_ver": "1"})
     );
     let m2m = trigger
         .handle(event("v3-client-credentials.json"))

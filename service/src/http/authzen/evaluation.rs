@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::State;
+use axum::response::{IntoResponse, Response};
 use clearance_core::domain::{
     CompanyId, Decision, RoleRequirement, UserId, UserPermissions, ValidationError, decide,
 };
@@ -15,7 +16,8 @@ use utoipa::ToSchema;
 use super::{
     Action, AuthzenDecision, Resource, Subject, at_least, requirement, resource_company, subject_id,
 };
-use crate::http::extract::JsonBody;
+use crate::http::conditional::with_freshness;
+use crate::http::extract::{ConsistencyParam, ConsistencyQuery, JsonBody};
 use crate::http::problem::{ApiError, Problem};
 use crate::state::AppState;
 
@@ -86,6 +88,7 @@ impl Question {
 /// (503) is an error.
 #[utoipa::path(
     post, path = "/access/v1/evaluation", tag = "authzen",
+    params(ConsistencyQuery),
     request_body = AuthzenRequest,
     responses(
         (status = 200, description = "The decision", body = AuthzenResponse),
@@ -95,8 +98,9 @@ impl Question {
 )]
 pub async fn evaluation(
     State(state): State<AppState>,
+    ConsistencyParam(consistency): ConsistencyParam,
     JsonBody(body): JsonBody<AuthzenRequest>,
-) -> Result<Json<AuthzenResponse>, ApiError> {
+) -> Result<Response, ApiError> {
     let question = Question::parse(
         &state,
         "",
@@ -105,8 +109,12 @@ pub async fn evaluation(
         &body.action,
         body.context.as_ref(),
     )?;
-    let user = state.store.get(&question.user).await?;
-    Ok(Json((&question.decide(&state, user.as_ref())).into()))
+    let served = state.store.get_with(&question.user, consistency).await?;
+    let answer: AuthzenResponse = (&question.decide(&state, served.value.as_ref())).into();
+    Ok(with_freshness(
+        Json(answer).into_response(),
+        served.freshness,
+    ))
 }
 
 /// One evaluation of a batch: each member missing here is taken from the top level.
@@ -214,6 +222,7 @@ fn member<'a, T>(
 /// `execute_all` (default), `deny_on_first_deny` or `permit_on_first_permit`.
 #[utoipa::path(
     post, path = "/access/v1/evaluations", tag = "authzen",
+    params(ConsistencyQuery),
     request_body = EvaluationsRequest,
     responses(
         (status = 200, description = "The decisions, in order", body = EvaluationsResponse),
@@ -223,6 +232,7 @@ fn member<'a, T>(
 )]
 pub async fn evaluations(
     State(state): State<AppState>,
+    ConsistencyParam(consistency): ConsistencyParam,
     JsonBody(body): JsonBody<EvaluationsRequest>,
 ) -> Result<Json<EvaluationsResponse>, ApiError> {
     let semantic = body
@@ -254,7 +264,11 @@ pub async fn evaluations(
         };
         let question =
             Question::parse(&state, "", subject, resource, action, body.context.as_ref())?;
-        let user = state.store.get(&question.user).await?;
+        let user = state
+            .store
+            .get_with(&question.user, consistency)
+            .await?
+            .value;
         let decision = AuthzenDecision::from(&question.decide(&state, user.as_ref()));
         return Ok(Json(EvaluationsResponse {
             evaluations: None,
@@ -316,7 +330,7 @@ pub async fn evaluations(
     distinct.dedup();
     let mut users: HashMap<UserId, UserPermissions> = HashMap::with_capacity(distinct.len());
     for chunk in distinct.chunks(MAX_BATCH_GET) {
-        for user in state.store.batch_get(chunk).await? {
+        for user in state.store.batch_get_with(chunk, consistency).await? {
             users.insert(user.id.clone(), user);
         }
     }

@@ -23,7 +23,7 @@ use super::{
     Action, Resource, Subject, at_least, company_type, requirement, resource_company, subject_id,
 };
 use crate::http::companies::DEFAULT_PAGE_SIZE;
-use crate::http::extract::JsonBody;
+use crate::http::extract::{ConsistencyParam, ConsistencyQuery, JsonBody};
 use crate::http::problem::{ApiError, Problem};
 use crate::state::AppState;
 
@@ -375,6 +375,7 @@ pub async fn search_subject(
 /// are empty, as every evaluation for it would deny.
 #[utoipa::path(
     post, path = "/access/v1/search/resource", tag = "authzen",
+    params(ConsistencyQuery),
     request_body = ResourceSearchRequest,
     responses(
         (status = 200, description = "A page of the companies the user may act for in the role", body = ResourceSearchResponse),
@@ -384,6 +385,7 @@ pub async fn search_subject(
 )]
 pub async fn search_resource(
     State(state): State<AppState>,
+    ConsistencyParam(consistency): ConsistencyParam,
     JsonBody(body): JsonBody<ResourceSearchRequest>,
 ) -> Result<Json<ResourceSearchResponse>, ApiError> {
     let user_id = subject_id("subject", &body.subject)?;
@@ -391,7 +393,7 @@ pub async fn search_resource(
     let role = role_asked(&state, &body.action, body.context.as_ref())?;
     let question = [user_id.as_str(), &describe(role.as_ref())];
     let paging = Paging::read(&state, "resource", &question, body.page.as_ref())?;
-    let user = state.store.get(&user_id).await?;
+    let user = state.store.get_with(&user_id, consistency).await?.value;
     let mut companies: Vec<CompanyId> = match &user {
         Some(u) if decide(Some(u), None, role.as_ref(), &state.roles).allowed => {
             u.companies.clone()
@@ -427,6 +429,7 @@ pub async fn search_resource(
 /// user. `access` (membership) is not listed: it is not a role.
 #[utoipa::path(
     post, path = "/access/v1/search/action", tag = "authzen",
+    params(ConsistencyQuery),
     request_body = ActionSearchRequest,
     responses(
         (status = 200, description = "A page of the roles the user holds for the company", body = ActionSearchResponse),
@@ -436,6 +439,7 @@ pub async fn search_resource(
 )]
 pub async fn search_action(
     State(state): State<AppState>,
+    ConsistencyParam(consistency): ConsistencyParam,
     JsonBody(body): JsonBody<ActionSearchRequest>,
 ) -> Result<Json<ActionSearchResponse>, ApiError> {
     let user_id = subject_id("subject", &body.subject)?;
@@ -443,7 +447,7 @@ pub async fn search_action(
     let at_least = at_least("action", None, "context", body.context.as_ref())?;
     let question = [user_id.as_str(), company.as_str(), &at_least.to_string()];
     let paging = Paging::read(&state, "action", &question, body.page.as_ref())?;
-    let user = state.store.get(&user_id).await?;
+    let user = state.store.get_with(&user_id, consistency).await?.value;
     let roles = state.roles.roles();
     let held: Vec<String> = match &user {
         Some(u) if decide(Some(u), Some(&company), None, &state.roles).allowed => {

@@ -22,6 +22,8 @@ const MARGIN: Duration = Duration::from_secs(1);
 /// The cache TTL of the fault test: long enough to outlast the first checks after DynamoDB
 /// stops, short enough to run out while it is still down.
 const CACHE_TTL: Duration = Duration::from_secs(4);
+/// How long past its TTL the cached user may be served while DynamoDB is down (stale-if-error).
+const STALE_IF_ERROR: Duration = Duration::from_secs(3);
 /// How long the DynamoDB store remembers a successful readiness check.
 const READY_TTL: Duration = Duration::from_secs(5);
 
@@ -92,7 +94,8 @@ async fn put_users(store: &DynamoStore, cached_companies: &[&str]) {
 }
 
 #[tokio::test]
-async fn when_dynamodb_stops_uncached_reads_are_503_cached_ones_200_and_it_recovers_unrestarted() {
+async fn when_dynamodb_stops_uncached_reads_are_503_cached_ones_200_then_stale_if_error_and_it_recovers_unrestarted()
+ {
     // Arrange: the service on dynalite with the production timeouts and a short cache TTL.
     let mut dynalite = Dynalite::start().await;
     let table = dynalite.fresh_table().await;
@@ -102,6 +105,7 @@ async fn when_dynamodb_stops_uncached_reads_are_503_cached_ones_200_and_it_recov
     put_users(&admin, &["1111"]).await;
     let mut settings = Settings::for_data_dir("unused");
     settings.cache_ttl = CACHE_TTL;
+    settings.cache_stale_if_error = STALE_IF_ERROR;
     let state = startup::with_cache(dynamo_store(&dynalite, &table, timeouts), &settings);
     let app = TestApp::serve(state, Box::new(())).await;
 
@@ -138,20 +142,43 @@ async fn when_dynamodb_stops_uncached_reads_are_503_cached_ones_200_and_it_recov
     );
     assert_eq!(cached.status, 200, "{}", cached.text);
     assert_eq!(cached.json()["companies"], json!(["1111"]));
+    // Past its TTL, the cached user is still served while the store fails, and says so.
+    tokio::time::sleep(
+        (cached_at + CACHE_TTL + Duration::from_millis(200))
+            .saturating_duration_since(Instant::now()),
+    )
+    .await;
+    let stale = app.get("/users/cached").await;
+    assert!(
+        cached_at.elapsed() < CACHE_TTL + STALE_IF_ERROR,
+        "the machine is too slow for this test: the stale-if-error window ended before the check"
+    );
+    assert_eq!(stale.status, 200, "{}", stale.text);
+    let status = stale.header("cache-status").unwrap_or_default().to_owned();
+    assert!(
+        status.contains("detail=\"stale-if-error\""),
+        "Cache-Status: {status}"
+    );
+    let age: u64 = stale.header("age").unwrap().parse().unwrap();
+    assert!(age >= CACHE_TTL.as_secs(), "Age {age} below the TTL");
     // /readyz turns 503 once its remembered success runs out.
     let (not_ready, _) = poll_until(&app, "/readyz", 503, READY_TTL + total_timeout + MARGIN).await;
     assert_unavailable(&not_ready);
     let not_ready_after = stopped_at.elapsed();
-    // Nothing is served from the cache past its TTL, even while the store is down.
+    // Nothing is served from the cache past its TTL and the stale-if-error window.
     let (expired, _) = poll_until(
         &app,
         "/users/cached",
         503,
-        CACHE_TTL + total_timeout + MARGIN,
+        CACHE_TTL + STALE_IF_ERROR + total_timeout + MARGIN,
     )
     .await;
     assert_unavailable(&expired);
     let cached_expired_after = cached_at.elapsed();
+    assert!(
+        cached_expired_after >= CACHE_TTL + STALE_IF_ERROR,
+        "stale-if-error ended early, {cached_expired_after:?} after the read"
+    );
 
     // DynamoDB comes back, empty (dynalite keeps nothing): the table and the data are made again,
     // and "cached" has changed meanwhile.
