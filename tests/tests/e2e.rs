@@ -4,6 +4,8 @@
 
 #[path = "e2e/patterns.rs"]
 mod patterns;
+#[path = "e2e/revocation.rs"]
+mod revocation;
 #[path = "e2e/support.rs"]
 mod support;
 #[path = "e2e/trigger.rs"]
