@@ -399,3 +399,109 @@ async fn malformed_events_are_refused() {
         assert!(s.authorizer.decide(&bad).await.is_err(), "{bad}");
     }
 }
+
+#[tokio::test]
+async fn a_token_older_than_the_permissions_is_unauthorized_unless_the_check_is_off() {
+    let store = store().await;
+    let issuer = TestIssuer::start().await;
+    let token_at = |version: Value| {
+        let mut claims = issuer.access_claims("manager-1", CLIENT);
+        claims["perm_ver"] = version;
+        issuer.sign(&claims)
+    };
+    // manager-1 is at version 1; a change makes it 2.
+    seed::grant(store.as_ref(), "manager-1", &["1111"], "Manager").await;
+    let orders = |kind, token: &str| {
+        event(
+            kind,
+            "GET",
+            "/companies/1111/orders",
+            "/companies/{company_id}/orders",
+            token,
+        )
+    };
+    for check in [true, false] {
+        let mut config = config(RULES, "simple");
+        if !check {
+            config.perm_ver_claim = None;
+        }
+        let authorizer = Authorizer::new(
+            config,
+            issuer.verifier(CLIENTS),
+            Arc::new(StoreSource(store.clone())),
+        );
+        for (token, stale) in [
+            (token_at(json!("1")), true),
+            (token_at(json!(1)), true),
+            (token_at(json!("not a version")), true),
+            (token_at(json!("2")), false),
+            (token_at(json!("3")), false),
+            (issuer.access_token("manager-1", CLIENT), false),
+        ] {
+            for kind in KINDS {
+                let result = authorizer.decide(&orders(kind, &token)).await;
+                match (check && stale, kind) {
+                    (true, EventKind::HttpV2) => {
+                        let (answer, decided) = result.unwrap_or_else(|_| panic!("a deny"));
+                        assert_eq!(answer["isAuthorized"], false);
+                        assert_eq!(decided.code, "stale-permissions");
+                    }
+                    (true, _) => assert!(result.is_err(), "{kind:?}: Unauthorized"),
+                    (false, _) => {
+                        let (answer, decided) = result.unwrap_or_else(|_| panic!("judged"));
+                        assert!(allowed(kind, &answer), "{kind:?}: {}", decided.code);
+                    }
+                }
+            }
+        }
+    }
+    // From the environment: on by default, CHECK_PERM_VER=false turns it off, CLAIM_PERM_VER names it.
+    let from = |pairs: &[(&'static str, &'static str)]| {
+        let pairs = pairs.to_vec();
+        clearance_authorizer::AuthorizerConfig::from_lookup(move |k| {
+            if k == "AUTHORIZER_RULES" {
+                return Some(RULES.to_owned());
+            }
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        })
+    };
+    assert_eq!(
+        from(&[]).unwrap().perm_ver_claim.as_deref(),
+        Some("perm_ver")
+    );
+    assert_eq!(
+        from(&[("CHECK_PERM_VER", "false")]).unwrap().perm_ver_claim,
+        None
+    );
+    assert_eq!(
+        from(&[("CLAIM_PERM_VER", "pv")])
+            .unwrap()
+            .perm_ver_claim
+            .as_deref(),
+        Some("pv")
+    );
+    assert_eq!(
+        from(&[("CHECK_PERM_VER", "maybe")]).unwrap_err().variable,
+        "CHECK_PERM_VER"
+    );
+}
+
+#[tokio::test]
+async fn a_rule_takes_a_consistency_and_refuses_an_unknown_one() {
+    let rules = clearance_authorizer::rules::Rules::from_json(
+        r#"{"rules": [{"method": "POST", "path": "/x/{c}", "company": "c", "consistency": "fully-consistent"}]}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        rules.rules[0].requirement.consistency,
+        clearance_core::consistency::Consistency::Full
+    );
+    let err = clearance_authorizer::rules::Rules::from_json(
+        r#"{"rules": [{"method": "POST", "path": "/x/{c}", "company": "c", "consistency": "latest"}]}"#,
+    )
+    .unwrap_err();
+    assert!(err.contains("fully-consistent"), "{err}");
+}

@@ -315,3 +315,41 @@ async fn a_source_that_does_not_answer_is_503_after_the_timeout() {
     answer.problem(503, "permissions-unavailable");
     assert!(started.elapsed() < Duration::from_secs(2));
 }
+
+#[tokio::test]
+async fn a_token_older_than_the_permissions_is_401_stale_permissions_unless_the_check_is_off() {
+    let store = crate::helpers::store().await;
+    // manager-1 changes after the token was minted: version 2 now.
+    clearance_tests::seed::grant(store.as_ref(), MANAGER, &["1111"], "Manager").await;
+    let source = || -> Arc<dyn clearance_core::source::PermissionsSource> {
+        Arc::new(clearance_core::source::StoreSource(store.clone()))
+    };
+    let token_at = |app: &TestApp, version: &str| {
+        let mut claims = app.issuer.access_claims(MANAGER, CLIENT);
+        claims["perm_ver"] = json!(version);
+        app.issuer.sign(&claims)
+    };
+    let app = TestApp::spawn_with(source(), |auth| auth).await;
+    let stale = app
+        .send("GET", "/companies/1111/orders", Some(&token_at(&app, "1")))
+        .await;
+    let problem = stale.problem(401, "stale-permissions");
+    assert_eq!(problem["code"], "stale-permissions");
+    let challenge = stale.header("www-authenticate").unwrap_or_default();
+    assert!(
+        challenge
+            .starts_with("Bearer error=\"invalid_token\", error_description=\"stale-permissions"),
+        "{challenge}"
+    );
+    for fresh in [token_at(&app, "2"), app.token(MANAGER)] {
+        let ok = app
+            .send("GET", "/companies/1111/orders", Some(&fresh))
+            .await;
+        assert_eq!(ok.status, 200, "{}", ok.text);
+    }
+    let off = TestApp::spawn_with(source(), |auth| auth.with_perm_ver_claim(None)).await;
+    let judged = off
+        .send("GET", "/companies/1111/orders", Some(&token_at(&off, "1")))
+        .await;
+    assert_eq!(judged.status, 200, "{}", judged.text);
+}
