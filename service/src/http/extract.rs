@@ -155,7 +155,10 @@ pub struct ConsistencyQuery {
     /// How fresh the answer must be: `minimize-latency` (default: the cache), `at-least:<version>`
     /// (e.g. `at-least:4` or the ETag `at-least:"4"`: the cache only if its entry is that version
     /// or newer, else the store) or `fully-consistent` (a strongly consistent store read).
-    #[param(example = "fully-consistent")]
+    #[param(
+        example = "fully-consistent",
+        pattern = r#"^(minimize-latency|fully-consistent|at-least:("[0-9]{1,19}"|[0-9]{1,19}))$"#
+    )]
     pub consistency: Option<String>,
 }
 
