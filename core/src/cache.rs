@@ -42,9 +42,11 @@ use moka::future::Cache;
 use moka::notification::RemovalCause;
 
 use crate::consistency::{CacheStatus, Consistency, Freshness, Served};
-use crate::domain::{CompanyId, Permissions, UserId, UserPermissions};
+use crate::domain::{CompanyId, HistoryEntry, Permissions, UserId, UserPermissions};
 use crate::source::{PermissionsSource, SourceError};
-use crate::store::{Page, PermissionStore, Position, Precondition, StoreError, WriteOutcome};
+use crate::store::{
+    Author, Page, PermissionStore, Position, Precondition, StoreError, WriteOutcome,
+};
 
 /// How the cache behaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -684,9 +686,9 @@ impl<S: PermissionStore> PermissionStore for Cached<S> {
         id: &UserId,
         permissions: &Permissions,
         precondition: Precondition,
-        actor: Option<&str>,
+        author: Author<'_>,
     ) -> Result<WriteOutcome, StoreError> {
-        self.around_write(id, self.inner.put(id, permissions, precondition, actor))
+        self.around_write(id, self.inner.put(id, permissions, precondition, author))
             .await
     }
 
@@ -694,9 +696,15 @@ impl<S: PermissionStore> PermissionStore for Cached<S> {
         &self,
         id: &UserId,
         precondition: Precondition,
+        author: Author<'_>,
     ) -> Result<UserPermissions, StoreError> {
-        self.around_write(id, self.inner.delete(id, precondition))
+        self.around_write(id, self.inner.delete(id, precondition, author))
             .await
+    }
+
+    /// Past the cache: history is read rarely, and only the store has it.
+    async fn history(&self, id: &UserId) -> Result<Vec<HistoryEntry>, StoreError> {
+        self.inner.history(id).await
     }
 
     async fn list_by_company(

@@ -9,7 +9,7 @@ use clearance_core::cache::{CacheSettings, CachedStore};
 use clearance_core::domain::{CompanyId, Permissions, Role, UserId, UserPermissions};
 use clearance_core::store::memory::MemoryStore;
 use clearance_core::store::{
-    Page, PermissionStore, Position, Precondition, StoreError, WriteOutcome,
+    Author, Page, PermissionStore, Position, Precondition, StoreError, WriteOutcome,
 };
 
 /// A memory store that counts reads, can be slowed down, and can be made to fail.
@@ -50,12 +50,23 @@ impl PermissionStore for CountingStore {
         id: &UserId,
         p: &Permissions,
         pre: Precondition,
-        actor: Option<&str>,
+        author: Author<'_>,
     ) -> Result<WriteOutcome, StoreError> {
-        self.inner.put(id, p, pre, actor).await
+        self.inner.put(id, p, pre, author).await
     }
-    async fn delete(&self, id: &UserId, pre: Precondition) -> Result<UserPermissions, StoreError> {
-        self.inner.delete(id, pre).await
+    async fn delete(
+        &self,
+        id: &UserId,
+        pre: Precondition,
+        author: Author<'_>,
+    ) -> Result<UserPermissions, StoreError> {
+        self.inner.delete(id, pre, author).await
+    }
+    async fn history(
+        &self,
+        id: &UserId,
+    ) -> Result<Vec<clearance_core::domain::HistoryEntry>, StoreError> {
+        self.inner.history(id).await
     }
     async fn list_by_company(
         &self,
@@ -98,7 +109,7 @@ async fn seed(store: &CountingStore, name: &str) {
             &id(name),
             &perms("1111", "Manager"),
             Precondition::None,
-            None,
+            Author::NONE,
         )
         .await
         .unwrap();
@@ -152,7 +163,7 @@ async fn a_write_is_visible_on_the_next_read() {
             &id("alice"),
             &perms("1111", "Standard"),
             Precondition::None,
-            None,
+            Author::NONE,
         )
         .await
         .unwrap();
@@ -167,7 +178,7 @@ async fn a_write_is_visible_on_the_next_read() {
         "Standard"
     );
     cache
-        .delete(&id("alice"), Precondition::None)
+        .delete(&id("alice"), Precondition::None, Author::NONE)
         .await
         .unwrap();
     assert_eq!(cache.get(&id("alice")).await.unwrap(), None);
@@ -185,7 +196,7 @@ async fn a_failed_conditional_write_still_drops_the_cached_copy() {
             &id("alice"),
             &perms("2222", "Admin"),
             Precondition::None,
-            None,
+            Author::NONE,
         )
         .await
         .unwrap();
@@ -195,7 +206,7 @@ async fn a_failed_conditional_write_still_drops_the_cached_copy() {
             &id("alice"),
             &perms("1111", "Standard"),
             Precondition::Version(1),
-            None,
+            Author::NONE,
         )
         .await
         .unwrap_err();
@@ -276,7 +287,7 @@ async fn a_read_racing_a_write_is_not_cached() {
             &id("alice"),
             &perms("1111", "Standard"),
             Precondition::None,
-            None,
+            Author::NONE,
         )
         .await
         .unwrap();
@@ -333,7 +344,7 @@ async fn a_patch_checks_if_match_against_the_store_not_a_stale_cache_entry() {
             &id("alice"),
             &perms("2222", "Manager"),
             Precondition::None,
-            None,
+            Author::NONE,
         )
         .await
         .unwrap();
@@ -344,13 +355,26 @@ async fn a_patch_checks_if_match_against_the_store_not_a_stale_cache_entry() {
     );
     let patch = PermissionsPatch::parse(Some(vec!["3333".into()]), None, None).unwrap();
     // A client holding the true ETag ("2") is not refused because this instance's cache is old.
-    let patched = ops::patch(&cache, &id("alice"), &patch, Precondition::Version(2), None)
-        .await
-        .expect("If-Match matches the stored version");
+    let patched = ops::patch(
+        &cache,
+        &id("alice"),
+        &patch,
+        Precondition::Version(2),
+        Author::NONE,
+    )
+    .await
+    .expect("If-Match matches the stored version");
     assert_eq!(patched.after.version, 3);
     assert_eq!(patched.after.companies.len(), 2, "patched the stored state");
     // And one holding the cached, stale ETag ("1") is refused by the store.
-    let stale = ops::patch(&cache, &id("alice"), &patch, Precondition::Version(1), None).await;
+    let stale = ops::patch(
+        &cache,
+        &id("alice"),
+        &patch,
+        Precondition::Version(1),
+        Author::NONE,
+    )
+    .await;
     assert!(
         matches!(
             stale,

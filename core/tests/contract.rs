@@ -35,7 +35,7 @@ mod cached_embedded {
 mod embedded_persistence {
     use clearance_core::domain::{Permissions, Role, UserId};
     use clearance_core::store::embedded::EmbeddedStore;
-    use clearance_core::store::{PermissionStore, Precondition};
+    use clearance_core::store::{Author, PermissionStore, Precondition};
 
     #[tokio::test]
     async fn an_acknowledged_write_is_there_after_reopening() {
@@ -45,7 +45,10 @@ mod embedded_persistence {
             let store = EmbeddedStore::open(dir.path()).unwrap();
             assert!(store.is_empty().await.unwrap());
             let p = Permissions::new(vec![], Role::from_stored("Admin")).unwrap();
-            store.put(&id, &p, Precondition::None, None).await.unwrap();
+            store
+                .put(&id, &p, Precondition::None, Author::NONE)
+                .await
+                .unwrap();
         }
         let store = EmbeddedStore::open(dir.path()).unwrap();
         assert!(!store.is_empty().await.unwrap());
@@ -168,7 +171,10 @@ mod embedded_batches {
         assert_eq!(store.all().await.unwrap().len(), 500);
 
         let deleted = store
-            .delete_many(vec![ids[0].clone(), ids[1].clone(), id("never-there")])
+            .delete_many(
+                vec![ids[0].clone(), ids[1].clone(), id("never-there")],
+                None,
+            )
             .await
             .unwrap();
         assert_eq!(deleted, 2);

@@ -3,10 +3,12 @@
 //! Each target writes a batch of records its own way and reports, per id, whether the write was
 //! confirmed, skipped (insert-only, the user exists) or failed (and why):
 //! - embedded: one transaction per batch of [`EMBEDDED_BATCH`] records through
-//!   [`EmbeddedStore::put_many`] (each record's precondition checked as `put` checks it, one fsynced
-//!   commit for the batch, all or nothing), so versions and insert-only are exact;
-//! - DynamoDB: one `BatchGetItem` for the batch's stored versions, then one `BatchWriteItem`
-//!   through [`DynamoStore::batch_put`] (see `--help` for what that means for versions and races);
+//!   [`EmbeddedStore::put_many`] (each record's precondition checked as `put` checks it, its
+//!   history entry written in the same transaction, one fsynced commit for the batch, all or
+//!   nothing), so versions and insert-only are exact;
+//! - DynamoDB: one `BatchGetItem` for the batch's stored versions and histories, then one
+//!   `BatchWriteItem` through [`DynamoStore::batch_put`] with each user's history entry appended
+//!   (see `--help` for what that means for versions and races);
 //! - the API: one `PUT /users/{id}` per record.
 
 use std::collections::HashMap;
@@ -14,9 +16,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use clearance_core::domain::{UserId, UserPermissions};
-use clearance_core::store::dynamodb::DynamoStore;
+use clearance_core::store::dynamodb::{BulkUser, DynamoStore};
 use clearance_core::store::embedded::{self, EmbeddedStore};
-use clearance_core::store::{PermissionStore, Precondition, StoreError};
+use clearance_core::store::{Author, PermissionStore, Precondition, StoreError, next_history};
 
 use crate::api::{ApiClient, PutResult};
 use crate::check::Record;
@@ -172,29 +174,19 @@ impl Target {
     /// Deletes `ids`. An id that is already gone counts as deleted.
     pub async fn delete_batch(&self, ids: &[UserId], deadline: Instant) -> BatchResult {
         match self {
-            Self::Embedded { store, .. } => match store.delete_many(ids.to_vec()).await {
-                Ok(_) => BatchResult {
-                    written: ids.to_vec(),
-                    ..BatchResult::default()
-                },
-                Err(err) => BatchResult::all_failed(ids, &error_chain(&err)),
-            },
-            Self::Dynamo(store) => {
-                let outcome = store.batch_delete(ids, deadline).await;
-                let reason = outcome
-                    .error
-                    .as_ref()
-                    .map_or_else(|| "not confirmed".to_owned(), |e| error_chain(e));
-                BatchResult {
-                    written: outcome.written,
-                    skipped: Vec::new(),
-                    failed: outcome
-                        .not_written
-                        .into_iter()
-                        .map(|id| (id, reason.clone()))
-                        .collect(),
+            // One transaction for the batch, each deleted user's history entry written in it.
+            Self::Embedded { store, .. } => {
+                match store.delete_many(ids.to_vec(), Some(ACTOR)).await {
+                    Ok(_) => BatchResult {
+                        written: ids.to_vec(),
+                        ..BatchResult::default()
+                    },
+                    Err(err) => BatchResult::all_failed(ids, &error_chain(&err)),
                 }
             }
+            // One conditional delete per user (not a bulk delete), so that each deleted user's
+            // history is archived with its deletion.
+            Self::Dynamo(store) => delete_each(store, ids, deadline).await,
             Self::Api(_) => BatchResult::all_failed(ids, "the API cannot delete in bulk"),
         }
     }
@@ -235,6 +227,35 @@ fn display(path: &Path) -> String {
     path.display().to_string()
 }
 
+/// Deletes `ids` one by one through the store, each recorded in the user's history; a delete the
+/// store cannot make for now is tried again until `deadline`.
+async fn delete_each(
+    store: &dyn PermissionStore,
+    ids: &[UserId],
+    deadline: Instant,
+) -> BatchResult {
+    let mut result = BatchResult::default();
+    for id in ids {
+        loop {
+            match store
+                .delete(id, Precondition::None, Author::actor(Some(ACTOR)))
+                .await
+            {
+                Ok(_) | Err(StoreError::NotFound) => result.written.push(id.clone()),
+                Err(StoreError::Unavailable { .. })
+                    if Instant::now() + VERSIONS_RETRY_PAUSE < deadline =>
+                {
+                    tokio::time::sleep(VERSIONS_RETRY_PAUSE).await;
+                    continue;
+                }
+                Err(err) => result.failed.push((id.clone(), error_chain(&err))),
+            }
+            break;
+        }
+    }
+    result
+}
+
 async fn put_embedded(store: &EmbeddedStore, records: &[Record], mode: WriteMode) -> BatchResult {
     let precondition = match mode {
         WriteMode::Upsert => Precondition::None,
@@ -272,8 +293,8 @@ async fn put_dynamo(
     deadline: Instant,
 ) -> BatchResult {
     let ids: Vec<UserId> = records.iter().map(|r| r.id.clone()).collect();
-    let versions = match stored_versions(store, &ids, deadline).await {
-        Ok(versions) => versions,
+    let mut stored = match stored_users(store, &ids, deadline).await {
+        Ok(stored) => stored,
         Err(err) => {
             let reason = format!("reading the stored versions failed: {}", error_chain(&err));
             return BatchResult::all_failed(&ids, &reason);
@@ -283,19 +304,31 @@ async fn put_dynamo(
     let mut result = BatchResult::default();
     let mut users = Vec::with_capacity(records.len());
     for record in records {
-        let stored = versions.get(&record.id);
-        if stored.is_some() && mode == WriteMode::InsertOnly {
+        let before = stored.remove(&record.id);
+        if before.is_some() && mode == WriteMode::InsertOnly {
             result.skipped.push(record.id.clone());
             continue;
         }
-        users.push(UserPermissions {
+        let user = UserPermissions {
             id: record.id.clone(),
             companies: record.permissions.companies.clone(),
             role: record.permissions.role.clone(),
-            version: stored.map_or(1, |v| v + 1),
+            version: before.as_ref().map_or(1, |b| b.user.version + 1),
             updated_at: Some(at),
             updated_by: Some(ACTOR.to_owned()),
-        });
+        };
+        let (before, history) = match before {
+            Some(b) => (Some(b.user), b.history),
+            None => (None, Vec::new()),
+        };
+        let history = next_history(
+            history,
+            before.as_ref(),
+            Some(&user),
+            Author::actor(Some(ACTOR)),
+            at,
+        );
+        users.push(BulkUser { user, history });
     }
     if users.is_empty() {
         return result;
@@ -314,16 +347,18 @@ async fn put_dynamo(
     result
 }
 
-/// The stored version of each of `ids` that exists, asking again while DynamoDB is unavailable
-/// for now and `deadline` allows.
-async fn stored_versions(
+/// Each of `ids` that is stored, with its history, asking again while DynamoDB is unavailable for
+/// now and `deadline` allows.
+async fn stored_users(
     store: &DynamoStore,
     ids: &[UserId],
     deadline: Instant,
-) -> Result<HashMap<UserId, u64>, StoreError> {
+) -> Result<HashMap<UserId, BulkUser>, StoreError> {
     loop {
-        match store.batch_get(ids).await {
-            Ok(found) => return Ok(found.into_iter().map(|u| (u.id, u.version)).collect()),
+        match store.batch_get_stored(ids).await {
+            Ok(found) => {
+                return Ok(found.into_iter().map(|u| (u.user.id.clone(), u)).collect());
+            }
             Err(StoreError::Unavailable { .. })
                 if Instant::now() + VERSIONS_RETRY_PAUSE < deadline =>
             {

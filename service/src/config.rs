@@ -52,6 +52,10 @@ pub struct Settings {
     #[command(flatten)]
     pub auth: crate::http::auth::AuthArgs,
 
+    /// The admin page at /admin and how it signs in.
+    #[command(flatten)]
+    pub admin: crate::http::admin::AdminArgs,
+
     /// Load the sample users from seed/data/users.json when the embedded store is empty (never
     /// into DynamoDB).
     #[arg(long, env = "CLEARANCE_SAMPLE_DATA", default_value_t = true, action = ArgAction::Set, value_name = "BOOL")]

@@ -9,7 +9,7 @@ use utoipa::{Modify, OpenApi};
 
 mod contract;
 
-use crate::http::{authzen, companies, decisions, health, problem, users};
+use crate::http::{authzen, companies, decisions, health, history, problem, users};
 
 /// Documents `--auth jwt`: a bearer access token holding `clearance/read` (reads and decisions) or
 /// `clearance/write` (changes). Without authentication (`--auth none`, loopback only) no token is
@@ -49,6 +49,7 @@ Errors are RFC 9457 problem documents (application/problem+json).",
     ),
     paths(
         users::get_user, users::put_user, users::patch_user, users::delete_user, users::batch_get,
+        history::user_history,
         companies::list_company_users,
         decisions::check,
         authzen::evaluation, authzen::evaluations, authzen::search_subject,

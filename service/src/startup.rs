@@ -7,7 +7,7 @@ use clearance_core::cache::CachedStore;
 use clearance_core::domain::{Permissions, UserId};
 use clearance_core::store::dynamodb::DynamoStore;
 use clearance_core::store::measured::Measured;
-use clearance_core::store::{PermissionStore, Precondition, StoreError};
+use clearance_core::store::{Author, PermissionStore, Precondition, StoreError};
 use clearance_middleware::serve;
 use serde::Deserialize;
 
@@ -48,6 +48,9 @@ pub async fn build_state(settings: &Settings) -> anyhow::Result<AppState> {
     let mut state = build_store_state(settings).await?;
     state.auth = Arc::new(auth);
     state.cursor_key = Arc::new(cursor_key);
+    state.admin =
+        crate::http::admin::Admin::from_args(&settings.admin, &settings.auth, &settings.roles)
+            .map(Arc::new);
     Ok(state)
 }
 
@@ -140,7 +143,7 @@ async fn load_sample_data(
                 &id,
                 &permissions,
                 Precondition::MustNotExist,
-                Some("sample-data"),
+                Author::actor(Some("sample-data")),
             )
             .await?;
     }

@@ -8,6 +8,7 @@ use clearance_core::domain::RoleOrder;
 use clearance_core::store::PermissionStore;
 use clearance_core::store::cursor::CursorKey;
 
+use crate::http::admin::Admin;
 use crate::http::auth::Auth;
 
 /// Reads the cache's counters, whatever store is behind the cache.
@@ -26,11 +27,13 @@ pub struct AppState {
     pub auth: Arc<Auth>,
     /// Tags and checks pagination cursors (`--cursor-secret`, or the built-in key).
     pub cursor_key: Arc<CursorKey>,
+    /// The admin page, unless turned off (`--admin false`).
+    pub admin: Option<Arc<Admin>>,
 }
 
 impl AppState {
-    /// State over `store` with the given roles, no cache counters, no authentication and the
-    /// built-in cursor key.
+    /// State over `store` with the given roles, no cache counters, no authentication, the
+    /// built-in cursor key and no admin page.
     pub fn new(store: Arc<dyn PermissionStore>, roles: RoleOrder) -> Self {
         crate::telemetry::metrics_recorder();
         Self {
@@ -39,6 +42,7 @@ impl AppState {
             cache_stats: None,
             auth: Arc::new(Auth::none()),
             cursor_key: Arc::new(CursorKey::built_in()),
+            admin: None,
         }
     }
 }

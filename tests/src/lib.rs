@@ -13,7 +13,9 @@
 //!   Lambda binary can be fed events exactly as AWS would.
 //! - [`dynalite`]: starts dynalite (an in-memory DynamoDB-compatible server from npm) on a free
 //!   loopback port and stops it when dropped; each test makes its own table.
-//! - [`issuer`]: a token issuer with a generated key, its JWKS served over HTTP.
+//! - [`issuer`]: a token issuer with a generated key, its JWKS served over HTTP, and an OIDC
+//!   sign-in (discovery, authorization and token endpoints with PKCE) for browser tests.
+//! - [`webdriver`]: headless Chromium driven over WebDriver, for the admin page's tests.
 //!
 //! This crate must not depend on `clearance-service` (the service's own tests use it): what is
 //! specific to one crate's app stays in that crate's tests, built on these pieces. The end-to-end
@@ -27,6 +29,7 @@ pub mod issuer;
 pub mod lambda_runtime;
 pub mod seed;
 pub mod server;
+pub mod webdriver;
 
 use std::path::PathBuf;
 

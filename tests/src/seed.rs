@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use clearance_core::domain::{CompanyId, Permissions, Role, UserId, UserPermissions};
 use clearance_core::store::memory::MemoryStore;
-use clearance_core::store::{PermissionStore, Precondition};
+use clearance_core::store::{Author, PermissionStore, Precondition};
 
 /// Users to seed a store with, in the order they were granted.
 #[derive(Debug, Clone, Default)]
@@ -55,7 +55,7 @@ impl Users {
     pub async fn write_to(&self, store: &dyn PermissionStore) {
         for (id, permissions) in &self.users {
             store
-                .put(id, permissions, Precondition::None, None)
+                .put(id, permissions, Precondition::None, Author::NONE)
                 .await
                 .unwrap_or_else(|e| panic!("seeding {id}: {e}"));
         }

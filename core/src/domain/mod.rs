@@ -4,11 +4,13 @@
 //! Clearance is parsed into one of them once (`parse`), so code further in never re-validates.
 
 mod decision;
+pub mod history;
 mod ids;
 mod permissions;
 mod roles;
 
 pub use decision::{Decision, DecisionReason, DecisionView, RoleRequirement, decide};
+pub use history::{ChangeAction, HistoryEntry, Snapshot};
 pub use ids::{CompanyId, MAX_COMPANY_LEN, MAX_USER_ID_LEN, UserId};
 pub use permissions::{MAX_COMPANIES, Permissions, UserPermissions, parse_companies};
 pub use roles::{Role, RoleOrder, RoleOrderError};

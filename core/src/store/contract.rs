@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 
-use super::{PermissionStore, Position, Precondition, StoreError, ops};
+use super::{Author, PermissionStore, Position, Precondition, StoreError, ops};
 use crate::domain::{CompanyId, MAX_COMPANIES, Permissions, Role, UserId, UserPermissions};
 
 /// A user id for a test; panics if `s` is not a valid one.
@@ -91,7 +91,7 @@ pub async fn put_creates_then_replaces_with_growing_versions(store: &dyn Permiss
             &u,
             &perms(&["1111"], "Manager"),
             Precondition::None,
-            Some("tester"),
+            Author::actor(Some("tester")),
         )
         .await
         .unwrap();
@@ -104,7 +104,7 @@ pub async fn put_creates_then_replaces_with_growing_versions(store: &dyn Permiss
             &u,
             &perms(&["2222", "3333"], "Admin"),
             Precondition::None,
-            None,
+            Author::NONE,
         )
         .await
         .unwrap();
@@ -124,7 +124,7 @@ pub async fn create_only_conflicts_when_the_user_exists(store: &dyn PermissionSt
             &u,
             &perms(&["1111"], "Standard"),
             Precondition::MustNotExist,
-            None,
+            Author::NONE,
         )
         .await
         .unwrap();
@@ -133,7 +133,7 @@ pub async fn create_only_conflicts_when_the_user_exists(store: &dyn PermissionSt
             &u,
             &perms(&["9999"], "Admin"),
             Precondition::MustNotExist,
-            None,
+            Author::NONE,
         )
         .await
         .unwrap_err();
@@ -153,7 +153,7 @@ pub async fn must_exist_conflicts_when_the_user_is_missing(store: &dyn Permissio
             &u,
             &perms(&["1111"], "Standard"),
             Precondition::MustExist,
-            None,
+            Author::NONE,
         )
         .await
         .unwrap_err();
@@ -168,7 +168,12 @@ pub async fn must_exist_conflicts_when_the_user_is_missing(store: &dyn Permissio
 pub async fn stale_versions_conflict(store: &dyn PermissionStore) {
     let u = id("u-versions");
     store
-        .put(&u, &perms(&["1111"], "Standard"), Precondition::None, None)
+        .put(
+            &u,
+            &perms(&["1111"], "Standard"),
+            Precondition::None,
+            Author::NONE,
+        )
         .await
         .unwrap();
     store
@@ -176,7 +181,7 @@ pub async fn stale_versions_conflict(store: &dyn PermissionStore) {
             &u,
             &perms(&["2222"], "Standard"),
             Precondition::Version(1),
-            None,
+            Author::NONE,
         )
         .await
         .unwrap();
@@ -185,7 +190,7 @@ pub async fn stale_versions_conflict(store: &dyn PermissionStore) {
             &u,
             &perms(&["3333"], "Admin"),
             Precondition::Version(1),
-            None,
+            Author::NONE,
         )
         .await
         .unwrap_err();
@@ -194,7 +199,7 @@ pub async fn stale_versions_conflict(store: &dyn PermissionStore) {
         "{err:?}"
     );
     let err = store
-        .delete(&u, Precondition::Version(1))
+        .delete(&u, Precondition::Version(1), Author::NONE)
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
@@ -207,7 +212,7 @@ pub async fn stale_versions_conflict(store: &dyn PermissionStore) {
             &id("u-versions-missing"),
             &perms(&[], "Admin"),
             Precondition::Version(1),
-            None,
+            Author::NONE,
         )
         .await
         .unwrap_err();
@@ -225,7 +230,7 @@ pub async fn patch_adds_removes_and_changes_role(store: &dyn PermissionStore) {
             &u,
             &perms(&["1111", "2222"], "Standard"),
             Precondition::None,
-            None,
+            Author::NONE,
         )
         .await
         .unwrap();
@@ -234,13 +239,19 @@ pub async fn patch_adds_removes_and_changes_role(store: &dyn PermissionStore) {
         remove_companies: vec![company("2222"), company("4444")],
         role: Some(Role::from_stored("Manager")),
     };
-    let out = ops::patch(store, &u, &patch, Precondition::None, Some("p"))
-        .await
-        .unwrap();
+    let out = ops::patch(
+        store,
+        &u,
+        &patch,
+        Precondition::None,
+        Author::actor(Some("p")),
+    )
+    .await
+    .unwrap();
     assert_eq!(out.after.companies, vec![company("1111"), company("3333")]);
     assert_eq!(out.after.role.as_str(), "Manager");
     assert_eq!(out.after.version, 2);
-    let err = ops::patch(store, &u, &patch, Precondition::Version(1), None)
+    let err = ops::patch(store, &u, &patch, Precondition::Version(1), Author::NONE)
         .await
         .unwrap_err();
     assert!(
@@ -255,7 +266,7 @@ pub async fn patch_adds_removes_and_changes_role(store: &dyn PermissionStore) {
         &id("u-patch-missing"),
         &patch,
         Precondition::None,
-        None,
+        Author::NONE,
     )
     .await
     .unwrap_err();
@@ -266,13 +277,24 @@ pub async fn patch_adds_removes_and_changes_role(store: &dyn PermissionStore) {
 pub async fn delete_returns_the_old_record(store: &dyn PermissionStore) {
     let u = id("u-delete");
     store
-        .put(&u, &perms(&["1111"], "Admin"), Precondition::None, None)
+        .put(
+            &u,
+            &perms(&["1111"], "Admin"),
+            Precondition::None,
+            Author::NONE,
+        )
         .await
         .unwrap();
-    let removed = store.delete(&u, Precondition::Version(1)).await.unwrap();
+    let removed = store
+        .delete(&u, Precondition::Version(1), Author::NONE)
+        .await
+        .unwrap();
     assert_eq!(removed.id, u);
     assert_eq!(store.get(&u).await.unwrap(), None);
-    let err = store.delete(&u, Precondition::None).await.unwrap_err();
+    let err = store
+        .delete(&u, Precondition::None, Author::NONE)
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::NotFound), "{err:?}");
     let listed = list_all(store, &company("1111"), 10).await;
     assert!(
@@ -291,7 +313,7 @@ pub async fn listing_pages_through_every_member_once(store: &dyn PermissionStore
                 &u,
                 &perms(&["acme", "other"], "Standard"),
                 Precondition::None,
-                None,
+                Author::NONE,
             )
             .await
             .unwrap();
@@ -303,7 +325,7 @@ pub async fn listing_pages_through_every_member_once(store: &dyn PermissionStore
                 &id(&format!("outsider-{i}")),
                 &perms(&["other"], "Admin"),
                 Precondition::None,
-                None,
+                Author::NONE,
             )
             .await
             .unwrap();
@@ -315,7 +337,7 @@ pub async fn listing_pages_through_every_member_once(store: &dyn PermissionStore
             &leaver,
             &perms(&["acme"], "Standard"),
             Precondition::None,
-            None,
+            Author::NONE,
         )
         .await
         .unwrap();
@@ -324,7 +346,7 @@ pub async fn listing_pages_through_every_member_once(store: &dyn PermissionStore
             &leaver,
             &perms(&["other"], "Standard"),
             Precondition::None,
-            None,
+            Author::NONE,
         )
         .await
         .unwrap();
@@ -384,7 +406,7 @@ pub async fn listing_goes_on_past_pages_short_of_members(store: &dyn PermissionS
                 &id(&name),
                 &perms(companies, "Standard"),
                 Precondition::None,
-                None,
+                Author::NONE,
             )
             .await
             .unwrap();
@@ -427,7 +449,7 @@ pub async fn batch_get_leaves_out_missing_ids(store: &dyn PermissionStore) {
                 &id(name),
                 &perms(&["1111"], "Standard"),
                 Precondition::None,
-                None,
+                Author::NONE,
             )
             .await
             .unwrap();
@@ -450,7 +472,12 @@ pub async fn unicode_ids_round_trip(store: &dyn PermissionStore) {
     for name in ["Zoë_Ωmega", "用户-42", "alice+test@example.com", "🙂"] {
         let u = id(name);
         store
-            .put(&u, &perms(&["1111"], "Standard"), Precondition::None, None)
+            .put(
+                &u,
+                &perms(&["1111"], "Standard"),
+                Precondition::None,
+                Author::NONE,
+            )
             .await
             .unwrap();
         assert_eq!(store.get(&u).await.unwrap().unwrap().id, u);
@@ -466,7 +493,10 @@ pub async fn the_largest_company_list_is_stored_whole(store: &dyn PermissionStor
         .collect();
     let p = Permissions::new(companies.clone(), Role::from_stored("Admin")).unwrap();
     let u = id("u-largest");
-    store.put(&u, &p, Precondition::None, None).await.unwrap();
+    store
+        .put(&u, &p, Precondition::None, Author::NONE)
+        .await
+        .unwrap();
     assert_eq!(store.get(&u).await.unwrap().unwrap().companies, companies);
     let listed = list_all(store, &companies[MAX_COMPANIES - 1], 10).await;
     assert_eq!(listed.len(), 1);
@@ -475,6 +505,172 @@ pub async fn the_largest_company_list_is_stored_whole(store: &dyn PermissionStor
 /// The store reports itself ready.
 pub async fn a_working_store_is_ready(store: &dyn PermissionStore) {
     store.ready().await.unwrap();
+}
+
+/// Every acknowledged write records one entry, newest first, saying who, what, which version and
+/// which request; the permissions before and after are those the write replaced and stored.
+pub async fn history_records_every_write_newest_first(store: &dyn PermissionStore) {
+    let u = id("u-history");
+    assert!(store.history(&u).await.unwrap().is_empty());
+    let as_alice = Author {
+        actor: Some("alice"),
+        request_id: Some("req-1"),
+    };
+    store
+        .put(
+            &u,
+            &perms(&["1111"], "Standard"),
+            Precondition::MustNotExist,
+            as_alice,
+        )
+        .await
+        .unwrap();
+    let patch = ops::PermissionsPatch::parse(
+        Some(vec!["2222".into()]),
+        None,
+        Some(Role::from_stored("Manager")),
+    )
+    .unwrap();
+    let as_bob = Author {
+        actor: Some("bob"),
+        request_id: Some("req-2"),
+    };
+    ops::patch(store, &u, &patch, Precondition::Version(1), as_bob)
+        .await
+        .unwrap();
+    store
+        .delete(&u, Precondition::Version(2), Author::actor(Some("carol")))
+        .await
+        .unwrap();
+
+    let history = store.history(&u).await.unwrap();
+    let summary: Vec<(u64, &str, u64, Option<&str>)> = history
+        .iter()
+        .map(|e| {
+            let action = match e.action {
+                crate::domain::ChangeAction::Create => "create",
+                crate::domain::ChangeAction::Update => "update",
+                crate::domain::ChangeAction::Delete => "delete",
+            };
+            (e.seq, action, e.version, e.actor.as_deref())
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (3, "delete", 2, Some("carol")),
+            (2, "update", 2, Some("bob")),
+            (1, "create", 1, Some("alice")),
+        ]
+    );
+    let update = &history[1];
+    assert_eq!(update.request_id.as_deref(), Some("req-2"));
+    let before = update.before.as_ref().expect("an update has a before");
+    let after = update.after.as_ref().expect("an update has an after");
+    assert_eq!(
+        (before.companies.len(), before.role.as_str(), before.version),
+        (1, "Standard", 1)
+    );
+    assert_eq!(
+        (after.companies.len(), after.role.as_str(), after.version),
+        (2, "Manager", 2)
+    );
+    assert!(history[0].after.is_none() && history[0].before.is_some());
+    assert!(history[2].before.is_none() && history[2].after.is_some());
+    assert_eq!(history[0].request_id, None);
+    assert!(history[0].at >= history[2].at);
+}
+
+/// A write that fails (its precondition does not hold) records nothing.
+pub async fn a_refused_write_records_nothing(store: &dyn PermissionStore) {
+    let u = id("u-history-refused");
+    store
+        .put(
+            &u,
+            &perms(&["1111"], "Standard"),
+            Precondition::None,
+            Author::NONE,
+        )
+        .await
+        .unwrap();
+    let stale = Precondition::Version(7);
+    assert!(
+        store
+            .put(&u, &perms(&["2222"], "Admin"), stale, Author::NONE)
+            .await
+            .is_err()
+    );
+    assert!(store.delete(&u, stale, Author::NONE).await.is_err());
+    assert!(
+        store
+            .put(
+                &u,
+                &perms(&["2222"], "Admin"),
+                Precondition::MustNotExist,
+                Author::NONE
+            )
+            .await
+            .is_err()
+    );
+    assert_eq!(store.history(&u).await.unwrap().len(), 1);
+}
+
+/// A deleted user's history stays readable; a user created again starts a new history.
+pub async fn a_deleted_users_history_stays_until_created_again(store: &dyn PermissionStore) {
+    let u = id("u-history-deleted");
+    for role in ["Standard", "Manager"] {
+        store
+            .put(
+                &u,
+                &perms(&["1111"], role),
+                Precondition::None,
+                Author::NONE,
+            )
+            .await
+            .unwrap();
+    }
+    store
+        .delete(&u, Precondition::None, Author::NONE)
+        .await
+        .unwrap();
+    assert_eq!(store.get(&u).await.unwrap(), None);
+    assert_eq!(store.history(&u).await.unwrap().len(), 3);
+    store
+        .put(
+            &u,
+            &perms(&["2222"], "Admin"),
+            Precondition::MustNotExist,
+            Author::NONE,
+        )
+        .await
+        .unwrap();
+    let history = store.history(&u).await.unwrap();
+    assert_eq!(history.len(), 1, "{history:?}");
+    assert_eq!(history[0].seq, 1);
+    assert_eq!(history[0].action, crate::domain::ChangeAction::Create);
+}
+
+/// Only the newest entries are kept: the oldest go first.
+pub async fn history_keeps_only_the_newest_entries(store: &dyn PermissionStore) {
+    use crate::domain::history::HISTORY_MAX_ENTRIES;
+    let u = id("u-history-long");
+    let writes = HISTORY_MAX_ENTRIES as u64 + 3;
+    for i in 0..writes {
+        let role = if i % 2 == 0 { "Standard" } else { "Manager" };
+        store
+            .put(
+                &u,
+                &perms(&["1111"], role),
+                Precondition::None,
+                Author::NONE,
+            )
+            .await
+            .unwrap();
+    }
+    let history = store.history(&u).await.unwrap();
+    assert_eq!(history.len(), HISTORY_MAX_ENTRIES);
+    assert_eq!(history[0].seq, writes);
+    assert_eq!(history.last().map(|e| e.seq), Some(4));
 }
 
 /// Generates one `#[tokio::test]` per contract check. `$make` is an async expression giving a
@@ -496,6 +692,10 @@ macro_rules! store_contract_tests {
             batch_get_leaves_out_missing_ids,
             unicode_ids_round_trip,
             the_largest_company_list_is_stored_whole,
+            history_records_every_write_newest_first,
+            a_refused_write_records_nothing,
+            a_deleted_users_history_stays_until_created_again,
+            history_keeps_only_the_newest_entries,
             a_working_store_is_ready
         );
     };

@@ -1,9 +1,10 @@
 //! The embedded store: permissions on local disk in a redb database, the default for a server.
 //!
 //! redb commits with an fsync before returning (durability `Immediate`), so a write that was
-//! acknowledged survives a crash or power loss. Two tables: `users` (id → the record as JSON) and
-//! `users_by_company` ((company, id) → nothing), kept in step inside one write transaction, so
-//! listing a company reads only its users. redb allows one writer at a time; every operation runs
+//! acknowledged survives a crash or power loss. Three tables: `users` (id → the record as JSON),
+//! `users_by_company` ((company, id) → nothing) and `history` (id → the user's change history as
+//! JSON, oldest first), kept in step inside one write transaction, so listing a company reads only
+//! its users and no change is stored without its history entry, nor an entry without its change. redb allows one writer at a time; every operation runs
 //! on tokio's blocking pool so the async workers never wait on disk.
 
 use std::path::{Path, PathBuf};
@@ -13,13 +14,14 @@ use async_trait::async_trait;
 use redb::{Database, ReadableTable, TableDefinition};
 
 use super::{
-    Page, PermissionStore, Position, Precondition, StoreError, WriteOutcome, check_precondition,
-    next_record,
+    Author, Page, PermissionStore, Position, Precondition, StoreError, WriteOutcome,
+    check_precondition, next_history, next_record, readable_history,
 };
-use crate::domain::{CompanyId, Permissions, UserId, UserPermissions};
+use crate::domain::{CompanyId, HistoryEntry, Permissions, UserId, UserPermissions};
 
 const USERS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("users");
 const BY_COMPANY: TableDefinition<'_, (&str, &str), ()> = TableDefinition::new("users_by_company");
+const HISTORY: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("history");
 
 /// redb's page cache. redb would take up to 1 GiB by default, which with a million users read
 /// once doubles the process's memory for nothing: the service's own cache holds the users that are
@@ -83,6 +85,7 @@ impl EmbeddedStore {
         let txn = db.begin_write().map_err(|e| open_err(e.into()))?;
         txn.open_table(USERS).map_err(|e| open_err(e.into()))?;
         txn.open_table(BY_COMPANY).map_err(|e| open_err(e.into()))?;
+        txn.open_table(HISTORY).map_err(|e| open_err(e.into()))?;
         txn.commit().map_err(|e| open_err(e.into()))?;
         Ok(Self { db: Arc::new(db) })
     }
@@ -145,6 +148,10 @@ impl EmbeddedStore {
                     }
                     let after = next_record(id, permissions, before.as_ref(), actor.as_deref());
                     write_user(&mut users, &mut index, before.as_ref(), &after)?;
+                    // The history entry goes into the same transaction, as `put` writes it.
+                    let at = after.updated_at.unwrap_or_else(super::now);
+                    let author = Author::actor(actor.as_deref());
+                    record(&txn, id, before.as_ref(), Some(&after), author, at)?;
                     outcomes.push(Ok(WriteOutcome { before, after }));
                 }
             }
@@ -156,7 +163,12 @@ impl EmbeddedStore {
 
     /// Deletes many users in one transaction (all or nothing, one commit); an id that is not
     /// stored is left alone. Returns how many were deleted.
-    pub async fn delete_many(&self, ids: Vec<UserId>) -> Result<usize, StoreError> {
+    pub async fn delete_many(
+        &self,
+        ids: Vec<UserId>,
+        actor: Option<&str>,
+    ) -> Result<usize, StoreError> {
+        let actor = actor.map(str::to_owned);
         self.blocking(move |db| {
             let txn = db.begin_write().map_err(internal)?;
             let mut deleted = 0;
@@ -166,6 +178,8 @@ impl EmbeddedStore {
                 for id in &ids {
                     if let Some(current) = read_user(&users, id.as_str())? {
                         remove_user(&mut users, &mut index, &current)?;
+                        let author = Author::actor(actor.as_deref());
+                        record(&txn, id, Some(&current), None, author, super::now())?;
                         deleted += 1;
                     }
                 }
@@ -247,6 +261,39 @@ fn read_user(
     }
 }
 
+fn read_history(
+    table: &impl ReadableTable<&'static str, &'static [u8]>,
+    id: &str,
+) -> Result<Vec<HistoryEntry>, StoreError> {
+    match table.get(id).map_err(internal)? {
+        Some(bytes) => serde_json::from_slice(bytes.value()).map_err(|e| StoreError::Corrupt {
+            id: id.to_owned(),
+            reason: format!("the stored history is malformed: {e}"),
+        }),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// Records the change from `before` to `after` in the user's history, inside the write's
+/// transaction.
+fn record(
+    txn: &redb::WriteTransaction,
+    id: &UserId,
+    before: Option<&UserPermissions>,
+    after: Option<&UserPermissions>,
+    author: Author<'_>,
+    at: time::OffsetDateTime,
+) -> Result<(), StoreError> {
+    let mut table = txn.open_table(HISTORY).map_err(internal)?;
+    let stored = read_history(&table, id.as_str())?;
+    let history = next_history(stored, before, after, author, at);
+    let bytes = serde_json::to_vec(&history).map_err(StoreError::internal)?;
+    table
+        .insert(id.as_str(), bytes.as_slice())
+        .map_err(internal)?;
+    Ok(())
+}
+
 #[async_trait]
 impl PermissionStore for EmbeddedStore {
     async fn get(&self, id: &UserId) -> Result<Option<UserPermissions>, StoreError> {
@@ -264,22 +311,36 @@ impl PermissionStore for EmbeddedStore {
         id: &UserId,
         permissions: &Permissions,
         precondition: Precondition,
-        actor: Option<&str>,
+        author: Author<'_>,
     ) -> Result<WriteOutcome, StoreError> {
         let id = id.clone();
         let permissions = permissions.clone();
-        let actor = actor.map(str::to_owned);
+        let actor = author.actor.map(str::to_owned);
+        let request_id = author.request_id.map(str::to_owned);
         self.blocking(move |db| {
+            let author = Author {
+                actor: actor.as_deref(),
+                request_id: request_id.as_deref(),
+            };
             let txn = db.begin_write().map_err(internal)?;
             let outcome = {
                 let mut users = txn.open_table(USERS).map_err(internal)?;
                 let mut index = txn.open_table(BY_COMPANY).map_err(internal)?;
                 let before = read_user(&users, id.as_str())?;
                 check_precondition(precondition, before.as_ref())?;
-                let after = next_record(&id, &permissions, before.as_ref(), actor.as_deref());
+                let after = next_record(&id, &permissions, before.as_ref(), author.actor);
                 write_user(&mut users, &mut index, before.as_ref(), &after)?;
                 WriteOutcome { before, after }
             };
+            let at = outcome.after.updated_at.unwrap_or_else(super::now);
+            record(
+                &txn,
+                &id,
+                outcome.before.as_ref(),
+                Some(&outcome.after),
+                author,
+                at,
+            )?;
             txn.commit().map_err(internal)?;
             Ok(outcome)
         })
@@ -290,9 +351,16 @@ impl PermissionStore for EmbeddedStore {
         &self,
         id: &UserId,
         precondition: Precondition,
+        author: Author<'_>,
     ) -> Result<UserPermissions, StoreError> {
         let id = id.clone();
+        let actor = author.actor.map(str::to_owned);
+        let request_id = author.request_id.map(str::to_owned);
         self.blocking(move |db| {
+            let author = Author {
+                actor: actor.as_deref(),
+                request_id: request_id.as_deref(),
+            };
             let txn = db.begin_write().map_err(internal)?;
             let removed = {
                 let mut users = txn.open_table(USERS).map_err(internal)?;
@@ -306,8 +374,20 @@ impl PermissionStore for EmbeddedStore {
                 remove_user(&mut users, &mut index, &current)?;
                 current
             };
+            record(&txn, &id, Some(&removed), None, author, super::now())?;
             txn.commit().map_err(internal)?;
             Ok(removed)
+        })
+        .await
+    }
+
+    async fn history(&self, id: &UserId) -> Result<Vec<HistoryEntry>, StoreError> {
+        let id = id.clone();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(internal)?;
+            let table = txn.open_table(HISTORY).map_err(internal)?;
+            let stored = read_history(&table, id.as_str())?;
+            Ok(readable_history(stored, super::now()))
         })
         .await
     }

@@ -8,12 +8,12 @@ use std::time::Instant;
 use async_trait::async_trait;
 use metrics::Histogram;
 
-use super::{Page, PermissionStore, Position, Precondition, StoreError, WriteOutcome};
-use crate::domain::{CompanyId, Permissions, UserId, UserPermissions};
+use super::{Author, Page, PermissionStore, Position, Precondition, StoreError, WriteOutcome};
+use crate::domain::{CompanyId, HistoryEntry, Permissions, UserId, UserPermissions};
 use crate::metrics::{STORE_CALL_DURATION, STORE_ERRORS};
 
 /// The store calls, in the order of [`Measured`]'s histograms.
-const OPERATIONS: [&str; 7] = [
+const OPERATIONS: [&str; 8] = [
     "get",
     "get_latest",
     "put",
@@ -21,6 +21,7 @@ const OPERATIONS: [&str; 7] = [
     "list_by_company",
     "batch_get",
     "ready",
+    "history",
 ];
 
 /// `inner`, with every call timed and every failure counted under the label `store`.
@@ -108,9 +109,9 @@ impl<S: PermissionStore> PermissionStore for Measured<S> {
         id: &UserId,
         permissions: &Permissions,
         precondition: Precondition,
-        actor: Option<&str>,
+        author: Author<'_>,
     ) -> Result<WriteOutcome, StoreError> {
-        self.timed(2, self.inner.put(id, permissions, precondition, actor))
+        self.timed(2, self.inner.put(id, permissions, precondition, author))
             .await
     }
 
@@ -118,8 +119,14 @@ impl<S: PermissionStore> PermissionStore for Measured<S> {
         &self,
         id: &UserId,
         precondition: Precondition,
+        author: Author<'_>,
     ) -> Result<UserPermissions, StoreError> {
-        self.timed(3, self.inner.delete(id, precondition)).await
+        self.timed(3, self.inner.delete(id, precondition, author))
+            .await
+    }
+
+    async fn history(&self, id: &UserId) -> Result<Vec<HistoryEntry>, StoreError> {
+        self.timed(7, self.inner.history(id)).await
     }
 
     async fn list_by_company(

@@ -7,18 +7,40 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use super::{
-    MAX_BATCH_GET, Page, PermissionStore, Position, Precondition, StoreError, WriteOutcome,
-    check_precondition, next_record,
+    Author, MAX_BATCH_GET, Page, PermissionStore, Position, Precondition, StoreError, WriteOutcome,
+    check_precondition, next_history, next_record, readable_history,
 };
-use crate::domain::{CompanyId, Permissions, UserId, UserPermissions};
+use crate::domain::{CompanyId, HistoryEntry, Permissions, UserId, UserPermissions};
 
 /// Permissions held in a map in memory.
 ///
-/// A std `Mutex` guards the map: every critical section is a few map operations with no `.await`
+/// A std `Mutex` guards the maps: every critical section is a few map operations with no `.await`
 /// inside, so an async lock would only add cost.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
-    users: Mutex<BTreeMap<UserId, UserPermissions>>,
+    state: Mutex<State>,
+}
+
+/// The users and their histories (oldest entry first), changed together under one lock.
+#[derive(Debug, Default)]
+struct State {
+    users: BTreeMap<UserId, UserPermissions>,
+    history: BTreeMap<UserId, Vec<HistoryEntry>>,
+}
+
+impl State {
+    fn record(
+        &mut self,
+        id: &UserId,
+        before: Option<&UserPermissions>,
+        after: Option<&UserPermissions>,
+        author: Author<'_>,
+        at: time::OffsetDateTime,
+    ) {
+        let stored = self.history.remove(id).unwrap_or_default();
+        let history = next_history(stored, before, after, author, at);
+        self.history.insert(id.clone(), history);
+    }
 }
 
 impl MemoryStore {
@@ -28,21 +50,22 @@ impl MemoryStore {
     }
 
     /// Stores `user` exactly as given (version included), as another tool might have written it.
+    /// (Records no history, as another tool would not.)
     pub fn insert_raw(&self, user: UserPermissions) {
-        self.lock().insert(user.id.clone(), user);
+        self.lock().users.insert(user.id.clone(), user);
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<UserId, UserPermissions>> {
-        // A panic while holding the lock cannot leave the map half-updated (each operation is a
-        // single insert or remove), so a poisoned lock is safe to reuse.
-        self.users.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave the maps half-updated (each write computes
+        // everything first, then inserts), so a poisoned lock is safe to reuse.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
 #[async_trait]
 impl PermissionStore for MemoryStore {
     async fn get(&self, id: &UserId) -> Result<Option<UserPermissions>, StoreError> {
-        Ok(self.lock().get(id).cloned())
+        Ok(self.lock().users.get(id).cloned())
     }
 
     async fn put(
@@ -50,13 +73,15 @@ impl PermissionStore for MemoryStore {
         id: &UserId,
         permissions: &Permissions,
         precondition: Precondition,
-        actor: Option<&str>,
+        author: Author<'_>,
     ) -> Result<WriteOutcome, StoreError> {
-        let mut users = self.lock();
-        let before = users.get(id).cloned();
+        let mut state = self.lock();
+        let before = state.users.get(id).cloned();
         check_precondition(precondition, before.as_ref())?;
-        let after = next_record(id, permissions, before.as_ref(), actor);
-        users.insert(id.clone(), after.clone());
+        let after = next_record(id, permissions, before.as_ref(), author.actor);
+        let at = after.updated_at.unwrap_or_else(super::now);
+        state.record(id, before.as_ref(), Some(&after), author, at);
+        state.users.insert(id.clone(), after.clone());
         Ok(WriteOutcome { before, after })
     }
 
@@ -64,14 +89,22 @@ impl PermissionStore for MemoryStore {
         &self,
         id: &UserId,
         precondition: Precondition,
+        author: Author<'_>,
     ) -> Result<UserPermissions, StoreError> {
-        let mut users = self.lock();
-        let current = users.get(id);
+        let mut state = self.lock();
+        let current = state.users.get(id);
         if current.is_none() && precondition == Precondition::None {
             return Err(StoreError::NotFound);
         }
         check_precondition(precondition, current)?;
-        users.remove(id).ok_or(StoreError::NotFound)
+        let removed = state.users.remove(id).ok_or(StoreError::NotFound)?;
+        state.record(id, Some(&removed), None, author, super::now());
+        Ok(removed)
+    }
+
+    async fn history(&self, id: &UserId) -> Result<Vec<HistoryEntry>, StoreError> {
+        let stored = self.lock().history.get(id).cloned().unwrap_or_default();
+        Ok(readable_history(stored, super::now()))
     }
 
     /// Reads the whole map in id order and stops one member past the page, so a page is full
@@ -82,8 +115,9 @@ impl PermissionStore for MemoryStore {
         limit: usize,
         after: Option<&Position>,
     ) -> Result<Page, StoreError> {
-        let users = self.lock();
-        let mut matching = users
+        let state = self.lock();
+        let mut matching = state
+            .users
             .iter()
             .filter(|(id, _)| after.is_none_or(|a| id.as_str() > a.as_str()))
             .map(|(_, u)| u)
@@ -100,8 +134,11 @@ impl PermissionStore for MemoryStore {
 
     async fn batch_get(&self, ids: &[UserId]) -> Result<Vec<UserPermissions>, StoreError> {
         debug_assert!(ids.len() <= MAX_BATCH_GET);
-        let users = self.lock();
-        Ok(ids.iter().filter_map(|id| users.get(id).cloned()).collect())
+        let state = self.lock();
+        Ok(ids
+            .iter()
+            .filter_map(|id| state.users.get(id).cloned())
+            .collect())
     }
 
     async fn ready(&self) -> Result<(), StoreError> {

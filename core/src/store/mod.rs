@@ -29,7 +29,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::consistency::{Consistency, Served};
-use crate::domain::{CompanyId, Permissions, UserId, UserPermissions};
+use crate::domain::{CompanyId, HistoryEntry, Permissions, UserId, UserPermissions};
 
 /// The condition a write must meet, checked atomically with the write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +43,32 @@ pub enum Precondition {
     /// Only if the stored version is this one (`If-Match: "3"`). A stored item that has no version
     /// (written by another tool) counts as version 0.
     Version(u64),
+}
+
+/// Who makes a write and under which request: what `updatedBy` and the change history record.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Author<'a> {
+    /// Who acts (a token's `sub` or `client_id`, `seed` for the seed CLI); `None` without
+    /// authentication.
+    pub actor: Option<&'a str>,
+    /// The request that asks for the write (`x-request-id`), if there is one.
+    pub request_id: Option<&'a str>,
+}
+
+impl<'a> Author<'a> {
+    /// No one known, no request: a write without authentication outside the API.
+    pub const NONE: Author<'static> = Author {
+        actor: None,
+        request_id: None,
+    };
+
+    /// `actor`, outside any request (a tool such as the seed CLI).
+    pub fn actor(actor: Option<&'a str>) -> Self {
+        Self {
+            actor,
+            request_id: None,
+        }
+    }
 }
 
 /// The result of a successful write.
@@ -198,22 +224,32 @@ pub trait PermissionStore: Send + Sync + 'static {
     }
 
     /// Creates or replaces the user's permissions if `precondition` holds, setting `version` to the
-    /// stored version + 1 (1 on create), `updatedAt` to now and `updatedBy` to `actor`.
+    /// stored version + 1 (1 on create), `updatedAt` to now and `updatedBy` to the author's actor,
+    /// and records the change in the user's history in the same atomic step.
     async fn put(
         &self,
         id: &UserId,
         permissions: &Permissions,
         precondition: Precondition,
-        actor: Option<&str>,
+        author: Author<'_>,
     ) -> Result<WriteOutcome, StoreError>;
 
-    /// Deletes the user if `precondition` holds, returning what was stored. Without a precondition a
-    /// missing user is [`StoreError::NotFound`]; with one, a [`StoreError::Conflict`].
+    /// Deletes the user if `precondition` holds, returning what was stored, and records the
+    /// deletion in the user's history (readable for
+    /// [`DELETED_HISTORY_RETENTION`](crate::domain::history::DELETED_HISTORY_RETENTION)). Without a
+    /// precondition a missing user is [`StoreError::NotFound`]; with one, a
+    /// [`StoreError::Conflict`].
     async fn delete(
         &self,
         id: &UserId,
         precondition: Precondition,
+        author: Author<'_>,
     ) -> Result<UserPermissions, StoreError>;
+
+    /// The user's recorded changes, newest first: the entries kept (see
+    /// [`crate::domain::history`]), or none for a user never written, or deleted longer ago than
+    /// the retention. Read past any cache.
+    async fn history(&self, id: &UserId) -> Result<Vec<HistoryEntry>, StoreError>;
 
     /// At most `limit` users of `company`, going on from `after` (a [`Page::next`] this store
     /// gave for the same company), or from the start.
@@ -276,16 +312,20 @@ impl<S: PermissionStore + ?Sized> PermissionStore for Arc<S> {
         id: &UserId,
         permissions: &Permissions,
         precondition: Precondition,
-        actor: Option<&str>,
+        author: Author<'_>,
     ) -> Result<WriteOutcome, StoreError> {
-        (**self).put(id, permissions, precondition, actor).await
+        (**self).put(id, permissions, precondition, author).await
     }
     async fn delete(
         &self,
         id: &UserId,
         precondition: Precondition,
+        author: Author<'_>,
     ) -> Result<UserPermissions, StoreError> {
-        (**self).delete(id, precondition).await
+        (**self).delete(id, precondition, author).await
+    }
+    async fn history(&self, id: &UserId) -> Result<Vec<HistoryEntry>, StoreError> {
+        (**self).history(id).await
     }
     async fn list_by_company(
         &self,
@@ -351,6 +391,34 @@ pub fn next_record(
         updated_at: Some(now()),
         updated_by: actor.map(str::to_owned),
     }
+}
+
+/// The history a write leaves, given the stored history (oldest first), what was stored before
+/// (`None`: absent) and after (`None`: deleted): the same for every store.
+pub fn next_history(
+    stored: Vec<HistoryEntry>,
+    before: Option<&UserPermissions>,
+    after: Option<&UserPermissions>,
+    author: Author<'_>,
+    at: time::OffsetDateTime,
+) -> Vec<HistoryEntry> {
+    let mut history = crate::domain::history::continued(stored, before.is_some());
+    let entry = HistoryEntry::new(&history, at, author.actor, author.request_id, before, after);
+    crate::domain::history::append(&mut history, entry);
+    history
+}
+
+/// The stored history (oldest first) as [`PermissionStore::history`] answers it at `now`: newest
+/// first, and nothing once a deleted user's retention has passed.
+pub fn readable_history(
+    mut stored: Vec<HistoryEntry>,
+    now: time::OffsetDateTime,
+) -> Vec<HistoryEntry> {
+    if !crate::domain::history::is_readable(&stored, now) {
+        return Vec::new();
+    }
+    stored.reverse();
+    stored
 }
 
 /// The current time, to millisecond precision (what every store keeps).

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use super::{PermissionStore, Precondition, StoreError, WriteOutcome};
+use super::{Author, PermissionStore, Precondition, StoreError, WriteOutcome};
 use crate::domain::{CompanyId, Permissions, Role, UserId, ValidationError, parse_companies};
 
 /// How many times a PATCH without `If-Match` re-reads and retries after losing a race.
@@ -104,7 +104,7 @@ pub async fn patch(
     id: &UserId,
     patch: &PermissionsPatch,
     precondition: Precondition,
-    actor: Option<&str>,
+    author: Author<'_>,
 ) -> Result<WriteOutcome, PatchError> {
     let mut attempt = 0;
     loop {
@@ -122,7 +122,7 @@ pub async fn patch(
         }
         let next = patch.apply(&current.permissions())?;
         match store
-            .put(id, &next, Precondition::Version(current.version), actor)
+            .put(id, &next, Precondition::Version(current.version), author)
             .await
         {
             Err(StoreError::Conflict { current: now })

@@ -306,6 +306,28 @@ impl Store {
         self.seed(&["import", &file]).args(extra).run().await
     }
 
+    /// The change history the store holds for `id`, newest first (read once the binary has
+    /// exited and let go of the store).
+    pub async fn history(&self, id: &str) -> Vec<clearance_core::domain::HistoryEntry> {
+        use clearance_core::store::PermissionStore;
+        let id = clearance_core::domain::UserId::parse(id).expect("a valid id");
+        match &self.dynamo {
+            Some(dynamo) => clearance_core::store::dynamodb::DynamoStore::from_client(
+                dynamo.dynalite.client(),
+                &dynamo.table,
+                &clearance_core::store::dynamodb::DynamoSettings::new(&dynamo.table),
+            )
+            .history(&id)
+            .await
+            .expect("read the history"),
+            None => clearance_core::store::embedded::EmbeddedStore::open(&self.files.path("data"))
+                .expect("open the embedded store")
+                .history(&id)
+                .await
+                .expect("read the history"),
+        }
+    }
+
     /// `export` as CSV.
     pub async fn export(&self) -> String {
         self.seed(&["export", "--format", "csv", "--quiet"])

@@ -62,6 +62,33 @@ async fn replace_all_with_yes_deletes_the_users_not_in_the_file() {
             "{}",
             store.name()
         );
+        // Every write the import made is in the users' histories, by the seed CLI; a deleted
+        // user's history stays readable.
+        let summary = |history: Vec<clearance_core::domain::HistoryEntry>| -> Vec<String> {
+            history
+                .iter()
+                .map(|e| {
+                    format!(
+                        "{:?} v{} by {}",
+                        e.action,
+                        e.version,
+                        e.actor.as_deref().unwrap_or("-")
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(
+            summary(store.history("b").await),
+            ["Update v2 by seed-cli", "Create v1 by seed-cli"],
+            "{}",
+            store.name()
+        );
+        assert_eq!(
+            summary(store.history("a").await),
+            ["Delete v1 by seed-cli", "Create v1 by seed-cli"],
+            "{}",
+            store.name()
+        );
     }
 }
 

@@ -12,8 +12,9 @@
 //!   Refused under Lambda, where the function serves whatever route API Gateway sends it, unless
 //!   `--insecure-allow-unauthenticated-lambda` says so explicitly.
 //!
-//! `/healthz` and `/readyz` are always open; `/openapi.json`, `/docs`, `/metrics` and the AuthZEN
-//! metadata (`/.well-known/authzen-configuration`) are open unless `--public-docs false`.
+//! `/healthz`, `/readyz`, `/admin` and `/admin/config` (the admin page, which then signs in) are
+//! always open; `/openapi.json`, `/docs`, `/metrics` and the AuthZEN metadata
+//! (`/.well-known/authzen-configuration`) are open unless `--public-docs false`.
 
 use std::sync::Arc;
 
@@ -236,7 +237,9 @@ impl Auth {
     }
 
     fn is_public(&self, path: &str) -> bool {
-        matches!(path, "/healthz" | "/readyz")
+        // The admin page and its settings hold nothing secret: the page signs in, then sends the
+        // caller's token with each API request, checked as any other.
+        matches!(path, "/healthz" | "/readyz" | "/admin" | "/admin/config")
             || (self.public_docs
                 && matches!(
                     path,

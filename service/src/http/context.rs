@@ -4,6 +4,7 @@ use std::convert::Infallible;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use clearance_core::store::Author;
 
 /// Who acts for the authenticated caller (`updatedBy`, the audit log's `actor`), put into the
 /// request's extensions by the authentication layer. (Not `clearance_core::authz::Caller`, the
@@ -27,6 +28,14 @@ impl RequestContext {
     /// Who acts, for `updatedBy`: `None` when the API runs without authentication.
     pub fn actor(&self) -> Option<&str> {
         self.actor.as_ref().map(|c| c.actor.as_str())
+    }
+
+    /// Who writes and under which request, for the store's `updatedBy` and change history.
+    pub fn author(&self) -> Author<'_> {
+        Author {
+            actor: self.actor(),
+            request_id: Some(self.request_id.as_str()).filter(|r| !r.is_empty()),
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 //! map the answer. [`app`] builds the whole router from an [`AppState`], so tests can drive it
 //! with or without a socket, and the Lambda runtime can serve it unchanged.
 
+pub mod admin;
 pub mod auth;
 pub mod authzen;
 pub mod companies;
@@ -14,6 +15,7 @@ pub mod docs;
 pub mod extract;
 pub mod gateway;
 pub mod health;
+pub mod history;
 pub mod observe;
 pub mod problem;
 pub mod strict;
@@ -44,6 +46,7 @@ pub fn app(state: AppState) -> Router {
                 .patch(users::patch_user)
                 .delete(users::delete_user),
         )
+        .route("/users/{id}/history", get(history::user_history))
         .route(
             "/companies/{company}/users",
             get(companies::list_company_users),
@@ -66,6 +69,8 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(health::metrics))
         .route("/openapi.json", get(docs::openapi_json))
         .route("/docs", get(docs::docs_page))
+        .route("/admin", get(admin::page))
+        .route("/admin/config", get(admin::config))
         .fallback(route_not_found)
         .layer(middleware::from_fn_with_state(auth, auth::authenticate))
         .layer(middleware::from_fn(method_not_allowed_as_problem))

@@ -133,7 +133,7 @@ pub async fn put_user(
     let precondition = precondition(&headers)?;
     let outcome = state
         .store
-        .put(&id, &permissions, precondition, ctx.actor())
+        .put(&id, &permissions, precondition, ctx.author())
         .await
         .map_err(|e| ApiError::from(e).for_user(id.as_str()))?;
     let status = if outcome.before.is_none() {
@@ -188,9 +188,15 @@ pub async fn patch_user(
         Precondition::MustExist => Precondition::None,
         other => other,
     };
-    let outcome = ops::patch(state.store.as_ref(), &id, &patch, precondition, ctx.actor())
-        .await
-        .map_err(|e| ApiError::from(e).for_user(id.as_str()))?;
+    let outcome = ops::patch(
+        state.store.as_ref(),
+        &id,
+        &patch,
+        precondition,
+        ctx.author(),
+    )
+    .await
+    .map_err(|e| ApiError::from(e).for_user(id.as_str()))?;
     crate::audit::write(&ctx, &id, outcome.before.as_ref(), Some(&outcome.after));
     Ok(with_etag(StatusCode::OK, &outcome.after))
 }
@@ -225,7 +231,7 @@ pub async fn delete_user(
     };
     let removed = state
         .store
-        .delete(&id, precondition)
+        .delete(&id, precondition, ctx.author())
         .await
         .map_err(|e| ApiError::from(e).for_user(id.as_str()))?;
     crate::audit::write(&ctx, &id, Some(&removed), None);

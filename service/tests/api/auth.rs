@@ -240,6 +240,46 @@ async fn the_write_scope_writes_and_records_who_did_it() {
 }
 
 #[tokio::test]
+async fn the_history_names_each_writer_by_the_updated_by_rule_and_needs_the_read_scope() {
+    let issuer = TestIssuer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::with_settings(&jwt_settings(&issuer, dir.path())).await;
+    let person = bearer(&user_token(&issuer, "admin-sub-1", "clearance/write"));
+    let machine = bearer(&issuer.machine_token(MACHINE, "clearance/write"));
+    for (who, role) in [(&person, "Standard"), (&machine, "Manager")] {
+        let answer = app
+            .json(
+                Method::PUT,
+                "/users/carla",
+                json!({"companies": ["1111"], "role": role}),
+                &[("authorization", who.as_str())],
+            )
+            .await;
+        assert!(answer.status.is_success(), "{}", answer.text);
+    }
+    app.get("/users/carla/history")
+        .await
+        .problem(401, "unauthorized");
+    let reader = bearer(&user_token(&issuer, "support-1", "clearance/read"));
+    let answer = app
+        .send(
+            Method::GET,
+            "/users/carla/history",
+            &[("authorization", &reader)],
+            None,
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let actors: Vec<String> = answer.json()["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["actor"].as_str().unwrap_or("-").to_owned())
+        .collect();
+    assert_eq!(actors, [MACHINE, "admin-sub-1"]);
+}
+
+#[tokio::test]
 async fn health_and_docs_stay_open_unless_docs_are_closed() {
     let issuer = TestIssuer::start().await;
     let dir = tempfile::tempdir().unwrap();

@@ -1,19 +1,22 @@
 //! HTTP integration tests of the permissions API: the real server on 127.0.0.1:0, over a socket.
 //!
-//! The endpoint suites (`users`, `companies`, `decisions`, `authzen`, `errors`, `concurrency`) are plain async
+//! The endpoint suites (`users`, `history`, `companies`, `decisions`, `authzen`, `errors`, `concurrency`) are plain async
 //! functions that take a running [`helpers::TestApp`]; [`http_suite!`] turns each into a test for
 //! one store, so the same suite runs on every store: `embedded`, and `dynamodb` on dynalite.
 //! `platform` holds the tests that are about the process; `dynamodb::*` those about running on
 //! DynamoDB (drop-in items, faults, the binary's DynamoDB settings, the listing's scan bound).
 
+mod admin;
 mod auth;
 mod authzen;
+mod browser;
 mod companies;
 mod concurrency;
 mod contract;
 mod decisions;
 mod errors;
 mod helpers;
+mod history;
 mod observability;
 mod platform;
 mod users;
@@ -71,6 +74,10 @@ macro_rules! http_suite {
             errors::an_invalid_company_or_role_is_400_naming_the_rule,
             concurrency::concurrent_patches_without_if_match_lose_no_company,
             concurrency::concurrent_read_modify_writes_with_if_match_lose_no_company,
+            history::history_lists_each_write_newest_first_with_before_after_and_request_id,
+            history::history_pages_go_on_with_next_before,
+            history::a_deleted_users_history_stays_readable_and_a_failed_write_adds_nothing,
+            history::history_of_an_unknown_user_is_404_and_bad_parameters_are_400,
         );
     };
     (@each $spawn:expr; $($module:ident :: $name:ident),+ $(,)?) => {

@@ -12,7 +12,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use clearance_core::store::dynamodb::{DynamoSettings, DynamoStore};
-use clearance_core::store::{PermissionStore, Precondition};
+use clearance_core::store::{Author, PermissionStore, Precondition};
 use clearance_tests::dynalite::{Dynalite, local_client};
 use tokio::net::TcpListener;
 
@@ -107,7 +107,7 @@ async fn a_write_whose_answer_was_lost_is_answered_as_applied_exactly_once() {
             &alice,
             &perms(&["1111"], "Standard"),
             Precondition::None,
-            None,
+            Author::NONE,
         )
         .await
         .unwrap();
@@ -128,7 +128,7 @@ async fn a_write_whose_answer_was_lost_is_answered_as_applied_exactly_once() {
                 &alice,
                 &perms(&["1111", "2222"], "Manager"),
                 precondition,
-                Some("admin"),
+                Author::actor(Some("admin")),
             )
             .await
             .unwrap_or_else(|e| panic!("{name}: a write that was applied answered {e:?}"));
@@ -160,7 +160,7 @@ async fn a_write_whose_answer_was_lost_is_answered_as_applied_exactly_once() {
             &bob,
             &perms(&["1111"], "Standard"),
             Precondition::MustNotExist,
-            None,
+            Author::NONE,
         )
         .await
         .expect("a create that was applied is answered as created");
@@ -184,13 +184,13 @@ async fn a_delete_whose_answer_was_lost_is_answered_as_deleted() {
                 &carol,
                 &perms(&["1111"], "Standard"),
                 Precondition::None,
-                None,
+                Author::NONE,
             )
             .await
             .unwrap();
         let (store, proxy, server) = store_behind_proxy(&dynalite, &table, "DeleteItem").await;
         let removed = store
-            .delete(&carol, precondition)
+            .delete(&carol, precondition, Author::NONE)
             .await
             .unwrap_or_else(|e| panic!("{name}: a delete that was applied answered {e:?}"));
         assert!(proxy.seen.load(Ordering::SeqCst) >= 2, "{name}: sent again");
@@ -211,7 +211,7 @@ async fn a_precondition_that_fails_on_the_first_attempt_is_still_a_conflict() {
             &dave,
             &perms(&["1111"], "Standard"),
             Precondition::None,
-            None,
+            Author::NONE,
         )
         .await
         .unwrap();
@@ -220,7 +220,7 @@ async fn a_precondition_that_fails_on_the_first_attempt_is_still_a_conflict() {
             &dave,
             &perms(&["1111"], "Admin"),
             Precondition::Version(7),
-            None,
+            Author::NONE,
         )
         .await
         .unwrap_err();
@@ -232,7 +232,9 @@ async fn a_precondition_that_fails_on_the_first_attempt_is_still_a_conflict() {
         "{err:?}"
     );
     assert!(matches!(
-        store.delete(&id("nobody"), Precondition::None).await,
+        store
+            .delete(&id("nobody"), Precondition::None, Author::NONE)
+            .await,
         Err(clearance_core::store::StoreError::NotFound)
     ));
 }

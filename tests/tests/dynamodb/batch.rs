@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use clearance_core::domain::{CompanyId, MAX_COMPANIES, Permissions, Role, UserId};
-use clearance_core::store::{PermissionStore, Precondition};
+use clearance_core::store::{Author, PermissionStore, Precondition};
 
 use super::{fresh_dynamo_store, id, perms};
 
@@ -19,7 +19,7 @@ async fn batch_get_reads_more_ids_than_one_request_takes() {
                 &user,
                 &perms(&["1111"], "Standard"),
                 Precondition::None,
-                None,
+                Author::NONE,
             )
             .await
             .unwrap();
@@ -52,7 +52,7 @@ async fn batch_get_asks_again_for_keys_left_unprocessed() {
     let ids: Vec<UserId> = (0..30).map(|i| id(&format!("big-{i:02}"))).collect();
     for user in &ids {
         store
-            .put(user, &permissions, Precondition::None, None)
+            .put(user, &permissions, Precondition::None, Author::NONE)
             .await
             .unwrap();
     }

@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use clearance_core::store::dynamodb::DynamoStore;
 use clearance_core::store::ops::{self, PermissionsPatch};
-use clearance_core::store::{PermissionStore, Precondition, StoreError, WriteOutcome};
+use clearance_core::store::{Author, PermissionStore, Precondition, StoreError, WriteOutcome};
 
 use super::{company, fresh_dynamo_store, id, perms};
 
@@ -104,7 +104,7 @@ async fn a_reference_item_is_listed_patched_and_deleted() {
         &id("ref-1"),
         &patch,
         Precondition::Version(0),
-        Some("admin"),
+        Author::actor(Some("admin")),
     )
     .await
     .unwrap();
@@ -120,7 +120,7 @@ async fn a_reference_item_is_listed_patched_and_deleted() {
     );
 
     let removed = store
-        .delete(&id("ref-2"), Precondition::Version(0))
+        .delete(&id("ref-2"), Precondition::Version(0), Author::NONE)
         .await
         .unwrap();
     assert_eq!(removed.role.as_str(), "Admin");
@@ -184,7 +184,12 @@ async fn put_if_version(
 ) -> Result<WriteOutcome, StoreError> {
     let admin = perms(companies, "Admin");
     store
-        .put(&id(user), &admin, Precondition::Version(version), None)
+        .put(
+            &id(user),
+            &admin,
+            Precondition::Version(version),
+            Author::NONE,
+        )
         .await
 }
 
@@ -235,7 +240,7 @@ async fn an_unconditional_put_versions_a_reference_item_and_keeps_its_other_attr
             &id("ref-1"),
             &perms(&["2222"], "Manager"),
             Precondition::None,
-            None,
+            Author::NONE,
         )
         .await
         .unwrap();
@@ -255,7 +260,7 @@ async fn writes_store_the_reference_shape_plus_version_and_audit_fields() {
             &id("u1"),
             &perms(&["1111", "2222"], "Manager"),
             Precondition::None,
-            Some("alice"),
+            Author::actor(Some("alice")),
         )
         .await
         .unwrap();
@@ -277,7 +282,12 @@ async fn writes_store_the_reference_shape_plus_version_and_audit_fields() {
 
     // A write without an actor must not leave the previous writer's name behind.
     store
-        .put(&id("u1"), &perms(&[], "Manager"), Precondition::None, None)
+        .put(
+            &id("u1"),
+            &perms(&[], "Manager"),
+            Precondition::None,
+            Author::NONE,
+        )
         .await
         .unwrap();
     let raw = get_raw(&client, store.table(), "u1").await;

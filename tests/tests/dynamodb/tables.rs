@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use clearance_core::store::dynamodb::{DynamoSettings, DynamoStore};
-use clearance_core::store::{PermissionStore, Precondition, StoreError};
+use clearance_core::store::{Author, PermissionStore, Precondition, StoreError};
 use clearance_tests::dynalite::Dynalite;
 
 use super::{id, perms, settings};
@@ -34,7 +34,7 @@ async fn create_table_creates_once_then_finds_the_table_and_returns_quickly() {
             &id("u1"),
             &perms(&["1111"], "Admin"),
             Precondition::None,
-            None,
+            Author::NONE,
         )
         .await
         .unwrap();

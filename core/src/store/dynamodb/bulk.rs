@@ -5,7 +5,7 @@
 //!
 //! # Writes: `BatchWriteItem`
 //!
-//! [`DynamoStore::batch_put`] and [`DynamoStore::batch_delete`] send up to
+//! [`DynamoStore::batch_put`] sends up to
 //! [`BATCH_WRITE_CHUNK`] writes per request, DynamoDB's limit. DynamoDB may leave some writes of a
 //! request unprocessed (`UnprocessedItems`, when a partition is busy); they are sent again, after
 //! a jittered exponential backoff, until all are confirmed or the caller's deadline passes. A
@@ -20,7 +20,10 @@
 //! - drops attributes other tools keep on an existing item.
 //!
 //! The items have the store's shape (see `mapping`): `id` (S), `companies` (L of S), `role` (S),
-//! `version` (N), and `updatedAt` (S) and `updatedBy` (S) when set.
+//! `version` (N), `updatedAt` (S) and `updatedBy` (S) when set, and the change history the caller
+//! gives (read first with [`DynamoStore::batch_get_stored`], the new entry appended), so that a
+//! bulk write is recorded as every other write is, within the limits above: a change another
+//! writer makes between the read and the bulk write is overwritten, its history entry with it.
 //!
 //! # Reads: parallel `Scan`
 //!
@@ -32,12 +35,12 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRequest};
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 
 use super::DynamoStore;
 use super::errors::{RETRY_AFTER, store_error};
-use super::mapping::{self, COMPANIES, ID, Item, ROLE, UPDATED_AT, UPDATED_BY, VERSION};
-use crate::domain::{UserId, UserPermissions};
+use super::mapping::{self, COMPANIES, HISTORY, ID, Item, ROLE, UPDATED_AT, UPDATED_BY, VERSION};
+use crate::domain::{HistoryEntry, UserId, UserPermissions};
 use crate::store::StoreError;
 
 /// The most writes one `BatchWriteItem` request may hold (DynamoDB's limit).
@@ -48,6 +51,16 @@ pub const BATCH_WRITE_CHUNK: usize = 25;
 const BULK_BACKOFF: Duration = Duration::from_millis(50);
 /// The longest pause between two rounds: long enough for a throttled partition to recover.
 const BULK_MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// A user as a bulk write stores it: the permissions and the change history to keep with them
+/// (oldest entry first).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BulkUser {
+    /// The user's item, version and `updatedAt`/`updatedBy` included.
+    pub user: UserPermissions,
+    /// The history stored with it.
+    pub history: Vec<HistoryEntry>,
+}
 
 /// What a bulk write did. Every id given is in exactly one of `written` and `not_written`.
 #[derive(Debug, Default)]
@@ -86,15 +99,15 @@ impl DynamoStore {
     ///
     /// Ids must be unique within one call: DynamoDB refuses a request that names an item twice.
     #[tracing::instrument(level = "debug", skip_all, fields(table = %self.table, users = users.len()))]
-    pub async fn batch_put(&self, users: &[UserPermissions], deadline: Instant) -> BulkOutcome {
+    pub async fn batch_put(&self, users: &[BulkUser], deadline: Instant) -> BulkOutcome {
         let mut writes = Vec::with_capacity(users.len());
         for user in users {
             match put_request(user) {
-                Ok(write) => writes.push((user.id.clone(), write)),
+                Ok(write) => writes.push((user.user.id.clone(), write)),
                 Err(error) => {
                     return BulkOutcome {
                         written: Vec::new(),
-                        not_written: users.iter().map(|u| u.id.clone()).collect(),
+                        not_written: users.iter().map(|u| u.user.id.clone()).collect(),
                         error: Some(error),
                     };
                 }
@@ -103,38 +116,32 @@ impl DynamoStore {
         self.batch_write(writes, deadline).await
     }
 
-    /// Deletes the users `ids` with `BatchWriteItem`, as [`DynamoStore::batch_put`] puts them.
-    /// Deleting an id that is not stored succeeds (and is reported written).
-    #[tracing::instrument(level = "debug", skip_all, fields(table = %self.table, ids = ids.len()))]
-    pub async fn batch_delete(&self, ids: &[UserId], deadline: Instant) -> BulkOutcome {
-        let mut writes = Vec::with_capacity(ids.len());
-        for id in ids {
-            match DeleteRequest::builder()
-                .set_key(Some(mapping::key(id)))
-                .build()
-            {
-                Ok(delete) => writes.push((
-                    id.clone(),
-                    WriteRequest::builder().delete_request(delete).build(),
-                )),
-                Err(error) => {
-                    return BulkOutcome {
-                        written: Vec::new(),
-                        not_written: ids.to_vec(),
-                        error: Some(StoreError::internal(error)),
-                    };
-                }
-            }
-        }
-        self.batch_write(writes, deadline).await
+    /// The users among `ids` that exist, each with the history stored with it (oldest first), as
+    /// a bulk put starts from. Strongly consistent, like [`PermissionStore::batch_get`].
+    ///
+    /// [`PermissionStore::batch_get`]: crate::store::PermissionStore::batch_get
+    pub async fn batch_get_stored(&self, ids: &[UserId]) -> Result<Vec<BulkUser>, StoreError> {
+        self.batch_get_items(ids)
+            .await?
+            .iter()
+            .map(|item| {
+                let user = mapping::decode(item)?;
+                let history = mapping::history_of(&user.id, item)?;
+                Ok(BulkUser { user, history })
+            })
+            .collect()
     }
 
     /// Every user in the table, read with a parallel scan of `segments` segments (at least 1), in
-    /// the scan's order. An item that cannot be read as permissions fails the whole read.
+    /// the scan's order. Deleted users' archived histories are not users and are left out. An item that cannot be read as permissions fails the whole read.
     #[tracing::instrument(level = "debug", skip_all, fields(table = %self.table, segments))]
     pub async fn scan_all(&self, segments: u32) -> Result<Vec<UserPermissions>, StoreError> {
         let items = self.scan_segments(segments, false).await?;
-        items.iter().map(mapping::decode).collect()
+        items
+            .iter()
+            .filter(|item| !mapping::is_archive(item))
+            .map(mapping::decode)
+            .collect()
     }
 
     /// Every user id in the table (only the key is read), with a parallel scan as
@@ -145,6 +152,7 @@ impl DynamoStore {
         let items = self.scan_segments(segments, true).await?;
         items
             .iter()
+            .filter(|item| !mapping::is_archive(item))
             .map(|item| match item.get(ID) {
                 Some(AttributeValue::S(raw)) => {
                     UserId::parse(raw.as_str()).map_err(|e| StoreError::Corrupt {
@@ -293,7 +301,8 @@ fn unprocessed_ids(writes: &[WriteRequest]) -> Result<HashSet<String>, StoreErro
 }
 
 /// The put of one user's whole item, in the store's shape.
-fn put_request(user: &UserPermissions) -> Result<WriteRequest, StoreError> {
+fn put_request(bulk: &BulkUser) -> Result<WriteRequest, StoreError> {
+    let user = &bulk.user;
     let mut item = mapping::key(&user.id);
     item.insert(COMPANIES.to_owned(), mapping::companies(&user.companies));
     item.insert(ROLE.to_owned(), mapping::string(user.role.as_str()));
@@ -303,6 +312,9 @@ fn put_request(user: &UserPermissions) -> Result<WriteRequest, StoreError> {
     }
     if let Some(by) = &user.updated_by {
         item.insert(UPDATED_BY.to_owned(), mapping::string(by));
+    }
+    if !bulk.history.is_empty() {
+        item.insert(HISTORY.to_owned(), mapping::history_value(&bulk.history)?);
     }
     let put = PutRequest::builder()
         .set_item(Some(item))
@@ -374,7 +386,11 @@ mod tests {
 
     #[test]
     fn a_bulk_put_writes_the_stores_item_shape() {
-        let write = put_request(&user("u1")).unwrap();
+        let write = put_request(&BulkUser {
+            user: user("u1"),
+            history: Vec::new(),
+        })
+        .unwrap();
         let item = write.put_request().unwrap().item();
         assert_eq!(mapping::decode(item).unwrap(), user("u1"));
         assert_eq!(item.get("version"), Some(&AttributeValue::N("4".into())));
@@ -384,10 +400,14 @@ mod tests {
 
     #[test]
     fn unprocessed_writes_are_named_by_their_id() {
-        let put = put_request(&user("u1")).unwrap();
+        let put = put_request(&BulkUser {
+            user: user("u1"),
+            history: Vec::new(),
+        })
+        .unwrap();
         let delete = WriteRequest::builder()
             .delete_request(
-                DeleteRequest::builder()
+                aws_sdk_dynamodb::types::DeleteRequest::builder()
                     .set_key(Some(mapping::key(&UserId::parse("u2").unwrap())))
                     .build()
                     .unwrap(),

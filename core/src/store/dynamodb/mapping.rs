@@ -6,6 +6,14 @@
 //! tools write; since DynamoDB cannot store an empty set such tools leave the attribute out for a
 //! user with no companies, so a missing `companies` reads as an empty list. Anything else that does
 //! not fit is [`StoreError::Corrupt`], naming the user and the attribute.
+//!
+//! The change history is one more attribute on the same item, `history` (S: the kept entries as a
+//! JSON array, oldest first), so the conditional write that changes the user records the change
+//! too. Readers of the reference shape read `id`, `companies` and `role` and never see it. A delete
+//! first marks the item (`pendingDelete`, S: the delete's write id), then copies the history, the
+//! deletion included, into an archive item whose key no user id can take (`history <id>`: user ids
+//! hold no whitespace) with `expiresAt` (N, epoch seconds, the table's TTL attribute), then deletes
+//! the item only if it is still marked by the same delete.
 
 use std::collections::HashMap;
 
@@ -13,7 +21,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::domain::{CompanyId, Role, UserId, UserPermissions};
+use crate::domain::{CompanyId, HistoryEntry, Role, UserId, UserPermissions};
 use crate::store::{Position, StoreError};
 
 /// The partition key: the user id (S).
@@ -32,12 +40,71 @@ pub(super) const UPDATED_BY: &str = "updatedBy";
 /// recognises itself when it is tried again (see the store's "Writes that are never misreported").
 pub(super) const LAST_WRITE_ID: &str = "lastWriteId";
 
+/// The user's change history (S: a JSON array of entries, oldest first).
+pub(super) const HISTORY: &str = "history";
+/// The write id of a delete in progress (S): the item is deleted only while it holds that id.
+pub(super) const PENDING_DELETE: &str = "pendingDelete";
+/// When an archive item may be removed (N, epoch seconds): the table's TTL attribute.
+pub(super) const EXPIRES_AT: &str = "expiresAt";
+/// What starts the key of a deleted user's archived history: no user id holds a space.
+const ARCHIVE_PREFIX: &str = "history ";
+
 /// One DynamoDB item.
 pub(super) type Item = HashMap<String, AttributeValue>;
 
 /// The key of the user's item.
 pub(super) fn key(id: &UserId) -> Item {
     HashMap::from([(ID.to_owned(), AttributeValue::S(id.as_str().to_owned()))])
+}
+
+/// The key of the archive that keeps a deleted user's history.
+pub(super) fn archive_key(id: &UserId) -> Item {
+    HashMap::from([(
+        ID.to_owned(),
+        AttributeValue::S(format!("{ARCHIVE_PREFIX}{}", id.as_str())),
+    )])
+}
+
+/// Whether `item` is a deleted user's archived history, not a user (whole-table scans skip them).
+pub(super) fn is_archive(item: &Item) -> bool {
+    matches!(item.get(ID), Some(AttributeValue::S(id)) if id.starts_with(ARCHIVE_PREFIX))
+}
+
+/// The archive item of `id`'s history, expiring at `expires_at`.
+pub(super) fn archive(
+    id: &UserId,
+    history: &[HistoryEntry],
+    expires_at: OffsetDateTime,
+) -> Result<Item, StoreError> {
+    let mut item = archive_key(id);
+    item.insert(HISTORY.to_owned(), history_value(history)?);
+    item.insert(
+        EXPIRES_AT.to_owned(),
+        AttributeValue::N(expires_at.unix_timestamp().max(0).to_string()),
+    );
+    Ok(item)
+}
+
+/// A history as stored in `history`.
+pub(super) fn history_value(history: &[HistoryEntry]) -> Result<AttributeValue, StoreError> {
+    serde_json::to_string(history)
+        .map(AttributeValue::S)
+        .map_err(StoreError::internal)
+}
+
+/// The history kept on a user's (or an archive) item, oldest first; none if it has none (an item
+/// written by another tool).
+pub(super) fn history_of(id: &UserId, item: &Item) -> Result<Vec<HistoryEntry>, StoreError> {
+    match item.get(HISTORY) {
+        None | Some(AttributeValue::Null(_)) => Ok(Vec::new()),
+        Some(AttributeValue::S(json)) => serde_json::from_str(json).map_err(|e| {
+            corrupt(
+                id.as_str(),
+                format!("`{HISTORY}` is not a JSON array of history entries: {e}"),
+            )
+        }),
+        Some(other) => Err(wrong_type(id.as_str(), HISTORY, other, "a string (S)")),
+    }
 }
 
 /// The key a listing's scan goes on after: the item whose `id` is the position.

@@ -69,7 +69,7 @@ mod bulk;
 mod errors;
 mod mapping;
 
-pub use bulk::{BATCH_WRITE_CHUNK, BulkError, BulkOutcome};
+pub use bulk::{BATCH_WRITE_CHUNK, BulkError, BulkOutcome, BulkUser};
 pub use errors::DynamoError;
 
 use std::collections::{BTreeSet, HashMap};
@@ -93,11 +93,16 @@ use aws_sdk_dynamodb::types::{
 };
 
 use self::errors::{RETRY_AFTER, store_error};
-use self::mapping::{COMPANIES, ID, Item, LAST_WRITE_ID, ROLE, UPDATED_AT, UPDATED_BY, VERSION};
-use super::{
-    Page, PermissionStore, Precondition, StoreError, WriteOutcome, check_version, next_record,
+use self::mapping::{
+    COMPANIES, HISTORY, ID, Item, LAST_WRITE_ID, PENDING_DELETE, ROLE, UPDATED_AT, UPDATED_BY,
+    VERSION,
 };
-use crate::domain::{CompanyId, Permissions, UserId, UserPermissions};
+use super::{
+    Author, Page, PermissionStore, Precondition, StoreError, WriteOutcome, check_version,
+    next_history, next_record, readable_history,
+};
+use crate::domain::history::expires_at;
+use crate::domain::{CompanyId, HistoryEntry, Permissions, UserId, UserPermissions};
 
 /// The most keys one `BatchGetItem` request may ask for (DynamoDB's limit).
 const BATCH_GET_CHUNK: usize = 100;
@@ -439,13 +444,99 @@ impl DynamoStore {
         Ok(out.item.filter(|item| !item.is_empty()))
     }
 
+    /// The loop every write runs: read the item strongly consistently, then let `round` check the
+    /// precondition and make its conditional write(s). When the condition fails because another
+    /// writer got there between the read and the write ([`Round::Lost`]), a precondition the
+    /// caller set is decided by what that writer left; without one the write reads again and
+    /// tries again, up to [`WRITE_ROUNDS`] times, with a jittered backoff.
+    async fn write_rounds<'a, T>(
+        &self,
+        id: &UserId,
+        precondition: Precondition,
+        mut round: impl FnMut(Option<Item>) -> RoundFuture<'a, T>,
+    ) -> Result<T, StoreError> {
+        for n in 1..=WRITE_ROUNDS {
+            let item = self.read_item(id).await?;
+            let now_version = match round(item).await? {
+                Round::Done(done) => return Ok(done),
+                Round::Lost { now_version } => now_version,
+            };
+            if precondition != Precondition::None || n == WRITE_ROUNDS {
+                check_version(precondition, now_version)?;
+                if n == WRITE_ROUNDS {
+                    return Err(StoreError::Conflict {
+                        current: now_version,
+                    });
+                }
+            }
+            tracing::debug!(round = n, "a write lost a race; reading again");
+            tokio::time::sleep(jittered_backoff(n)).await;
+        }
+        unreachable!("the last round returns")
+    }
+
+    /// Marks the item as being deleted by the delete `write_id`, if it still has `version`;
+    /// `false` if it does not (another writer got there first).
+    async fn mark_for_delete(
+        &self,
+        id: &UserId,
+        version: u64,
+        write_id: &str,
+    ) -> Result<bool, StoreError> {
+        let mut p = Placeholders::default();
+        let update = format!(
+            "SET {} = {}",
+            p.name(PENDING_DELETE),
+            p.value("writeId", mapping::string(write_id))
+        );
+        let condition = condition(Precondition::Version(version), &mut p);
+        match self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(mapping::key(id)))
+            .update_expression(update)
+            .set_condition_expression(condition)
+            .set_expression_attribute_names(p.names())
+            .set_expression_attribute_values(p.values())
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(err)
+                if matches!(
+                    err.as_service_error(),
+                    Some(UpdateItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(err) => Err(store_error(err)),
+        }
+    }
+
+    /// The items of the users among `ids` that exist, with `BatchGetItem` in chunks of 100 keys
+    /// (so more ids than [`super::MAX_BATCH_GET`] work too), unprocessed keys asked for again
+    /// until the total timeout. An id given twice is looked up, and returned, once.
+    async fn batch_get_items(&self, ids: &[UserId]) -> Result<Vec<Item>, StoreError> {
+        // DynamoDB refuses a request that names one key twice.
+        let mut seen = BTreeSet::new();
+        let unique: Vec<&UserId> = ids.iter().filter(|id| seen.insert(*id)).collect();
+        let deadline = Instant::now() + self.total_timeout;
+        let mut found = Vec::with_capacity(unique.len());
+        for chunk in unique.chunks(BATCH_GET_CHUNK) {
+            self.batch_get_chunk(chunk, deadline, &mut found).await?;
+        }
+        Ok(found)
+    }
+
     /// One `BatchGetItem` of at most [`BATCH_GET_CHUNK`] ids, asking again (with backoff) for
     /// the keys DynamoDB leaves unprocessed until `deadline`.
     async fn batch_get_chunk(
         &self,
         ids: &[&UserId],
         deadline: Instant,
-        found: &mut Vec<UserPermissions>,
+        found: &mut Vec<Item>,
     ) -> Result<(), StoreError> {
         let mut keys: Vec<Item> = ids.iter().map(|id| mapping::key(id)).collect();
         let mut round = 0;
@@ -466,9 +557,7 @@ impl DynamoStore {
                 .responses
                 .and_then(|mut r| r.remove(&self.table))
                 .unwrap_or_default();
-            for item in &items {
-                found.push(mapping::decode(item)?);
-            }
+            found.extend(items);
             keys = out
                 .unprocessed_keys
                 .and_then(|mut u| u.remove(&self.table))
@@ -513,29 +602,45 @@ impl PermissionStore for DynamoStore {
         out.item.as_ref().map(mapping::decode).transpose()
     }
 
-    /// A consistent read of the item, then one `UpdateItem` pinned to the version read (see
-    /// "Consistency" and "Writes that are never misreported"). If the item it replaced cannot be
-    /// read as permissions, the write has still been made (the item is repaired) but the answer is
-    /// [`StoreError::Corrupt`], since there is no `before` to report.
+    /// A consistent read of the item, then one `UpdateItem` pinned to the version read that sets
+    /// the permissions and the history together (see "Consistency" and "Writes that are never
+    /// misreported"). If the item it replaced cannot be read as permissions, the write has still
+    /// been made (the item is repaired) but the answer is [`StoreError::Corrupt`], since there is no
+    /// `before` to report.
     #[tracing::instrument(level = "debug", skip_all, fields(table = %self.table, user_id = %id))]
     async fn put(
         &self,
         id: &UserId,
         permissions: &Permissions,
         precondition: Precondition,
-        actor: Option<&str>,
+        author: Author<'_>,
     ) -> Result<WriteOutcome, StoreError> {
         let write_id = new_write_id();
-        for round in 1..=WRITE_ROUNDS {
-            let item = self.read_item(id).await?;
+        let write_id = &write_id;
+        self.write_rounds(id, precondition, move |item| Box::pin(async move {
             let read_version = version_in(id, item.as_ref())?;
-            let before = item.as_ref().map(mapping::decode);
             check_version(precondition, read_version)?;
+            let before = item.as_ref().map(mapping::decode).transpose();
+            let stored_history = match &item {
+                Some(item) => mapping::history_of(id, item)?,
+                None => Vec::new(),
+            };
             let at = super::now();
             let next_version = read_version.map_or(1, |v| v + 1);
+            let before_user = before.as_ref().ok().and_then(Option::as_ref);
+            let mut after = next_record(id, permissions, before_user, author.actor);
+            after.version = next_version;
+            after.updated_at = Some(at);
+            let history = next_history(
+                stored_history,
+                before_user,
+                Some(&after),
+                author,
+                at,
+            );
             let mut p = Placeholders::default();
             let mut update = format!(
-                "SET {} = {}, {} = {}, {} = {}, {} = {}, {} = {}",
+                "SET {} = {}, {} = {}, {} = {}, {} = {}, {} = {}, {} = {}",
                 p.name(COMPANIES),
                 p.value("companies", mapping::companies(&permissions.companies)),
                 p.name(ROLE),
@@ -545,15 +650,21 @@ impl PermissionStore for DynamoStore {
                 p.name(VERSION),
                 p.value("next", mapping::number(next_version)),
                 p.name(LAST_WRITE_ID),
-                p.value("writeId", mapping::string(&write_id)),
+                p.value("writeId", mapping::string(write_id)),
+                p.name(HISTORY),
+                p.value("history", mapping::history_value(&history)?),
             );
-            match actor {
-                Some(actor) => update.push_str(&format!(
+            if let Some(actor) = author.actor {
+                update.push_str(&format!(
                     ", {} = {}",
                     p.name(UPDATED_BY),
                     p.value("updatedBy", mapping::string(actor))
-                )),
-                None => update.push_str(&format!(" REMOVE {}", p.name(UPDATED_BY))),
+                ));
+            }
+            // A delete that marked the item and has not deleted it yet loses to this write.
+            update.push_str(&format!(" REMOVE {}", p.name(PENDING_DELETE)));
+            if author.actor.is_none() {
+                update.push_str(&format!(", {}", p.name(UPDATED_BY)));
             }
             let pinned = match read_version {
                 None => Precondition::MustNotExist,
@@ -574,20 +685,20 @@ impl PermissionStore for DynamoStore {
                 .interceptor(attempts.clone())
                 .send()
                 .await;
-            let outcome = |before: Option<Result<UserPermissions, StoreError>>| {
-                let before = before.transpose().inspect_err(|err| {
+            let outcome = || {
+                let before = before.clone().inspect_err(|err| {
                     tracing::warn!(
                         error = %err,
                         "replaced a malformed item; the write was made but the old item is not reported"
                     );
                 })?;
-                let mut after = next_record(id, permissions, before.as_ref(), actor);
-                after.version = next_version;
-                after.updated_at = Some(at);
-                Ok(WriteOutcome { before, after })
+                Ok(Round::Done(WriteOutcome {
+                    before,
+                    after: after.clone(),
+                }))
             };
             match result {
-                Ok(_) => return outcome(before),
+                Ok(_) => outcome(),
                 Err(err) => {
                     let Some(UpdateItemError::ConditionalCheckFailedException(_)) =
                         err.as_service_error()
@@ -597,113 +708,147 @@ impl PermissionStore for DynamoStore {
                     let now = self.read_item(id).await?;
                     let now_version = version_in(id, now.as_ref())?;
                     if attempts.retried() {
-                        if now.as_ref().is_some_and(|item| is_write(item, &write_id)) {
+                        if now.as_ref().is_some_and(|item| is_write(item, write_id)) {
                             tracing::info!(
                                 attempts = attempts.count(),
                                 "a retried write had already been applied: answered as applied"
                             );
-                            return outcome(before);
+                            return outcome();
                         }
                         if now_version.is_some_and(|v| v > next_version) {
                             return Err(outcome_unknown());
                         }
                     }
-                    // Someone else wrote between the read and the write: a precondition the
-                    // caller set is now decided by what they wrote; without one, try again.
-                    if precondition != Precondition::None || round == WRITE_ROUNDS {
-                        check_version(precondition, now_version)?;
-                        if round == WRITE_ROUNDS {
-                            return Err(StoreError::Conflict {
-                                current: now_version,
-                            });
-                        }
-                    }
-                    tracing::debug!(round, "a write lost a race; reading again");
-                    tokio::time::sleep(jittered_backoff(round)).await;
+                    Ok(Round::Lost { now_version })
                 }
             }
-        }
-        unreachable!("the last round returns")
+        }))
+        .await
     }
 
-    /// A consistent read of the item, then one `DeleteItem` pinned to the version read. A malformed
-    /// item is deleted all the same, but the answer is [`StoreError::Corrupt`], since it cannot be
-    /// returned.
+    /// Three steps, so that a deleted user's history is kept without transactions: mark the item
+    /// with this delete's id (an `UpdateItem` pinned to the version read), archive its history
+    /// with the deletion appended (a `PutItem` of the archive item), then a `DeleteItem` only if
+    /// the mark is still there. A write in between removes the mark, so the delete then loses the
+    /// race as it would have with one step; an archive whose delete did not happen is never read,
+    /// since the archive is only read while the user does not exist, and every delete writes its
+    /// own before deleting. A malformed item is deleted all the same, but the answer is
+    /// [`StoreError::Corrupt`], since it cannot be returned.
     #[tracing::instrument(level = "debug", skip_all, fields(table = %self.table, user_id = %id))]
     async fn delete(
         &self,
         id: &UserId,
         precondition: Precondition,
+        author: Author<'_>,
     ) -> Result<UserPermissions, StoreError> {
-        for round in 1..=WRITE_ROUNDS {
-            let item = self.read_item(id).await?;
-            let Some(item) = item else {
-                return Err(match precondition {
-                    Precondition::None | Precondition::MustExist => StoreError::NotFound,
-                    // No delete can meet "must not exist"; a version needs an item.
-                    _ => StoreError::Conflict { current: None },
-                });
-            };
-            let read_version = mapping::version_of(id.as_str(), &item)?;
-            if precondition == Precondition::MustNotExist {
-                return Err(StoreError::Conflict {
-                    current: Some(read_version),
-                });
-            }
-            check_version(precondition, Some(read_version))?;
-            let before = mapping::decode(&item);
-            let mut p = Placeholders::default();
-            let condition = condition(Precondition::Version(read_version), &mut p);
-            let attempts = Attempts::default();
-            let result = self
-                .client
-                .delete_item()
-                .table_name(&self.table)
-                .set_key(Some(mapping::key(id)))
-                .set_condition_expression(condition)
-                .set_expression_attribute_names(p.names())
-                .set_expression_attribute_values(p.values())
-                .customize()
-                .interceptor(attempts.clone())
-                .send()
-                .await;
-            match result {
-                Ok(_) => return before,
-                Err(err) => {
-                    let Some(DeleteItemError::ConditionalCheckFailedException(_)) =
-                        err.as_service_error()
-                    else {
-                        return Err(store_error(err));
-                    };
+        let write_id = new_write_id();
+        let write_id = &write_id;
+        self.write_rounds(id, precondition, move |item| {
+            Box::pin(async move {
+                let Some(item) = item else {
+                    return Err(match precondition {
+                        Precondition::None | Precondition::MustExist => StoreError::NotFound,
+                        // No delete can meet "must not exist"; a version needs an item.
+                        _ => StoreError::Conflict { current: None },
+                    });
+                };
+                let read_version = mapping::version_of(id.as_str(), &item)?;
+                if precondition == Precondition::MustNotExist {
+                    return Err(StoreError::Conflict {
+                        current: Some(read_version),
+                    });
+                }
+                check_version(precondition, Some(read_version))?;
+                let before = mapping::decode(&item);
+                if !self.mark_for_delete(id, read_version, write_id).await? {
                     let now = self.read_item(id).await?;
-                    let now_version = version_in(id, now.as_ref())?;
-                    if attempts.retried() {
-                        if now.is_none() {
-                            // An earlier attempt deleted it; its answer was lost.
-                            tracing::info!(
-                                attempts = attempts.count(),
-                                "a retried delete had already been applied: answered as applied"
-                            );
-                            return before;
+                    return lost_delete(id, now.as_ref());
+                }
+                let at = super::now();
+                let history = next_history(
+                    mapping::history_of(id, &item)?,
+                    before.as_ref().ok(),
+                    None,
+                    author,
+                    at,
+                );
+                self.client
+                    .put_item()
+                    .table_name(&self.table)
+                    .set_item(Some(mapping::archive(id, &history, expires_at(at))?))
+                    .send()
+                    .await
+                    .map_err(store_error)?;
+                let mut p = Placeholders::default();
+                let condition = format!(
+                    "{} = {}",
+                    p.name(PENDING_DELETE),
+                    p.value("writeId", mapping::string(write_id))
+                );
+                let attempts = Attempts::default();
+                let result = self
+                    .client
+                    .delete_item()
+                    .table_name(&self.table)
+                    .set_key(Some(mapping::key(id)))
+                    .condition_expression(condition)
+                    .set_expression_attribute_names(p.names())
+                    .set_expression_attribute_values(p.values())
+                    .customize()
+                    .interceptor(attempts.clone())
+                    .send()
+                    .await;
+                match result {
+                    Ok(_) => before.map(Round::Done),
+                    Err(err) => {
+                        let Some(DeleteItemError::ConditionalCheckFailedException(_)) =
+                            err.as_service_error()
+                        else {
+                            return Err(store_error(err));
+                        };
+                        let now = self.read_item(id).await?;
+                        if attempts.retried() {
+                            if now.is_none() {
+                                // An earlier attempt deleted it; its answer was lost.
+                                tracing::info!(
+                                    attempts = attempts.count(),
+                                    "a retried delete had already been applied: answered as applied"
+                                );
+                                return before.map(Round::Done);
+                            }
+                            return Err(outcome_unknown());
                         }
-                        return Err(outcome_unknown());
+                        lost_delete(id, now.as_ref())
                     }
-                    if precondition != Precondition::None || round == WRITE_ROUNDS {
-                        if now.is_none() {
-                            return Err(StoreError::NotFound);
-                        }
-                        check_version(precondition, now_version)?;
-                        if round == WRITE_ROUNDS {
-                            return Err(StoreError::Conflict {
-                                current: now_version,
-                            });
-                        }
-                    }
-                    tokio::time::sleep(jittered_backoff(round)).await;
+                }
+            })
+        })
+        .await
+    }
+
+    /// The history kept on the user's item; for a user who does not exist, the archive a delete
+    /// left (until it expires). Read strongly consistently.
+    #[tracing::instrument(level = "debug", skip_all, fields(table = %self.table, user_id = %id))]
+    async fn history(&self, id: &UserId) -> Result<Vec<HistoryEntry>, StoreError> {
+        let stored = match self.read_item(id).await? {
+            Some(item) => mapping::history_of(id, &item)?,
+            None => {
+                let out = self
+                    .client
+                    .get_item()
+                    .table_name(&self.table)
+                    .set_key(Some(mapping::archive_key(id)))
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .map_err(store_error)?;
+                match out.item.filter(|item| !item.is_empty()) {
+                    Some(archive) => mapping::history_of(id, &archive)?,
+                    None => Vec::new(),
                 }
             }
-        }
-        unreachable!("the last round returns")
+        };
+        Ok(readable_history(stored, super::now()))
     }
 
     /// A filtered `Scan`, page after page, until `limit` users are found, the table ends or the
@@ -791,15 +936,11 @@ impl PermissionStore for DynamoStore {
     /// up, and returned, once.
     #[tracing::instrument(level = "debug", skip_all, fields(table = %self.table, ids = ids.len()))]
     async fn batch_get(&self, ids: &[UserId]) -> Result<Vec<UserPermissions>, StoreError> {
-        // DynamoDB refuses a request that names one key twice.
-        let mut seen = BTreeSet::new();
-        let unique: Vec<&UserId> = ids.iter().filter(|id| seen.insert(*id)).collect();
-        let deadline = Instant::now() + self.total_timeout;
-        let mut found = Vec::with_capacity(unique.len());
-        for chunk in unique.chunks(BATCH_GET_CHUNK) {
-            self.batch_get_chunk(chunk, deadline, &mut found).await?;
-        }
-        Ok(found)
+        self.batch_get_items(ids)
+            .await?
+            .iter()
+            .map(mapping::decode)
+            .collect()
     }
 
     /// A `DescribeTable`, remembered for a few seconds (see the module documentation).
@@ -821,6 +962,29 @@ impl PermissionStore for DynamoStore {
 
     fn label(&self) -> &'static str {
         "dynamodb"
+    }
+}
+
+/// One round of a write, as [`DynamoStore::write_rounds`] runs it.
+type RoundFuture<'a, T> =
+    std::pin::Pin<Box<dyn Future<Output = Result<Round<T>, StoreError>> + Send + 'a>>;
+
+/// What one round of a write came to.
+enum Round<T> {
+    /// The write was made (or found made): its answer.
+    Done(T),
+    /// Another writer changed the item between the read and the write; `now_version` is what it
+    /// left (`None`: no item).
+    Lost { now_version: Option<u64> },
+}
+
+/// A delete that lost a race: a user deleted meanwhile is not found, whatever the precondition.
+fn lost_delete<T>(id: &UserId, now: Option<&Item>) -> Result<Round<T>, StoreError> {
+    match now {
+        None => Err(StoreError::NotFound),
+        Some(item) => Ok(Round::Lost {
+            now_version: Some(mapping::version_of(id.as_str(), item)?),
+        }),
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use clearance_core::domain::{CompanyId, Permissions, Role, UserId};
 use clearance_core::store::dynamodb::{DynamoSettings, DynamoStore};
-use clearance_core::store::{PermissionStore, Precondition};
+use clearance_core::store::{Author, PermissionStore, Precondition};
 use clearance_service::config::Settings;
 use clearance_service::startup;
 use clearance_tests::dynalite::{Dynalite, local_client};
@@ -86,7 +86,7 @@ async fn put_users(store: &DynamoStore, cached_companies: &[&str]) {
                 &user(id),
                 &perms(companies, "Manager"),
                 Precondition::None,
-                None,
+                Author::NONE,
             )
             .await
             .unwrap();

@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use clearance_core::domain::UserPermissions;
 use clearance_core::store::contract::stored;
-use clearance_core::store::dynamodb::{DynamoStore, ScanBound};
+use clearance_core::store::dynamodb::{BulkUser, DynamoStore, ScanBound};
 use clearance_tests::dynalite::{Dynalite, local_client};
 use serde_json::Value;
 
@@ -110,8 +110,15 @@ async fn one_listing_request_reads_at_most_the_scan_bound_and_the_cursors_read_t
         .map(|i| user(&format!("outsider-{i:04}"), &["other"]))
         .collect();
     users.extend((0..3).map(|i| user(&format!("member-{i}"), &["rare", "other"])));
+    let bulk: Vec<BulkUser> = users
+        .iter()
+        .map(|user| BulkUser {
+            user: user.clone(),
+            history: Vec::new(),
+        })
+        .collect();
     let outcome = dynamo_store(&dynalite, &table, roomy_timeouts(&table))
-        .batch_put(&users, Instant::now() + Duration::from_secs(120))
+        .batch_put(&bulk, Instant::now() + Duration::from_secs(120))
         .await;
     assert_eq!(outcome.written.len(), users.len(), "{outcome:?}");
     let counter = ScanCounter::start(dynalite.endpoint()).await;
