@@ -41,6 +41,7 @@ fn the_document_names_every_route_and_the_problem_schema() {
             "/readyz",
             "/users/batch-get",
             "/users/{id}",
+            "/users/{id}/history",
         ]
     );
 }
