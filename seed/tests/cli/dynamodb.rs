@@ -105,7 +105,15 @@ async fn bulk_writes_store_the_stores_item_shape_and_versions_keep_growing() {
         Some(&AttributeValue::S("seed-cli".into()))
     );
     assert!(matches!(item.get("updatedAt"), Some(AttributeValue::S(_))));
-    assert_eq!(item.len(), 6);
+    // The change history, as the store keeps it: one creation, by the seed CLI.
+    let Some(AttributeValue::S(history)) = item.get("history") else {
+        panic!("no history on {item:?}");
+    };
+    let history: serde_json::Value = serde_json::from_str(history).unwrap();
+    assert_eq!(history[0]["action"], "create");
+    assert_eq!(history[0]["actor"], "seed-cli");
+    assert_eq!(history.as_array().map(Vec::len), Some(1));
+    assert_eq!(item.len(), 7);
 
     // The service's store reads what the bulk path wrote, and versions grow on the next import.
     dynamo.seed(["import", &file]).run().await.expect(0);
