@@ -13,18 +13,19 @@ use crate::state::AppState;
 
 /// Entries per page when `limit` is not given.
 pub const DEFAULT_HISTORY_PAGE: usize = 20;
-/// The most entries one page holds.
-pub const MAX_HISTORY_PAGE: usize = 100;
+/// The most entries one page holds: the listing's page size, so every `limit` of the API has the
+/// same range (a user's history holds at most 50 entries anyway).
+pub const MAX_HISTORY_PAGE: usize = clearance_core::store::MAX_PAGE_SIZE;
 
 /// Query parameters of the history.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
 pub struct HistoryParams {
-    /// The most entries per page: 1 to 100 (default 20).
+    /// The most entries per page: 1 to 1000 (default 20).
     pub limit: Option<usize>,
-    /// Only entries older than this `seq`: the previous page's `nextBefore`.
-    pub before: Option<u64>,
+    /// Only entries older than this `seq` (at least 1): the previous page's `nextBefore`.
+    pub before: Option<i64>,
 }
 
 /// One page of a user's history, newest first.
@@ -67,13 +68,23 @@ pub async fn user_history(
         )
         .into());
     }
+    let before = match params.before {
+        Some(before) if before < 1 => {
+            return Err(ValidationError::new(
+                "before",
+                format!("must be at least 1 (got {before})"),
+            )
+            .into());
+        }
+        other => other.and_then(|b| u64::try_from(b).ok()),
+    };
     let history = state.store.history(&id).await?;
     if history.is_empty() && state.store.get(&id).await?.is_none() {
         return Err(ApiError::UserNotFound(id.to_string()));
     }
     let mut older = history
         .into_iter()
-        .filter(|e| params.before.is_none_or(|before| e.seq < before));
+        .filter(|e| before.is_none_or(|before| e.seq < before));
     let entries: Vec<HistoryEntry> = older.by_ref().take(limit).collect();
     let next_before = match older.next() {
         Some(_) => entries.last().map(|e| e.seq),

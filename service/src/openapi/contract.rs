@@ -278,6 +278,9 @@ fn parameters(doc: &mut Value) {
                     (Some("id"), Some("path")) => user_id(),
                     (Some("company"), Some("path")) => company(),
                     (Some("limit"), Some("query")) => page_size(),
+                    (Some("before"), Some("query")) => {
+                        json!({"type": "integer", "minimum": 1, "maximum": i64::MAX})
+                    }
                     (Some("If-Match"), Some("header")) => {
                         json!({"type": "string", "pattern": "^(\\*|\"[0-9]{1,19}\"|)$", "description": "`*`, or one entity tag as issued (`\"3\"`); empty: as if not sent"})
                     }
