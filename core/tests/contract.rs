@@ -61,7 +61,7 @@ mod embedded_batches {
     use clearance_core::domain::CompanyId;
     use clearance_core::store::contract::{id, perms};
     use clearance_core::store::embedded::EmbeddedStore;
-    use clearance_core::store::{PermissionStore, Precondition, StoreError};
+    use clearance_core::store::{Author, PermissionStore, Precondition, StoreError};
 
     #[tokio::test]
     async fn put_many_writes_versions_and_the_company_index_as_put_does() {
@@ -72,7 +72,7 @@ mod embedded_batches {
                 &id("old"),
                 &perms(&["1111"], "Standard"),
                 Precondition::None,
-                None,
+                Author::NONE,
             )
             .await
             .unwrap();
@@ -124,7 +124,7 @@ mod embedded_batches {
                 &id("taken"),
                 &perms(&["1111"], "Standard"),
                 Precondition::None,
-                None,
+                Author::NONE,
             )
             .await
             .unwrap();
