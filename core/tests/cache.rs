@@ -427,7 +427,7 @@ async fn demote_behind_the_cache(counting: &CountingStore) {
             &id("alice"),
             &perms("1111", "Standard"),
             Precondition::None,
-            None,
+            Author::NONE,
         )
         .await
         .unwrap();
@@ -599,7 +599,7 @@ async fn a_read_arriving_after_a_write_never_joins_a_read_from_before_it() {
             &id("alice"),
             &perms("1111", "Standard"),
             Precondition::None,
-            None,
+            Author::NONE,
         )
         .await
         .unwrap();
