@@ -285,7 +285,7 @@ fn parameters(doc: &mut Value) {
                         json!({"type": "string", "pattern": "^(\\*|\"[0-9]{1,19}\"|)$", "description": "`*`, or one entity tag as issued (`\"3\"`); empty: as if not sent"})
                     }
                     (Some("If-None-Match"), Some("header")) if p["x-write"] == json!(true) => {
-                        json!({"type": "string", "enum": ["*"]})
+                        json!({"type": "string", "pattern": "^(\\*|)$", "description": "`*`: create only; empty: as if not sent"})
                     }
                     _ => continue,
                 };

@@ -47,6 +47,7 @@ async fn fuzz(base: &str, extra: &[&str]) -> String {
     let report = tempfile::tempdir().unwrap();
     let mut command = tokio::process::Command::new(&schemathesis);
     command
+        .env("SCHEMATHESIS_HOOKS", root.join("scripts/contract/hooks.py"))
         .arg("--config-file")
         .arg(&config)
         .args(["--no-color", "run", &format!("{base}/openapi.json")])
