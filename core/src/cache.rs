@@ -42,11 +42,9 @@ use moka::future::Cache;
 use moka::notification::RemovalCause;
 
 use crate::consistency::{CacheStatus, Consistency, Freshness, Served};
-use crate::domain::{CompanyId, HistoryEntry, Permissions, UserId, UserPermissions};
+use crate::domain::{HistoryEntry, UserId, UserPermissions};
 use crate::source::{PermissionsSource, SourceError};
-use crate::store::{
-    Author, Page, PermissionStore, Position, Precondition, StoreError, WriteOutcome,
-};
+use crate::store::{Delete, Listing, Page, PermissionStore, Put, StoreError, WriteOutcome};
 
 /// How the cache behaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -681,24 +679,12 @@ impl<S: PermissionStore> PermissionStore for Cached<S> {
         self.read.get(id, consistency, self.store_load()).await
     }
 
-    async fn put(
-        &self,
-        id: &UserId,
-        permissions: &Permissions,
-        precondition: Precondition,
-        author: Author<'_>,
-    ) -> Result<WriteOutcome, StoreError> {
-        self.around_write(id, self.inner.put(id, permissions, precondition, author))
-            .await
+    async fn apply_put(&self, put: Put<'_>) -> Result<WriteOutcome, StoreError> {
+        self.around_write(put.id, self.inner.apply_put(put)).await
     }
 
-    async fn delete(
-        &self,
-        id: &UserId,
-        precondition: Precondition,
-        author: Author<'_>,
-    ) -> Result<UserPermissions, StoreError> {
-        self.around_write(id, self.inner.delete(id, precondition, author))
+    async fn apply_delete(&self, delete: Delete<'_>) -> Result<UserPermissions, StoreError> {
+        self.around_write(delete.id, self.inner.apply_delete(delete))
             .await
     }
 
@@ -707,13 +693,8 @@ impl<S: PermissionStore> PermissionStore for Cached<S> {
         self.inner.history(id).await
     }
 
-    async fn list_by_company(
-        &self,
-        company: &CompanyId,
-        limit: usize,
-        after: Option<&Position>,
-    ) -> Result<Page, StoreError> {
-        self.inner.list_by_company(company, limit, after).await
+    async fn list_page(&self, listing: Listing<'_>) -> Result<Page, StoreError> {
+        self.inner.list_page(listing).await
     }
 
     async fn batch_get(&self, ids: &[UserId]) -> Result<Vec<UserPermissions>, StoreError> {

@@ -12,7 +12,7 @@
 //! name and labels on every request would cost more than the increment itself. So the exporter
 //! must be installed before those are built: binaries install it first thing in `main`.
 
-use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+use metrics::{KeyName, SharedString, Unit};
 
 /// HTTP requests answered, labelled `route` (the matched route, `unmatched` for none), `method`
 /// and `status`.
@@ -59,62 +59,49 @@ pub const JWKS_FETCHES: &str = "clearance_jwks_fetches_total";
 /// `unknown_kid`, `jwks_unavailable`, ...), the same code the logs and deny reasons carry.
 pub const JWT_REFUSALS: &str = "clearance_jwt_refusals_total";
 
+/// What kind of figure a metric is.
+#[derive(Clone, Copy)]
+enum Kind {
+    Counter,
+    Gauge,
+    Histogram,
+}
+
+/// Every metric above: its kind, unit and description (what exporters show as `# HELP`).
+#[rustfmt::skip]
+const DESCRIPTIONS: &[(&str, Kind, Unit, &str)] = &[
+    (HTTP_REQUESTS, Kind::Counter, Unit::Count, "HTTP requests answered."),
+    (HTTP_REQUEST_DURATION, Kind::Histogram, Unit::Seconds, "Time from a request's arrival to its answer."),
+    (ACCESS_LOG_DROPPED, Kind::Counter, Unit::Count, "Access-log lines dropped because the writer fell behind."),
+    (STORE_CALL_DURATION, Kind::Histogram, Unit::Seconds, "Time a store call took."),
+    (STORE_ERRORS, Kind::Counter, Unit::Count, "Store calls that failed."),
+    (CACHE_HITS, Kind::Counter, Unit::Count, "Reads answered from the cache."),
+    (CACHE_MISSES, Kind::Counter, Unit::Count, "Reads that went past the cache."),
+    (CACHE_LOADS, Kind::Counter, Unit::Count, "Store reads made by the cache."),
+    (CACHE_EVICTIONS, Kind::Counter, Unit::Count, "Entries that left the cache, by cause."),
+    (CACHE_ENTRIES, Kind::Gauge, Unit::Count, "Entries held by the cache."),
+    (CACHE_REFRESHES, Kind::Counter, Unit::Count, "Background refreshes of entries older than the refresh interval."),
+    (CACHE_REFRESH_FAILURES, Kind::Counter, Unit::Count, "Background refreshes that failed."),
+    (CACHE_STALE_SERVES, Kind::Counter, Unit::Count, "Entries served past their TTL while the store failed (stale-if-error)."),
+    (CACHE_SERVED_AGE, Kind::Histogram, Unit::Seconds, "Age of the entries served from the cache, since their store read."),
+    (CACHE_HIGHEST_VERSION, Kind::Gauge, Unit::Count, "The highest permission version the cache has read."),
+    (JWKS_FETCHES, Kind::Counter, Unit::Count, "JWKS fetches, by outcome."),
+    (JWT_REFUSALS, Kind::Counter, Unit::Count, "Tokens refused, by reason."),
+];
+
 /// Gives every metric above its description and unit in the installed exporter (Prometheus
 /// `# HELP` lines, EMF units). Called by the exporters' installers; harmless to call again.
 pub fn describe() {
-    describe_counter!(HTTP_REQUESTS, Unit::Count, "HTTP requests answered.");
-    describe_histogram!(
-        HTTP_REQUEST_DURATION,
-        Unit::Seconds,
-        "Time from a request's arrival to its answer."
-    );
-    describe_counter!(
-        ACCESS_LOG_DROPPED,
-        Unit::Count,
-        "Access-log lines dropped because the writer fell behind."
-    );
-    describe_histogram!(
-        STORE_CALL_DURATION,
-        Unit::Seconds,
-        "Time a store call took."
-    );
-    describe_counter!(STORE_ERRORS, Unit::Count, "Store calls that failed.");
-    describe_counter!(CACHE_HITS, Unit::Count, "Reads answered from the cache.");
-    describe_counter!(CACHE_MISSES, Unit::Count, "Reads that went past the cache.");
-    describe_counter!(CACHE_LOADS, Unit::Count, "Store reads made by the cache.");
-    describe_counter!(
-        CACHE_EVICTIONS,
-        Unit::Count,
-        "Entries that left the cache, by cause."
-    );
-    describe_gauge!(CACHE_ENTRIES, Unit::Count, "Entries held by the cache.");
-    describe_counter!(
-        CACHE_REFRESHES,
-        Unit::Count,
-        "Background refreshes of entries older than the refresh interval."
-    );
-    describe_counter!(
-        CACHE_REFRESH_FAILURES,
-        Unit::Count,
-        "Background refreshes that failed."
-    );
-    describe_counter!(
-        CACHE_STALE_SERVES,
-        Unit::Count,
-        "Entries served past their TTL while the store failed (stale-if-error)."
-    );
-    describe_histogram!(
-        CACHE_SERVED_AGE,
-        Unit::Seconds,
-        "Age of the entries served from the cache, since their store read."
-    );
-    describe_gauge!(
-        CACHE_HIGHEST_VERSION,
-        Unit::Count,
-        "The highest permission version the cache has read."
-    );
-    describe_counter!(JWKS_FETCHES, Unit::Count, "JWKS fetches, by outcome.");
-    describe_counter!(JWT_REFUSALS, Unit::Count, "Tokens refused, by reason.");
+    metrics::with_recorder(|recorder| {
+        for &(name, kind, unit, help) in DESCRIPTIONS {
+            let (key, help) = (KeyName::from_const_str(name), SharedString::const_str(help));
+            match kind {
+                Kind::Counter => recorder.describe_counter(key, Some(unit), help),
+                Kind::Gauge => recorder.describe_gauge(key, Some(unit), help),
+                Kind::Histogram => recorder.describe_histogram(key, Some(unit), help),
+            }
+        }
+    });
 }
 
 /// Counts a refused token under its stable code.

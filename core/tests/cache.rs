@@ -9,7 +9,7 @@ use clearance_core::cache::{CacheSettings, CachedStore};
 use clearance_core::domain::{CompanyId, Permissions, Role, UserId, UserPermissions};
 use clearance_core::store::memory::MemoryStore;
 use clearance_core::store::{
-    Author, Page, PermissionStore, Position, Precondition, StoreError, WriteOutcome,
+    Author, Delete, Listing, Page, PermissionStore, Precondition, Put, StoreError, WriteOutcome,
 };
 
 /// A memory store that counts reads, can be slowed down, and can be made to fail.
@@ -45,22 +45,11 @@ impl PermissionStore for CountingStore {
         }
         self.inner.get(id).await
     }
-    async fn put(
-        &self,
-        id: &UserId,
-        p: &Permissions,
-        pre: Precondition,
-        author: Author<'_>,
-    ) -> Result<WriteOutcome, StoreError> {
-        self.inner.put(id, p, pre, author).await
+    async fn apply_put(&self, put: Put<'_>) -> Result<WriteOutcome, StoreError> {
+        self.inner.apply_put(put).await
     }
-    async fn delete(
-        &self,
-        id: &UserId,
-        pre: Precondition,
-        author: Author<'_>,
-    ) -> Result<UserPermissions, StoreError> {
-        self.inner.delete(id, pre, author).await
+    async fn apply_delete(&self, delete: Delete<'_>) -> Result<UserPermissions, StoreError> {
+        self.inner.apply_delete(delete).await
     }
     async fn history(
         &self,
@@ -68,13 +57,8 @@ impl PermissionStore for CountingStore {
     ) -> Result<Vec<clearance_core::domain::HistoryEntry>, StoreError> {
         self.inner.history(id).await
     }
-    async fn list_by_company(
-        &self,
-        c: &CompanyId,
-        limit: usize,
-        after: Option<&Position>,
-    ) -> Result<Page, StoreError> {
-        self.inner.list_by_company(c, limit, after).await
+    async fn list_page(&self, listing: Listing<'_>) -> Result<Page, StoreError> {
+        self.inner.list_page(listing).await
     }
     async fn batch_get(&self, ids: &[UserId]) -> Result<Vec<UserPermissions>, StoreError> {
         self.batch_gets.fetch_add(1, Ordering::SeqCst);

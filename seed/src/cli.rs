@@ -271,32 +271,20 @@ pub struct CreateTableArgs {
     pub dynamo: DynamoArgs,
 }
 
-/// Where permissions are kept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum StoreKind {
-    /// redb files in --data-dir.
-    Embedded,
-    /// A DynamoDB table.
-    Dynamodb,
-}
-
 /// The store options, named as the service names them.
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Store")]
 pub struct StoreArgs {
-    /// Where permissions are kept [default: embedded].
-    #[arg(long = "store", env = "CLEARANCE_STORE", value_enum)]
-    pub store: Option<StoreKind>,
-
-    /// Directory of the embedded store (created if missing).
-    #[arg(long, env = "CLEARANCE_DATA_DIR", default_value = "./data")]
-    pub data_dir: PathBuf,
+    /// Which store, and the embedded store's directory.
+    #[command(flatten)]
+    pub location: StoreLocation,
 
     /// The DynamoDB table and how to reach it.
     #[command(flatten)]
     pub dynamo: DynamoArgs,
 }
 
+pub use clearance_core::store::args::{StoreKind, StoreLocation};
 /// The DynamoDB options: the flags the permissions API takes too, with defaults that suit bulk
 /// work (`clearance_core::store::dynamodb::args`).
 pub use clearance_core::store::dynamodb::args::DynamoArgs;
@@ -304,7 +292,7 @@ pub use clearance_core::store::dynamodb::args::DynamoArgs;
 impl StoreArgs {
     /// The store chosen: as set, else the embedded store.
     pub fn kind(&self) -> StoreKind {
-        self.store.unwrap_or(StoreKind::Embedded)
+        self.location.kind_or(StoreKind::Embedded)
     }
 }
 

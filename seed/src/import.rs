@@ -47,7 +47,7 @@ pub async fn run(args: ImportArgs) -> u8 {
         return exit::NOTHING_WRITTEN;
     }
 
-    if args.api.is_some() && args.store.store.is_some() {
+    if args.api.is_some() && args.store.location.store.is_some() {
         eprintln!("note: --store (CLEARANCE_STORE) is ignored: writing through --api");
     }
 

@@ -94,7 +94,7 @@ impl Target {
     pub async fn open_store(args: &StoreArgs, must_exist: bool) -> Result<Self, String> {
         match args.kind() {
             StoreKind::Embedded => {
-                let dir = args.data_dir.clone();
+                let dir = args.location.data_dir.clone();
                 if must_exist && !dir.join(embedded::FILE_NAME).is_file() {
                     return Err(format!(
                         "there is no embedded store in --data-dir {} (CLEARANCE_DATA_DIR)",

@@ -129,8 +129,8 @@ impl Settings {
     /// on a free loopback port.
     pub fn for_data_dir(data_dir: impl Into<PathBuf>) -> Self {
         let mut settings = Self::parse_from(["clearance-service"]);
-        settings.store.store = Some(StoreKind::Embedded);
-        settings.store.data_dir = data_dir.into();
+        settings.store.location.store = Some(StoreKind::Embedded);
+        settings.store.location.data_dir = data_dir.into();
         settings.listen = SocketAddr::from(([127, 0, 0, 1], 0));
         settings
     }
@@ -193,27 +193,16 @@ impl Settings {
     }
 }
 
-/// Where permissions are kept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum StoreKind {
-    /// redb files in `--data-dir` (the default outside Lambda).
-    Embedded,
-    /// A DynamoDB table (the default on Lambda).
-    Dynamodb,
-}
+pub use clearance_core::store::args::{StoreKind, StoreLocation};
 
 /// Which store to use and how to reach it: the flags every Clearance binary that opens the store
 /// shares (`#[command(flatten)]` it into the binary's own settings).
 #[derive(Debug, Clone, clap::Args)]
 #[command(next_help_heading = "Store")]
 pub struct StoreArgs {
-    /// Where permissions are kept [default: embedded; dynamodb when running on AWS Lambda].
-    #[arg(long = "store", env = "CLEARANCE_STORE", value_enum)]
-    pub store: Option<StoreKind>,
-
-    /// Directory of the embedded store (created if missing).
-    #[arg(long, env = "CLEARANCE_DATA_DIR", default_value = "./data")]
-    pub data_dir: PathBuf,
+    /// Which store, and the embedded store's directory.
+    #[command(flatten)]
+    pub location: StoreLocation,
 
     /// Create the table (key `id`, a string; on-demand billing) if it does not exist, and wait
     /// until it is active. For development: in production the table belongs to infrastructure
@@ -271,7 +260,7 @@ pub struct SettingError(pub String);
 impl StoreArgs {
     /// The store to use: as set, or else DynamoDB on Lambda and the embedded store elsewhere.
     pub fn kind(&self) -> StoreKind {
-        self.store.unwrap_or(if Settings::on_lambda() {
+        self.location.kind_or(if Settings::on_lambda() {
             StoreKind::Dynamodb
         } else {
             StoreKind::Embedded
@@ -306,7 +295,7 @@ impl StoreArgs {
     /// The DynamoDB store's settings, or which setting is missing or wrong.
     pub fn dynamo_settings(&self) -> Result<DynamoSettings, SettingError> {
         self.dynamo.settings().map_err(|err| {
-            if self.store.is_none() && self.dynamo.connection.table.is_none() {
+            if self.location.store.is_none() && self.dynamo.connection.table.is_none() {
                 SettingError(format!(
                     "{err} (DynamoDB is the default store on AWS Lambda; \
                      --store embedded / CLEARANCE_STORE=embedded chooses the other)"

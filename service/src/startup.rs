@@ -62,7 +62,7 @@ async fn build_store_state(settings: &Settings) -> anyhow::Result<AppState> {
                 let count = load_sample_data(&store, settings).await?;
                 tracing::info!(
                     users = count,
-                    data_dir = %settings.store.data_dir.display(),
+                    data_dir = %settings.store.location.data_dir.display(),
                     "the store was empty: loaded the sample users from seed/data/users.json"
                 );
             }
@@ -235,10 +235,10 @@ impl Store {
 pub async fn open_store(args: &StoreArgs) -> Result<Store, OpenStoreError> {
     args.check()?;
     match args.kind() {
-        StoreKind::Embedded => EmbeddedStore::open(&args.data_dir)
+        StoreKind::Embedded => EmbeddedStore::open(&args.location.data_dir)
             .map(Store::Embedded)
             .map_err(|source| OpenStoreError::Embedded {
-                dir: args.data_dir.display().to_string(),
+                dir: args.location.data_dir.display().to_string(),
                 source,
             }),
         StoreKind::Dynamodb => {

@@ -14,10 +14,10 @@ use async_trait::async_trait;
 use redb::{Database, ReadableTable, TableDefinition};
 
 use super::{
-    Author, Page, PermissionStore, Position, Precondition, StoreError, WriteOutcome,
-    check_precondition, next_history, next_record, readable_history,
+    Author, Delete, Listing, Page, PermissionStore, Position, Precondition, Put, StoreError,
+    WriteOutcome, check_precondition, next_history, next_record, readable_history,
 };
-use crate::domain::{CompanyId, HistoryEntry, Permissions, UserId, UserPermissions};
+use crate::domain::{HistoryEntry, Permissions, UserId, UserPermissions};
 
 const USERS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("users");
 const BY_COMPANY: TableDefinition<'_, (&str, &str), ()> = TableDefinition::new("users_by_company");
@@ -306,22 +306,13 @@ impl PermissionStore for EmbeddedStore {
         .await
     }
 
-    async fn put(
-        &self,
-        id: &UserId,
-        permissions: &Permissions,
-        precondition: Precondition,
-        author: Author<'_>,
-    ) -> Result<WriteOutcome, StoreError> {
-        let id = id.clone();
-        let permissions = permissions.clone();
-        let actor = author.actor.map(str::to_owned);
-        let request_id = author.request_id.map(str::to_owned);
+    async fn apply_put(&self, put: Put<'_>) -> Result<WriteOutcome, StoreError> {
+        let id = put.id.clone();
+        let permissions = put.permissions.clone();
+        let precondition = put.precondition;
+        let author = put.author.to_owned();
         self.blocking(move |db| {
-            let author = Author {
-                actor: actor.as_deref(),
-                request_id: request_id.as_deref(),
-            };
+            let author = author.author();
             let txn = db.begin_write().map_err(internal)?;
             let outcome = {
                 let mut users = txn.open_table(USERS).map_err(internal)?;
@@ -347,20 +338,12 @@ impl PermissionStore for EmbeddedStore {
         .await
     }
 
-    async fn delete(
-        &self,
-        id: &UserId,
-        precondition: Precondition,
-        author: Author<'_>,
-    ) -> Result<UserPermissions, StoreError> {
-        let id = id.clone();
-        let actor = author.actor.map(str::to_owned);
-        let request_id = author.request_id.map(str::to_owned);
+    async fn apply_delete(&self, delete: Delete<'_>) -> Result<UserPermissions, StoreError> {
+        let id = delete.id.clone();
+        let precondition = delete.precondition;
+        let author = delete.author.to_owned();
         self.blocking(move |db| {
-            let author = Author {
-                actor: actor.as_deref(),
-                request_id: request_id.as_deref(),
-            };
+            let author = author.author();
             let txn = db.begin_write().map_err(internal)?;
             let removed = {
                 let mut users = txn.open_table(USERS).map_err(internal)?;
@@ -395,14 +378,10 @@ impl PermissionStore for EmbeddedStore {
     /// Reads the company's index from `after` on, one entry past the page, so a page is full
     /// unless the listing ends with it: the work is proportional to the page, never to the store,
     /// so no bound is needed. The position is the last id returned.
-    async fn list_by_company(
-        &self,
-        company: &CompanyId,
-        limit: usize,
-        after: Option<&Position>,
-    ) -> Result<Page, StoreError> {
-        let company = company.clone();
-        let after = after.cloned();
+    async fn list_page(&self, listing: Listing<'_>) -> Result<Page, StoreError> {
+        let company = listing.company.clone();
+        let after = listing.after.cloned();
+        let limit = listing.limit;
         self.blocking(move |db| {
             let txn = db.begin_read().map_err(internal)?;
             let users = txn.open_table(USERS).map_err(internal)?;

@@ -8,8 +8,8 @@ use std::time::Instant;
 use async_trait::async_trait;
 use metrics::Histogram;
 
-use super::{Author, Page, PermissionStore, Position, Precondition, StoreError, WriteOutcome};
-use crate::domain::{CompanyId, HistoryEntry, Permissions, UserId, UserPermissions};
+use super::{Delete, Listing, Page, PermissionStore, Put, StoreError, WriteOutcome};
+use crate::domain::{HistoryEntry, UserId, UserPermissions};
 use crate::metrics::{STORE_CALL_DURATION, STORE_ERRORS};
 
 /// The store calls, in the order of [`Measured`]'s histograms.
@@ -104,39 +104,20 @@ impl<S: PermissionStore> PermissionStore for Measured<S> {
         self.timed(1, self.inner.get_latest(id)).await
     }
 
-    async fn put(
-        &self,
-        id: &UserId,
-        permissions: &Permissions,
-        precondition: Precondition,
-        author: Author<'_>,
-    ) -> Result<WriteOutcome, StoreError> {
-        self.timed(2, self.inner.put(id, permissions, precondition, author))
-            .await
+    async fn apply_put(&self, put: Put<'_>) -> Result<WriteOutcome, StoreError> {
+        self.timed(2, self.inner.apply_put(put)).await
     }
 
-    async fn delete(
-        &self,
-        id: &UserId,
-        precondition: Precondition,
-        author: Author<'_>,
-    ) -> Result<UserPermissions, StoreError> {
-        self.timed(3, self.inner.delete(id, precondition, author))
-            .await
+    async fn apply_delete(&self, delete: Delete<'_>) -> Result<UserPermissions, StoreError> {
+        self.timed(3, self.inner.apply_delete(delete)).await
     }
 
     async fn history(&self, id: &UserId) -> Result<Vec<HistoryEntry>, StoreError> {
         self.timed(7, self.inner.history(id)).await
     }
 
-    async fn list_by_company(
-        &self,
-        company: &CompanyId,
-        limit: usize,
-        after: Option<&Position>,
-    ) -> Result<Page, StoreError> {
-        self.timed(4, self.inner.list_by_company(company, limit, after))
-            .await
+    async fn list_page(&self, listing: Listing<'_>) -> Result<Page, StoreError> {
+        self.timed(4, self.inner.list_page(listing)).await
     }
 
     async fn batch_get(&self, ids: &[UserId]) -> Result<Vec<UserPermissions>, StoreError> {

@@ -7,10 +7,10 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use super::{
-    Author, MAX_BATCH_GET, Page, PermissionStore, Position, Precondition, StoreError, WriteOutcome,
-    check_precondition, next_history, next_record, readable_history,
+    Author, Delete, Listing, MAX_BATCH_GET, Page, PermissionStore, Position, Precondition, Put,
+    StoreError, WriteOutcome, check_precondition, next_history, next_record, readable_history,
 };
-use crate::domain::{CompanyId, HistoryEntry, Permissions, UserId, UserPermissions};
+use crate::domain::{HistoryEntry, UserId, UserPermissions};
 
 /// Permissions held in a map in memory.
 ///
@@ -68,29 +68,23 @@ impl PermissionStore for MemoryStore {
         Ok(self.lock().users.get(id).cloned())
     }
 
-    async fn put(
-        &self,
-        id: &UserId,
-        permissions: &Permissions,
-        precondition: Precondition,
-        author: Author<'_>,
-    ) -> Result<WriteOutcome, StoreError> {
+    async fn apply_put(&self, put: Put<'_>) -> Result<WriteOutcome, StoreError> {
         let mut state = self.lock();
-        let before = state.users.get(id).cloned();
-        check_precondition(precondition, before.as_ref())?;
-        let after = next_record(id, permissions, before.as_ref(), author.actor);
+        let before = state.users.get(put.id).cloned();
+        check_precondition(put.precondition, before.as_ref())?;
+        let after = next_record(put.id, put.permissions, before.as_ref(), put.author.actor);
         let at = after.updated_at.unwrap_or_else(super::now);
-        state.record(id, before.as_ref(), Some(&after), author, at);
-        state.users.insert(id.clone(), after.clone());
+        state.record(put.id, before.as_ref(), Some(&after), put.author, at);
+        state.users.insert(put.id.clone(), after.clone());
         Ok(WriteOutcome { before, after })
     }
 
-    async fn delete(
-        &self,
-        id: &UserId,
-        precondition: Precondition,
-        author: Author<'_>,
-    ) -> Result<UserPermissions, StoreError> {
+    async fn apply_delete(&self, delete: Delete<'_>) -> Result<UserPermissions, StoreError> {
+        let Delete {
+            id,
+            precondition,
+            author,
+        } = delete;
         let mut state = self.lock();
         let current = state.users.get(id);
         if current.is_none() && precondition == Precondition::None {
@@ -109,12 +103,12 @@ impl PermissionStore for MemoryStore {
 
     /// Reads the whole map in id order and stops one member past the page, so a page is full
     /// unless the listing ends with it; the position is the last id returned.
-    async fn list_by_company(
-        &self,
-        company: &CompanyId,
-        limit: usize,
-        after: Option<&Position>,
-    ) -> Result<Page, StoreError> {
+    async fn list_page(&self, listing: Listing<'_>) -> Result<Page, StoreError> {
+        let Listing {
+            company,
+            limit,
+            after,
+        } = listing;
         let state = self.lock();
         let mut matching = state
             .users

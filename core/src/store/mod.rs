@@ -11,6 +11,8 @@
 //! Higher-level operations that any store supports the same way (an atomic PATCH) live in
 //! [`ops`]; [`measured::Measured`] times any store's calls and counts its errors for metrics.
 
+#[cfg(feature = "cli")]
+pub mod args;
 #[cfg(feature = "contract")]
 pub mod contract;
 #[cfg(feature = "cursor")]
@@ -62,6 +64,14 @@ impl<'a> Author<'a> {
         request_id: None,
     };
 
+    /// An owned copy, for work that outlives the borrow (a store's blocking thread).
+    pub fn to_owned(self) -> OwnedAuthor {
+        OwnedAuthor {
+            actor: self.actor.map(str::to_owned),
+            request_id: self.request_id.map(str::to_owned),
+        }
+    }
+
     /// `actor`, outside any request (a tool such as the seed CLI).
     pub fn actor(actor: Option<&'a str>) -> Self {
         Self {
@@ -69,6 +79,61 @@ impl<'a> Author<'a> {
             request_id: None,
         }
     }
+}
+
+/// An [`Author`] that owns its text.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OwnedAuthor {
+    actor: Option<String>,
+    request_id: Option<String>,
+}
+
+impl OwnedAuthor {
+    /// The author, borrowed.
+    pub fn author(&self) -> Author<'_> {
+        Author {
+            actor: self.actor.as_deref(),
+            request_id: self.request_id.as_deref(),
+        }
+    }
+}
+
+/// One create-or-replace, as [`PermissionStore::apply_put`] takes it: the arguments of
+/// [`PermissionStore::put`].
+#[derive(Debug, Clone, Copy)]
+pub struct Put<'a> {
+    /// The user written.
+    pub id: &'a UserId,
+    /// What the user may do after the write.
+    pub permissions: &'a Permissions,
+    /// The condition the write must meet.
+    pub precondition: Precondition,
+    /// Who writes, for `updatedBy` and the history.
+    pub author: Author<'a>,
+}
+
+/// One deletion, as [`PermissionStore::apply_delete`] takes it: the arguments of
+/// [`PermissionStore::delete`].
+#[derive(Debug, Clone, Copy)]
+pub struct Delete<'a> {
+    /// The user deleted.
+    pub id: &'a UserId,
+    /// The condition the deletion must meet.
+    pub precondition: Precondition,
+    /// Who deletes, for the history.
+    pub author: Author<'a>,
+}
+
+/// One page of a company's users, as [`PermissionStore::list_page`] takes it: the arguments of
+/// [`PermissionStore::list_by_company`].
+#[derive(Debug, Clone, Copy)]
+pub struct Listing<'a> {
+    /// The company whose users are listed.
+    pub company: &'a CompanyId,
+    /// The most users on the page.
+    pub limit: usize,
+    /// Where to go on from (a [`Page::next`] of the same store and company), or the start.
+    pub after: Option<&'a Position>,
 }
 
 /// The result of a successful write.
@@ -226,25 +291,49 @@ pub trait PermissionStore: Send + Sync + 'static {
     /// Creates or replaces the user's permissions if `precondition` holds, setting `version` to the
     /// stored version + 1 (1 on create), `updatedAt` to now and `updatedBy` to the author's actor,
     /// and records the change in the user's history in the same atomic step.
+    ///
+    /// Callers use this form; stores implement [`Self::apply_put`], which takes the same as one
+    /// [`Put`], so that the store and every layer around it (cache, metrics) state it once.
     async fn put(
         &self,
         id: &UserId,
         permissions: &Permissions,
         precondition: Precondition,
         author: Author<'_>,
-    ) -> Result<WriteOutcome, StoreError>;
+    ) -> Result<WriteOutcome, StoreError> {
+        self.apply_put(Put {
+            id,
+            permissions,
+            precondition,
+            author,
+        })
+        .await
+    }
+
+    /// [`Self::put`], as each store carries it out.
+    async fn apply_put(&self, put: Put<'_>) -> Result<WriteOutcome, StoreError>;
 
     /// Deletes the user if `precondition` holds, returning what was stored, and records the
     /// deletion in the user's history (readable for
     /// [`DELETED_HISTORY_RETENTION`](crate::domain::history::DELETED_HISTORY_RETENTION)). Without a
     /// precondition a missing user is [`StoreError::NotFound`]; with one, a
-    /// [`StoreError::Conflict`].
+    /// [`StoreError::Conflict`]. Stores implement [`Self::apply_delete`].
     async fn delete(
         &self,
         id: &UserId,
         precondition: Precondition,
         author: Author<'_>,
-    ) -> Result<UserPermissions, StoreError>;
+    ) -> Result<UserPermissions, StoreError> {
+        self.apply_delete(Delete {
+            id,
+            precondition,
+            author,
+        })
+        .await
+    }
+
+    /// [`Self::delete`], as each store carries it out.
+    async fn apply_delete(&self, delete: Delete<'_>) -> Result<UserPermissions, StoreError>;
 
     /// The user's recorded changes, newest first: the entries kept (see
     /// [`crate::domain::history`]), or none for a user never written, or deleted longer ago than
@@ -260,12 +349,24 @@ pub trait PermissionStore: Send + Sync + 'static {
     /// - following `next` from the start until it is `None` yields every user who was a member
     ///   throughout, exactly once, and no one who was not a member when read. The order is the
     ///   store's own, stable for a given store.
+    ///
+    /// Stores implement [`Self::list_page`], which takes the same as one [`Listing`].
     async fn list_by_company(
         &self,
         company: &CompanyId,
         limit: usize,
         after: Option<&Position>,
-    ) -> Result<Page, StoreError>;
+    ) -> Result<Page, StoreError> {
+        self.list_page(Listing {
+            company,
+            limit,
+            after,
+        })
+        .await
+    }
+
+    /// [`Self::list_by_company`], as each store carries it out.
+    async fn list_page(&self, listing: Listing<'_>) -> Result<Page, StoreError>;
 
     /// The users among `ids` that exist (at most [`MAX_BATCH_GET`] ids), in no particular order.
     async fn batch_get(&self, ids: &[UserId]) -> Result<Vec<UserPermissions>, StoreError>;
@@ -307,33 +408,17 @@ impl<S: PermissionStore + ?Sized> PermissionStore for Arc<S> {
     ) -> Result<Served<Option<UserPermissions>>, StoreError> {
         (**self).get_with(id, consistency).await
     }
-    async fn put(
-        &self,
-        id: &UserId,
-        permissions: &Permissions,
-        precondition: Precondition,
-        author: Author<'_>,
-    ) -> Result<WriteOutcome, StoreError> {
-        (**self).put(id, permissions, precondition, author).await
+    async fn apply_put(&self, put: Put<'_>) -> Result<WriteOutcome, StoreError> {
+        (**self).apply_put(put).await
     }
-    async fn delete(
-        &self,
-        id: &UserId,
-        precondition: Precondition,
-        author: Author<'_>,
-    ) -> Result<UserPermissions, StoreError> {
-        (**self).delete(id, precondition, author).await
+    async fn apply_delete(&self, delete: Delete<'_>) -> Result<UserPermissions, StoreError> {
+        (**self).apply_delete(delete).await
     }
     async fn history(&self, id: &UserId) -> Result<Vec<HistoryEntry>, StoreError> {
         (**self).history(id).await
     }
-    async fn list_by_company(
-        &self,
-        company: &CompanyId,
-        limit: usize,
-        after: Option<&Position>,
-    ) -> Result<Page, StoreError> {
-        (**self).list_by_company(company, limit, after).await
+    async fn list_page(&self, listing: Listing<'_>) -> Result<Page, StoreError> {
+        (**self).list_page(listing).await
     }
     async fn batch_get(&self, ids: &[UserId]) -> Result<Vec<UserPermissions>, StoreError> {
         (**self).batch_get(ids).await

@@ -98,11 +98,11 @@ use self::mapping::{
     VERSION,
 };
 use super::{
-    Author, Page, PermissionStore, Precondition, StoreError, WriteOutcome, check_version,
-    next_history, next_record, readable_history,
+    Delete, Listing, Page, PermissionStore, Precondition, Put, StoreError, WriteOutcome,
+    check_version, next_history, next_record, readable_history,
 };
 use crate::domain::history::expires_at;
-use crate::domain::{CompanyId, HistoryEntry, Permissions, UserId, UserPermissions};
+use crate::domain::{HistoryEntry, UserId, UserPermissions};
 
 /// The most keys one `BatchGetItem` request may ask for (DynamoDB's limit).
 const BATCH_GET_CHUNK: usize = 100;
@@ -607,14 +607,10 @@ impl PermissionStore for DynamoStore {
     /// misreported"). If the item it replaced cannot be read as permissions, the write has still
     /// been made (the item is repaired) but the answer is [`StoreError::Corrupt`], since there is no
     /// `before` to report.
-    #[tracing::instrument(level = "debug", skip_all, fields(table = %self.table, user_id = %id))]
-    async fn put(
-        &self,
-        id: &UserId,
-        permissions: &Permissions,
-        precondition: Precondition,
-        author: Author<'_>,
-    ) -> Result<WriteOutcome, StoreError> {
+    #[tracing::instrument(level = "debug", skip_all, fields(table = %self.table, user_id = %put.id))]
+    async fn apply_put(&self, put: Put<'_>) -> Result<WriteOutcome, StoreError> {
+        let (id, permissions, author) = (put.id, put.permissions, put.author);
+        let precondition = put.precondition;
         let write_id = new_write_id();
         let write_id = &write_id;
         self.write_rounds(id, precondition, move |item| Box::pin(async move {
@@ -734,13 +730,13 @@ impl PermissionStore for DynamoStore {
     /// since the archive is only read while the user does not exist, and every delete writes its
     /// own before deleting. A malformed item is deleted all the same, but the answer is
     /// [`StoreError::Corrupt`], since it cannot be returned.
-    #[tracing::instrument(level = "debug", skip_all, fields(table = %self.table, user_id = %id))]
-    async fn delete(
-        &self,
-        id: &UserId,
-        precondition: Precondition,
-        author: Author<'_>,
-    ) -> Result<UserPermissions, StoreError> {
+    #[tracing::instrument(level = "debug", skip_all, fields(table = %self.table, user_id = %delete.id))]
+    async fn apply_delete(&self, delete: Delete<'_>) -> Result<UserPermissions, StoreError> {
+        let Delete {
+            id,
+            precondition,
+            author,
+        } = delete;
         let write_id = new_write_id();
         let write_id = &write_id;
         self.write_rounds(id, precondition, move |item| {
@@ -857,14 +853,14 @@ impl PermissionStore for DynamoStore {
     #[tracing::instrument(
         level = "debug",
         skip_all,
-        fields(table = %self.table, company = %company, scanned, scans)
+        fields(table = %self.table, company = %listing.company, scanned, scans)
     )]
-    async fn list_by_company(
-        &self,
-        company: &CompanyId,
-        limit: usize,
-        after: Option<&super::Position>,
-    ) -> Result<Page, StoreError> {
+    async fn list_page(&self, listing: Listing<'_>) -> Result<Page, StoreError> {
+        let Listing {
+            company,
+            limit,
+            after,
+        } = listing;
         let mut users = Vec::new();
         if limit == 0 {
             return Ok(Page { users, next: None });
