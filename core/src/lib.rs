@@ -45,6 +45,8 @@ pub mod client;
 pub mod consistency;
 pub mod domain;
 pub mod env;
+#[cfg(any(feature = "client", feature = "jwt"))]
+mod fetched;
 #[cfg(feature = "jwt")]
 pub mod jwt;
 pub mod metrics;

@@ -7,14 +7,14 @@
 //! for that one fetch; if the fetch fails, they all get its error rather than each trying again,
 //! and a token that has not yet expired is still used.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
 use super::config::{ClientCredentials, Secret};
 use super::error::TokenError;
+use crate::fetched::Fetched;
 
 /// Renew at most this long before expiry.
 const MAX_EARLY: Duration = Duration::from_secs(60);
@@ -57,9 +57,7 @@ struct TokenErrorResponse {
 pub(crate) struct TokenSource {
     credentials: ClientCredentials,
     http: reqwest::Client,
-    state: RwLock<State>,
-    fetching: tokio::sync::Mutex<()>,
-    fetches: AtomicU64,
+    state: Fetched<State>,
 }
 
 impl TokenSource {
@@ -67,24 +65,18 @@ impl TokenSource {
         Self {
             credentials,
             http,
-            state: RwLock::new(State::default()),
-            fetching: tokio::sync::Mutex::new(()),
-            fetches: AtomicU64::new(0),
+            state: Fetched::default(),
         }
     }
 
     /// Token fetches made so far.
     pub(crate) fn fetches(&self) -> u64 {
-        self.fetches.load(Ordering::Relaxed)
-    }
-
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
-        self.state.read().unwrap_or_else(|p| p.into_inner())
+        self.state.fetches()
     }
 
     /// The cached token if it need not be renewed yet.
     fn fresh(&self) -> Option<Secret> {
-        let state = self.read();
+        let state = self.state.read();
         let token = state.token.as_ref()?;
         (Instant::now() < token.renew_at).then(|| token.value.clone())
     }
@@ -95,13 +87,13 @@ impl TokenSource {
         if let Some(token) = self.fresh() {
             return Ok(token);
         }
-        let seen = self.read().attempts;
-        let _fetching = self.fetching.lock().await;
+        let seen = self.state.read().attempts;
+        let _fetching = self.state.turn().await;
         if let Some(token) = self.fresh() {
             return Ok(token);
         }
         {
-            let state = self.read();
+            let state = self.state.read();
             if state.attempts != seen
                 && let Some(err) = &state.last_error
             {
@@ -111,7 +103,7 @@ impl TokenSource {
         }
         let sent = Instant::now();
         let fetched = self.fetch(timeout).await;
-        let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
+        let mut state = self.state.write();
         state.attempts += 1;
         match fetched {
             Ok(response) => {
@@ -146,14 +138,14 @@ impl TokenSource {
 
     /// Forgets `token` if it is the cached one (the API refused it: it may have been revoked).
     pub(crate) fn forget(&self, token: &Secret) {
-        let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
+        let mut state = self.state.write();
         if state.token.as_ref().is_some_and(|t| &t.value == token) {
             state.token = None;
         }
     }
 
     async fn fetch(&self, timeout: Duration) -> Result<TokenResponse, TokenError> {
-        self.fetches.fetch_add(1, Ordering::Relaxed);
+        self.state.count_fetch();
         let scope = self.credentials.scopes.join(" ");
         let mut form = vec![("grant_type", "client_credentials")];
         if !scope.is_empty() {

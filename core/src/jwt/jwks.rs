@@ -24,8 +24,7 @@
 //! curve and size) is checked per token by [`Jwk::decoding_key_for`].
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -36,6 +35,7 @@ use serde_json::{Map, Value};
 
 use super::config::{Algorithm, JwksSettings};
 use super::error::{JwtError, clip};
+use crate::fetched::Fetched;
 
 /// The smallest RSA modulus accepted, in bits.
 const MIN_RSA_BITS: usize = 2048;
@@ -310,10 +310,8 @@ pub(crate) struct JwksCache {
     settings: JwksSettings,
     /// How long fetched keys are trusted; the grace period after it is as long again.
     max_age: Duration,
-    state: RwLock<State>,
-    /// Held for the whole of a fetch, so concurrent misses share one.
-    fetching: tokio::sync::Mutex<()>,
-    fetches: AtomicU64,
+    /// The keys, with the turn to fetch them, so concurrent misses share one fetch.
+    state: Fetched<State>,
 }
 
 impl JwksCache {
@@ -328,27 +326,13 @@ impl JwksCache {
             http,
             settings,
             max_age,
-            state: RwLock::new(State::default()),
-            fetching: tokio::sync::Mutex::new(()),
-            fetches: AtomicU64::new(0),
+            state: Fetched::default(),
         }
     }
 
     /// Fetches made so far.
     pub(crate) fn fetches(&self) -> u64 {
-        self.fetches.load(Ordering::Relaxed)
-    }
-
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
-        self.state
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
-        self.state
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state.fetches()
     }
 
     fn age(&self, state: &State) -> Age {
@@ -410,7 +394,7 @@ impl JwksCache {
     /// per penalty window.
     pub(crate) async fn keys_with(&self, kid: &str) -> Result<Arc<KeySet>, JwtError> {
         let (seen, retrying_with) = {
-            let state = self.read();
+            let state = self.state.read();
             if let Some(answer) = self.cached_answer(&state, kid) {
                 return answer;
             }
@@ -425,14 +409,14 @@ impl JwksCache {
         let _fetching = match retrying_with {
             // While the issuer is failing, a retry can take up to the whole timeout: callers that
             // have keys to fall back on do not queue behind another caller's retry.
-            Some(keys) => match self.fetching.try_lock() {
-                Ok(guard) => guard,
-                Err(_) => return Ok(keys),
+            Some(keys) => match self.state.try_turn() {
+                Some(turn) => turn,
+                None => return Ok(keys),
             },
-            None => self.fetching.lock().await,
+            None => self.state.turn().await,
         };
         {
-            let state = self.read();
+            let state = self.state.read();
             if state.attempts != seen {
                 // Another caller fetched while this one waited: take its answer.
                 return self.answer_after_fetch(&state, kid);
@@ -442,7 +426,7 @@ impl JwksCache {
             }
         }
         let fetched = self.fetch().await;
-        let mut state = self.write();
+        let mut state = self.state.write();
         match self.record(&mut state, fetched) {
             Ok(()) if state.keys.contains(kid) => Ok(state.keys.clone()),
             Ok(()) => {
@@ -488,16 +472,16 @@ impl JwksCache {
     /// Fetches the JWKS now, unless the keys held are younger than the max age (to warm the cache
     /// at start-up).
     pub(crate) async fn prefetch(&self) -> Result<(), JwtError> {
-        let _fetching = self.fetching.lock().await;
-        if self.age(&self.read()) == Age::Fresh {
+        let _fetching = self.state.turn().await;
+        if self.age(&self.state.read()) == Age::Fresh {
             return Ok(());
         }
         let fetched = self.fetch().await;
-        self.record(&mut self.write(), fetched)
+        self.record(&mut self.state.write(), fetched)
     }
 
     async fn fetch(&self) -> Result<KeySet, JwtError> {
-        self.fetches.fetch_add(1, Ordering::Relaxed);
+        self.state.count_fetch();
         let started = Instant::now();
         let result = self.fetch_once().await;
         crate::metrics::jwks_fetched(result.is_ok());
