@@ -32,6 +32,7 @@ impl<T> Fetched<T> {
     }
 
     /// The turn to fetch if no one holds it now.
+    #[cfg_attr(not(feature = "jwt"), allow(dead_code))]
     pub(crate) fn try_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
         self.turn.try_lock().ok()
     }
