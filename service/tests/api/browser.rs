@@ -1,13 +1,15 @@
 //! The admin page in a real browser: headless Chromium over WebDriver against the service's
-//! binary, as a person would use it. Set `CLEARANCE_ADMIN_SCREENSHOT=<file.png>` to save the
-//! screenshot the README shows (taken mid-journey, on a laptop-sized window).
+//! binary (on the embedded store, and on DynamoDB while it fails and after), as a person would
+//! use it. Set `CLEARANCE_ADMIN_SCREENSHOT=<file.png>` to save the screenshot the README shows
+//! (taken mid-journey, on a laptop-sized window).
 
+use clearance_tests::dynalite::Dynalite;
 use clearance_tests::issuer::TestIssuer;
 use clearance_tests::webdriver::Browser;
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::start_binary;
+use crate::helpers::{borrowed, dynalite_env, start_binary};
 
 /// The page has loaded its settings and is ready for input.
 const READY: &str = "return document.body.dataset.ready === 'true';";
@@ -237,4 +239,76 @@ async fn signing_in_with_pkce_gives_a_read_only_page_without_the_write_scope() {
     browser.wait_for_text("#user-version", "2").await;
     browser.wait_for_text("#history", "admin-1").await;
     assert_eq!(browser.text("#user-updated-by").await, "admin-1");
+}
+
+/// The page on DynamoDB (dynalite): it creates and finds users in the table; when DynamoDB stops
+/// answering, reading a user it has not read before and changing one both say that the store is
+/// unavailable and nothing was read or changed (the API's 503), and the page works again once the
+/// store is back.
+#[tokio::test]
+async fn on_dynamodb_the_page_says_when_the_store_is_down_and_works_again_after() {
+    let mut dynalite = Dynalite::start().await;
+    let env = dynalite_env(&dynalite);
+    let (_service, base, _) = start_binary(
+        &[
+            "--store",
+            "dynamodb",
+            "--table",
+            "clearance-admin",
+            "--create-table",
+            "--dynamodb-attempt-timeout",
+            "200ms",
+            "--dynamodb-timeout",
+            "600ms",
+        ],
+        &borrowed(&env),
+    )
+    .await;
+    let browser = Browser::start().await;
+    browser.goto(&format!("{base}/admin")).await;
+    browser.wait_until("the page is ready", READY).await;
+
+    browser.fill("#create-id", "erin").await;
+    browser.fill("#create-companies", "1111").await;
+    browser.select("#create-role", "Standard").await;
+    browser.click("#create-go").await;
+    browser.wait_for_text("#user-banner", "Created erin").await;
+    api(
+        &base,
+        Method::PUT,
+        "/users/frank",
+        json!({"companies": ["2222"], "role": "Manager"}),
+        None,
+    )
+    .await;
+
+    dynalite.stop().await;
+    // frank was written past the page, so the page has never read him: finding him needs the store.
+    browser.fill("#find-id", "frank").await;
+    browser.click("#find-go").await;
+    let said = browser
+        .wait_for_text("#banner", "store is unavailable right now")
+        .await;
+    assert!(said.contains("nothing was read or changed"), "{said}");
+    // A change to the user shown is refused the same way, and the page still shows erin as she was.
+    browser.select("#user-role", "Admin").await;
+    browser.click("#save-role").await;
+    browser
+        .wait_for_text("#user-banner", "store is unavailable right now")
+        .await;
+    assert_eq!(browser.text("#user-version").await, "1");
+
+    // Back (dynalite restarts empty, so the table is made again): the page creates a user and
+    // finds it.
+    dynalite.restart().await;
+    dynalite
+        .create_table_keyed_by("clearance-admin", "id")
+        .await;
+    browser.fill("#create-id", "gina").await;
+    browser.fill("#create-companies", "3333").await;
+    browser.click("#create-go").await;
+    browser.wait_for_text("#user-banner", "Created gina").await;
+    browser.fill("#find-id", "gina").await;
+    browser.click("#find-go").await;
+    browser.wait_for_text("#user-companies", "3333").await;
 }

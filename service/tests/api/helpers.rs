@@ -302,3 +302,19 @@ pub async fn start_binary_logging(
     });
     (child, format!("http://{listen}"), seen, rx)
 }
+
+/// What the SDK's default chain needs to reach dynalite: its URL, a region and fake static
+/// credentials (dynalite checks that requests are signed, not by whom).
+pub fn dynalite_env(dynalite: &Dynalite) -> Vec<(&'static str, String)> {
+    vec![
+        ("DYNAMODB_ENDPOINT_URL", dynalite.endpoint()),
+        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_ACCESS_KEY_ID", "AKIDFAKEBINARYTEST".into()),
+        ("AWS_SECRET_ACCESS_KEY", "fake-secret".into()),
+        ("AWS_EC2_METADATA_DISABLED", "true".into()),
+    ]
+}
+
+pub fn borrowed<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    env.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}

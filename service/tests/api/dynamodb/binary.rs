@@ -9,23 +9,7 @@ use clearance_tests::dynalite::Dynalite;
 use clearance_tests::function::Function;
 use serde_json::{Value, json};
 
-use crate::helpers::{self, BINARY, fixture, start_binary};
-
-/// What the SDK's default chain needs to reach dynalite: its URL, a region and fake static
-/// credentials (dynalite checks that requests are signed, not by whom).
-fn dynalite_env(dynalite: &Dynalite) -> Vec<(&'static str, String)> {
-    vec![
-        ("DYNAMODB_ENDPOINT_URL", dynalite.endpoint()),
-        ("AWS_REGION", "us-east-1".into()),
-        ("AWS_ACCESS_KEY_ID", "AKIDFAKEBINARYTEST".into()),
-        ("AWS_SECRET_ACCESS_KEY", "fake-secret".into()),
-        ("AWS_EC2_METADATA_DISABLED", "true".into()),
-    ]
-}
-
-fn borrowed<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
-    env.iter().map(|(k, v)| (*k, v.as_str())).collect()
-}
+use crate::helpers::{self, BINARY, borrowed, dynalite_env, fixture, start_binary};
 
 /// Runs the binary to its end with `args` and `env` (after clearing [`AMBIENT`]); returns
 /// whether it succeeded and what it wrote to stderr.
