@@ -23,6 +23,7 @@ use clearance_core::client::{
     Auth, ClientConfig, ClientCredentials, ClientError, PermissionsClient, Secret, SigV4,
     TokenError,
 };
+use clearance_core::consistency::Consistency;
 use clearance_core::domain::{CompanyId, RoleRequirement, UserId};
 use clearance_core::source::PermissionsSource as _;
 use serde_json::{Value, json};
@@ -356,6 +357,7 @@ async fn check_sends_the_reference_shape_and_reads_the_decision() {
             &user("alice"),
             Some(&CompanyId::parse("1111").unwrap()),
             Some(&RoleRequirement::AtLeast("Manager".into())),
+            Consistency::MinimizeLatency,
         )
         .await
         .unwrap();
@@ -370,7 +372,10 @@ async fn check_sends_the_reference_shape_and_reads_the_decision() {
         json!({"user": "alice", "company": "1111", "role": "Manager", "atLeast": true})
     );
 
-    let decision = client.check(&user("bob"), None, None).await.unwrap();
+    let decision = client
+        .check(&user("bob"), None, None, Consistency::MinimizeLatency)
+        .await
+        .unwrap();
     assert!(!decision.allowed);
     let (_, _, body) = server.api.last.lock().unwrap().clone().unwrap();
     let body: Value = serde_json::from_slice(&body).unwrap();
@@ -497,7 +502,10 @@ async fn retries_stop_after_max_attempts() {
     let server = start().await;
     server.api.script(&[503, 502, 500, 200]);
     let client = server.client();
-    let err = client.check(&user("alice"), None, None).await.unwrap_err();
+    let err = client
+        .check(&user("alice"), None, None, Consistency::MinimizeLatency)
+        .await
+        .unwrap_err();
     assert!(
         matches!(err, ClientError::Status { status: 500, .. }),
         "{err:?}"
@@ -513,7 +521,7 @@ async fn a_400_or_a_403_is_never_retried() {
         server.api.script(&[status]);
         let err = server
             .client()
-            .check(&user("alice"), None, None)
+            .check(&user("alice"), None, None, Consistency::MinimizeLatency)
             .await
             .unwrap_err();
         assert!(
@@ -588,7 +596,10 @@ async fn fifty_concurrent_calls_cause_exactly_one_token_fetch() {
     server.api.token_delay_ms.store(100, Ordering::SeqCst);
     let client = server.client_with_token();
     let id = user("alice");
-    let answers = futures::future::join_all((0..50).map(|_| client.check(&id, None, None))).await;
+    let answers = futures::future::join_all(
+        (0..50).map(|_| client.check(&id, None, None, Consistency::MinimizeLatency)),
+    )
+    .await;
     assert!(
         answers.iter().all(Result::is_ok),
         "{:?}",
@@ -624,7 +635,7 @@ async fn the_token_is_renewed_before_it_expires() {
     let started = Instant::now();
     while started.elapsed() < Duration::from_millis(4_500) {
         client
-            .check(&id, None, None)
+            .check(&id, None, None, Consistency::MinimizeLatency)
             .await
             .expect("every call goes out with a valid token");
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -677,15 +688,24 @@ async fn a_token_endpoint_failure_is_retried_like_the_api() {
 async fn a_401_from_the_api_drops_the_cached_token() {
     let server = start().await;
     let client = server.client_with_token();
-    client.check(&user("alice"), None, None).await.unwrap();
+    client
+        .check(&user("alice"), None, None, Consistency::MinimizeLatency)
+        .await
+        .unwrap();
     // The API stops accepting the token (revoked): one 401, then a new token.
     server.api.issued.lock().unwrap().clear();
-    let err = client.check(&user("alice"), None, None).await.unwrap_err();
+    let err = client
+        .check(&user("alice"), None, None, Consistency::MinimizeLatency)
+        .await
+        .unwrap_err();
     assert!(
         matches!(err, ClientError::Status { status: 401, .. }),
         "{err:?}"
     );
-    client.check(&user("alice"), None, None).await.unwrap();
+    client
+        .check(&user("alice"), None, None, Consistency::MinimizeLatency)
+        .await
+        .unwrap();
     assert_eq!(server.api.token_requests(), 2);
 }
 
@@ -697,7 +717,10 @@ async fn debug_output_never_shows_the_secret_or_the_token() {
     assert!(!shown.contains(CLIENT_SECRET), "{shown}");
     assert!(shown.contains("<redacted>"), "{shown}");
     let client = server.client_with_token();
-    client.check(&user("alice"), None, None).await.unwrap();
+    client
+        .check(&user("alice"), None, None, Consistency::MinimizeLatency)
+        .await
+        .unwrap();
     let shown = format!("{client:?} {:?}", client.stats());
     assert!(
         !shown.contains("token-1") && !shown.contains(CLIENT_SECRET),
@@ -785,6 +808,7 @@ async fn the_sigv4_signature_verifies_when_recomputed() {
             &user("alice"),
             Some(&CompanyId::parse("1111").unwrap()),
             None,
+            Consistency::MinimizeLatency,
         )
         .await
         .unwrap();

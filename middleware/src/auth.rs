@@ -14,8 +14,12 @@
 //! answer in time is a 503: never an allow. A bearer token whose permission version claim
 //! (`perm_ver`) is below the caller's current version is refused with 401 `stale-permissions`
 //! and `WWW-Authenticate: Bearer error="invalid_token", error_description=...`, so the client
-//! refreshes it; a token without the claim is judged as before. The [`Identity`] goes into the request's extensions
-//! for the route layers ([`require`](mod@crate::require)) and the handlers.
+//! refreshes it; a token without the claim is judged as before. The same holds for a token a JWT
+//! or Cognito authorizer verified in front (its claims are in the context, [`context_claim`]).
+//! A Lambda authorizer's context carries no token claims: Clearance's authorizer made the same
+//! comparison, on the permissions it read, before it allowed the request. The [`Identity`] goes
+//! into the request's extensions for the route layers ([`require`](mod@crate::require)) and the
+//! handlers.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -33,7 +37,7 @@ use http::{HeaderMap, Request, header};
 use tower::{Layer, Service};
 use tracing::Instrument as _;
 
-use crate::context::{ContextIdentity, context_identity};
+use crate::context::{ContextIdentity, context_claim, context_identity};
 use crate::identity::{Identity, Origin};
 use crate::problem::AuthError;
 
@@ -165,10 +169,11 @@ impl AuthLayer {
         self.map(|s| s.permissions_timeout = timeout)
     }
 
-    /// The claim holding the permission version a bearer token was minted at (default
-    /// `perm_ver`, as the trigger writes it): a token whose version is below the caller's current
-    /// one is refused with 401 `stale-permissions`, so the client refreshes it. `None` turns the
-    /// check off; a token without the claim is judged as before.
+    /// The claim holding the permission version a token was minted at (default `perm_ver`, as
+    /// the trigger writes it), read from a bearer token or from the claims a JWT or Cognito
+    /// authorizer passed on: a token whose version is below the caller's current one is refused
+    /// with 401 `stale-permissions`, so the client refreshes it. `None` turns the check off; a
+    /// token without the claim is judged as before.
     pub fn with_perm_ver_claim(self, claim: Option<&str>) -> Self {
         self.map(|s| s.perm_ver_claim = claim.map(str::to_owned))
     }
@@ -229,9 +234,22 @@ where
             .trust_request_context
             .then(|| context_identity(&req))
             .flatten();
+        // A JWT or Cognito authorizer passes the token's claims on: its permission version is
+        // judged as a bearer token's is.
+        let context_perm_ver = match (&from_context, shared.perm_ver_claim.as_deref()) {
+            (Some(found), Some(claim))
+                if matches!(
+                    found.origin,
+                    Origin::HttpApiJwtClaims | Origin::CognitoAuthorizerClaims
+                ) =>
+            {
+                context_claim(&req, claim)
+            }
+            _ => None,
+        };
         let token = bearer_token(req.headers());
         Box::pin(async move {
-            match shared.identify(from_context, token).await {
+            match shared.identify(from_context, context_perm_ver, token).await {
                 Ok((identity, perm_ver)) => {
                     req.extensions_mut().insert(Roles(shared.roles.clone()));
                     req.extensions_mut().insert(identity);
@@ -286,17 +304,19 @@ impl Shared {
     async fn identify(
         &self,
         from_context: Option<ContextIdentity>,
+        context_perm_ver: Option<serde_json::Value>,
         token: Token,
     ) -> Result<(Identity, Option<serde_json::Value>), AuthError> {
         let (caller, scopes, carried, looked_up, origin, perm_ver) = match from_context {
-            // The authorizer in front already compared the token's version with the permissions.
+            // A JWT or Cognito authorizer's claims carry the version (checked below, on the
+            // permissions read here); Clearance's Lambda authorizer compared it already.
             Some(found) => (
                 found.caller,
                 found.scopes,
                 found.permissions,
                 found.permissions_looked_up,
                 found.origin,
-                None,
+                context_perm_ver,
             ),
             None => {
                 let (caller, scopes, perm_ver) = self.verify(token).await?;

@@ -24,6 +24,11 @@
 //! caller's permissions (with `version` 0: the context does not carry it); otherwise the
 //! permissions are left to be read from the source, unless the context says
 //! `"permissions": "none"`: Clearance's authorizer looked them up and found none.
+//!
+//! A JWT or Cognito authorizer passes the token's claims on, the permission version claim
+//! (`perm_ver`) among them when the trigger added it: [`context_claim`] reads one, so the
+//! [`AuthLayer`](crate::AuthLayer) can compare it with the permissions it loads. A Lambda
+//! authorizer's context carries no claims (Clearance's authorizer compares the version itself).
 
 use std::collections::HashMap;
 
@@ -62,6 +67,25 @@ pub fn context_identity<B>(req: &http::Request<B>) -> Option<ContextIdentity> {
     match req.extensions().get::<RequestContext>()? {
         RequestContext::ApiGatewayV1(ctx) => from_rest(ctx),
         RequestContext::ApiGatewayV2(ctx) => from_http_api(ctx),
+        _ => None,
+    }
+}
+
+/// The claim `name` of the token a JWT authorizer (HTTP API `requestContext.authorizer.jwt.claims`)
+/// or a Cognito user-pool authorizer (REST `requestContext.authorizer.claims`) verified, as API
+/// Gateway passed it on (a string, whatever its type in the token). `None` without such a
+/// context, or when the token had no such claim: a Lambda authorizer's context and IAM callers
+/// carry no token claims.
+pub fn context_claim<B>(req: &http::Request<B>, name: &str) -> Option<Value> {
+    match req.extensions().get::<RequestContext>()? {
+        RequestContext::ApiGatewayV1(ctx) => match ctx.authorizer.fields.get("claims")? {
+            Value::Object(claims) => claims.get(name).cloned(),
+            _ => None,
+        },
+        RequestContext::ApiGatewayV2(ctx) => {
+            let jwt = ctx.authorizer.as_ref()?.jwt.as_ref()?;
+            jwt.claims.get(name).cloned().map(Value::String)
+        }
         _ => None,
     }
 }

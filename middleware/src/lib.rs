@@ -50,7 +50,7 @@ pub mod require;
 pub mod serve;
 
 pub use auth::{AuthLayer, AuthService};
-pub use context::{ContextIdentity, context_identity};
+pub use context::{ContextIdentity, context_claim, context_identity};
 pub use identity::{CallerPermissions, Identity, Origin};
 pub use problem::{AuthError, Problem};
 pub use require::{

@@ -208,10 +208,7 @@ impl PermissionsClient {
         consistency: Consistency,
     ) -> Result<Option<UserPermissions>, ClientError> {
         let mut url = self.url(&["users", id.as_str()]);
-        if consistency != Consistency::MinimizeLatency {
-            url.query_pairs_mut()
-                .append_pair("consistency", &consistency.to_string());
-        }
+        with_consistency(&mut url, consistency);
         let answer = self.call("get_user", Method::GET, url, None).await?;
         match answer.status {
             StatusCode::OK => decode::<UserPermissions>(&answer.body).map(Some),
@@ -220,13 +217,19 @@ impl PermissionsClient {
         }
     }
 
-    /// Whether `user` may act for `company` (if given) in `role` (if given): `POST /check`. Not
-    /// cached.
+    /// Whether `user` may act for `company` (if given) in `role` (if given): `POST /check`,
+    /// decided on permissions as fresh as `consistency` asks (`?consistency=...`; the default,
+    /// [`Consistency::MinimizeLatency`], sends no parameter and lets the API answer from its
+    /// cache). The client keeps no cache of its own, so the choice reaches the API as it is:
+    /// [`Consistency::Full`] for a decision that moves money or changes access, or
+    /// [`Consistency::AtLeast`] with the version a write returned (its `ETag`), to read your own
+    /// write through any instance.
     pub async fn check(
         &self,
         user: &UserId,
         company: Option<&CompanyId>,
         role: Option<&RoleRequirement>,
+        consistency: Consistency,
     ) -> Result<CheckResponse, ClientError> {
         let (role, at_least) = match role {
             None => (None, false),
@@ -239,13 +242,10 @@ impl PermissionsClient {
             role,
             at_least,
         };
+        let mut url = self.url(&["check"]);
+        with_consistency(&mut url, consistency);
         let answer = self
-            .call(
-                "check",
-                Method::POST,
-                self.url(&["check"]),
-                Some(json(&body)),
-            )
+            .call("check", Method::POST, url, Some(json(&body)))
             .await?;
         match answer.status {
             StatusCode::OK => decode(&answer.body),
@@ -420,6 +420,14 @@ impl AttemptError {
         } else {
             Self::Transport(err)
         }
+    }
+}
+
+/// Adds `?consistency=` to `url` unless `consistency` is the API's default (the cache).
+fn with_consistency(url: &mut Url, consistency: Consistency) {
+    if consistency != Consistency::MinimizeLatency {
+        url.query_pairs_mut()
+            .append_pair("consistency", &consistency.to_string());
     }
 }
 

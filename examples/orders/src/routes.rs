@@ -2,6 +2,10 @@
 //!
 //! The [`AuthLayer`] wraps the order routes (a caller is required); each route's own layer checks
 //! its rule. Handlers then take the [`Identity`] the layer established, and trust it.
+//!
+//! Freshness is chosen per route: reads decide on the cached permissions (at most the refresh
+//! interval old for a caller in use), while placing an order, which spends the company's money,
+//! reads them fully consistently, so a revoked Manager cannot place one a moment after the change.
 
 use axum::Json;
 use axum::Router;
@@ -11,7 +15,11 @@ use axum::handler::Handler as _;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use clearance_middleware::{AuthLayer, Identity, Problem, require_company, require_subject};
+use clearance_core::authz::Requirement;
+use clearance_core::consistency::Consistency;
+use clearance_middleware::{
+    AuthLayer, Identity, Problem, RequireLayer, require, require_company, require_subject,
+};
 use serde::Serialize;
 
 use crate::orders::{NewOrder, Order, OrderBook};
@@ -22,7 +30,7 @@ pub fn app(book: OrderBook, auth: AuthLayer) -> Router {
         .route(
             "/companies/{company_id}/orders",
             get(list.layer(require_company("company_id", Some("Standard"), true)))
-                .post(create.layer(require_company("company_id", Some("Manager"), true))),
+                .post(create.layer(place_order_rule())),
         )
         .route(
             "/users/{user_id}/orders/{id}",
@@ -34,6 +42,18 @@ pub fn app(book: OrderBook, auth: AuthLayer) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .merge(orders)
+}
+
+/// Who may place an order: a Manager (or above) of the company, judged on permissions read fully
+/// consistently (past every cache), since an order spends the company's money.
+fn place_order_rule() -> RequireLayer {
+    require(Requirement {
+        company: Some("company_id".into()),
+        role: Some("Manager".into()),
+        at_least: true,
+        consistency: Consistency::Full,
+        ..Requirement::default()
+    })
 }
 
 /// `GET /companies/{company_id}/orders`'s answer.

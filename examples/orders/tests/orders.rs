@@ -4,9 +4,11 @@
 //! served over HTTP; and the `orders-api` binary under a fake Lambda Runtime API.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use clap::Parser as _;
 use clearance_core::domain::RoleOrder;
+use clearance_core::store::memory::MemoryStore;
 use clearance_example_orders::config::Settings;
 use clearance_example_orders::startup;
 use clearance_middleware::serve;
@@ -22,14 +24,17 @@ const MANAGER: &str = "manager-1";
 const STANDARD: &str = "standard-1";
 
 /// The permissions service over a memory store holding a Manager and a Standard user of 1111.
-async fn permissions_service() -> TestServer {
+async fn permissions_service() -> (TestServer, Arc<MemoryStore>) {
     let store = seed::users()
         .grant(MANAGER, &["1111"], "Manager")
         .grant(STANDARD, &["1111"], "Standard")
         .memory()
         .await;
-    let state = clearance_service::AppState::new(store, RoleOrder::default());
-    TestServer::start(clearance_service::app(state)).await
+    let state = clearance_service::AppState::new(store.clone(), RoleOrder::default());
+    (
+        TestServer::start(clearance_service::app(state)).await,
+        store,
+    )
 }
 
 /// The orders API as `main` starts it, and what it needs running.
@@ -37,6 +42,8 @@ struct TestApp {
     issuer: TestIssuer,
     api: TestServer,
     http: reqwest::Client,
+    /// The permissions service's store, to change permissions behind the orders API's back.
+    store: Arc<MemoryStore>,
     _permissions: TestServer,
 }
 
@@ -48,7 +55,7 @@ fn environment(issuer: &TestIssuer, permissions_api: &str) -> HashMap<String, St
 }
 
 async fn spawn_app() -> TestApp {
-    let permissions = permissions_service().await;
+    let (permissions, store) = permissions_service().await;
     let issuer = TestIssuer::start().await;
     let env = environment(&issuer, &permissions.url());
     let settings = Settings::try_parse_from(["orders-api", "--listen", "127.0.0.1:0"]).unwrap();
@@ -61,6 +68,7 @@ async fn spawn_app() -> TestApp {
         issuer,
         api,
         http: reqwest::Client::new(),
+        store,
         _permissions: permissions,
     }
 }
@@ -133,6 +141,40 @@ async fn a_manager_places_an_order_that_members_list_and_only_its_owner_reads() 
         )
         .await;
     theirs.problem(404, "order-not-found");
+}
+
+#[tokio::test]
+async fn placing_an_order_sees_a_revocation_at_once_while_listing_stays_cached() {
+    // Arrange: the Manager lists and places orders, so the orders API has their permissions
+    // cached (the permissions client's cache, as the environment builds it).
+    let app = spawn_app().await;
+    let manager = app.token(MANAGER);
+    let order = || Some(json!({"item": "toner", "quantity": 1}));
+    let listed = app
+        .send("GET", "/companies/1111/orders", Some(&manager), None)
+        .await;
+    assert_eq!(listed.status, 200, "{}", listed.text);
+    let placed = app
+        .send("POST", "/companies/1111/orders", Some(&manager), order())
+        .await;
+    assert_eq!(placed.status, 201, "{}", placed.text);
+
+    // Act: the Manager is moved out of company 1111, straight in the permissions store.
+    seed::grant(app.store.as_ref(), MANAGER, &["2222"], "Manager").await;
+
+    // Assert: listing still decides on the cached copy (seconds old), placing an order reads
+    // past every cache and is refused at once.
+    let still_listed = app
+        .send("GET", "/companies/1111/orders", Some(&manager), None)
+        .await;
+    assert_eq!(
+        still_listed.status, 200,
+        "listing decides on the cached permissions: {}",
+        still_listed.text
+    );
+    app.send("POST", "/companies/1111/orders", Some(&manager), order())
+        .await
+        .forbidden("not-a-member");
 }
 
 #[tokio::test]
@@ -238,7 +280,7 @@ async fn start_up_stops_with_a_message_naming_the_setting() {
 
 #[tokio::test]
 async fn the_binary_serves_the_same_routes_under_the_lambda_runtime() {
-    let permissions = permissions_service().await;
+    let (permissions, store) = permissions_service().await;
     // No verifier: on Lambda the caller comes from the authorizer's context.
     let function = Function::start(
         env!("CARGO_BIN_EXE_orders-api"),

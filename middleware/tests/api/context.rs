@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use clearance_authorizer::policy::context;
 use clearance_core::domain::UserPermissions;
+use clearance_core::source::{PermissionsSource, StoreSource};
 use clearance_tests::answer::assert_detail_contains;
 use clearance_tests::issuer::TestIssuer;
 use serde_json::{Value, json};
@@ -460,4 +461,77 @@ async fn the_rest_stage_is_taken_off_the_path_before_routing() {
     );
     let answer = app.call(&event).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
+}
+
+/// The token claims a JWT (HTTP API) or Cognito user-pool (REST) authorizer put in `event`.
+fn claims(kind: Kind, event: &mut Value) -> &mut Value {
+    let authorizer = &mut event["requestContext"]["authorizer"];
+    match kind {
+        Kind::RestCognito => &mut authorizer["claims"],
+        Kind::HttpJwt => &mut authorizer["jwt"]["claims"],
+        Kind::RestLambda | Kind::HttpLambda => panic!("a Lambda authorizer passes no claims"),
+    }
+}
+
+#[tokio::test]
+async fn a_token_older_than_the_permissions_is_401_stale_permissions_behind_a_jwt_or_cognito_authorizer()
+ {
+    let store = crate::helpers::store().await;
+    // manager-1 changes after the token was minted: version 2 now.
+    clearance_tests::seed::grant(store.as_ref(), MANAGER, &["1111"], "Manager").await;
+    let source = || -> Arc<dyn PermissionsSource> { Arc::new(StoreSource(store.clone())) };
+    let app = LambdaApp::new(source(), None);
+    let renamed = LambdaApp::with(source(), |auth| auth.with_perm_ver_claim(Some("pv")));
+    let off = LambdaApp::with(source(), |auth| auth.with_perm_ver_claim(None));
+    for kind in [Kind::RestCognito, Kind::HttpJwt] {
+        // The claims as API Gateway passes them on: strings.
+        let minted = |claim: &str, version: Option<&str>| {
+            let mut event = event(
+                kind,
+                MANAGER,
+                CLIENT,
+                "GET",
+                "/companies/1111/orders",
+                ORDERS,
+                &[("company_id", "1111")],
+            );
+            if let Some(version) = version {
+                claims(kind, &mut event)[claim] = json!(version);
+            }
+            event
+        };
+
+        let stale = app.call(&minted("perm_ver", Some("1"))).await;
+        assert_eq!(
+            stale.problem(401, "stale-permissions")["code"],
+            "stale-permissions",
+            "{kind:?}"
+        );
+        let challenge = stale.header("www-authenticate").unwrap_or_default();
+        assert!(
+            challenge.starts_with(
+                "Bearer error=\"invalid_token\", error_description=\"stale-permissions"
+            ),
+            "{kind:?}: {challenge}"
+        );
+        // The current version, and a token without the claim (judged as before), go through.
+        for fresh in [minted("perm_ver", Some("2")), minted("perm_ver", None)] {
+            let ok = app.call(&fresh).await;
+            assert_eq!(ok.status, 200, "{kind:?}: {}", ok.text);
+            assert_eq!(ok.json()["version"], 2);
+        }
+        // The claim's name is the configured one; the check can be turned off.
+        renamed
+            .call(&minted("pv", Some("1")))
+            .await
+            .problem(401, "stale-permissions");
+        let other_name = renamed.call(&minted("perm_ver", Some("1"))).await;
+        assert_eq!(other_name.status, 200, "{kind:?}: {}", other_name.text);
+        let unchecked = off.call(&minted("perm_ver", Some("1"))).await;
+        assert_eq!(unchecked.status, 200, "{kind:?}: {}", unchecked.text);
+        // A caller whose permissions are gone since the token was minted must refresh it too.
+        let mut gone = minted("perm_ver", Some("1"));
+        claims(kind, &mut gone)["sub"] = json!(crate::helpers::STRANGER);
+        app.call(&gone).await.problem(401, "stale-permissions");
+    }
 }
