@@ -77,7 +77,7 @@ MUTANTS = [
     },
     {
         "what": "a Description that differs from the VersionDescription",
-        "replace": ("      Description: !Sub\n        - \"log=${LogLevel} cache=${CacheTtlSeconds}s table=", "      Description: !Sub\n        - \"log=${LogLevel} table="),
+        "replace": ("      Description: !Sub\n        - \"log=${LogLevel} cache=${CacheTtlSeconds}/${CacheRefreshAfterSeconds}/${CacheStaleIfErrorSeconds}s table=", "      Description: !Sub\n        - \"log=${LogLevel} table="),
         "check": "versions",
         "expect": ["ServiceFunction", "Description"],
     },
@@ -128,6 +128,8 @@ MATRIX: dict[str, dict[str, str]] = {
         "EnableTracing": "true",
         "AuthorizerResultTtl": "300",
         "CacheTtlSeconds": "0",
+        "CacheRefreshAfterSeconds": "0",
+        "CacheStaleIfErrorSeconds": "0",
     },
     "alarms to e-mail and a topic, existing log role, protection, LITE": {
         "AlarmEmail": "oncall@example.com",
@@ -163,6 +165,8 @@ REFUSED: dict[str, tuple[dict[str, str], str]] = {
 CHANGES: dict[str, tuple[dict[str, str], dict[str, str]]] = {
     "LogLevel": ({}, {"LogLevel": "debug"}),
     "CacheTtlSeconds": ({}, {"CacheTtlSeconds": "0"}),
+    "CacheRefreshAfterSeconds": ({}, {"CacheRefreshAfterSeconds": "0"}),
+    "CacheStaleIfErrorSeconds": ({}, {"CacheStaleIfErrorSeconds": "0"}),
     "ExistingTableName": ({}, {"ExistingTableName": "PermissionsTable"}),
     "ResourceServerIdentifier": ({}, {"ResourceServerIdentifier": "permissions"}),
     "FunctionMemorySize": ({}, {"FunctionMemorySize": "512"}),
