@@ -11,7 +11,10 @@
 //! - **Stale-if-error**: when the store fails, a found user's entry past its TTL may be served for
 //!   at most `stale_if_error` more, so an outage of the store does not become an outage of every
 //!   caller. Never a cached "no such user", never past that window, and never to a caller that
-//!   asked for a version or a fully consistent read.
+//!   asked for a version or a fully consistent read. Only the first read after the store starts
+//!   failing waits for it (up to the store's own timeout): once a store read has failed, and until
+//!   one succeeds, a read past the TTL is answered with the stale entry at once while one
+//!   background read (single flight, as a refresh) finds out whether the store is back.
 //! - **Single flight**: concurrent reads of one id that need the store share one store read (an
 //!   in-flight map of shared futures), whether they are misses or the background refresh; there
 //!   is never more than one background refresh per id in flight.
@@ -30,7 +33,7 @@
 //! Listing a company's users is passed straight to the store: pages are not cached.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -94,9 +97,11 @@ pub struct CacheStats {
     pub misses: u64,
     /// Store reads made by the cache (single reads, batch reads and background refreshes).
     pub loads: u64,
-    /// Background refreshes started (refresh-ahead).
+    /// Background reads started: refresh-ahead, and while the store fails, the read that finds
+    /// out whether it is back.
     pub refreshes: u64,
-    /// Background refreshes that failed (the entry was kept until its TTL).
+    /// Background reads that failed (the entry was kept until its TTL, or within the
+    /// stale-if-error window while the store fails).
     pub refresh_failures: u64,
     /// Entries served past their TTL because the store failed (stale-if-error).
     pub stale_serves: u64,
@@ -217,6 +222,9 @@ struct ReadThrough {
     /// every read that needs the store joins instead of starting its own.
     in_flight: Mutex<HashMap<UserId, (u64, InFlight)>>,
     next_read: AtomicU64,
+    /// Whether the last store read to finish failed: then reads within the stale-if-error window
+    /// do not wait for the store (see the module docs).
+    store_failing: AtomicBool,
     counters: Counters,
 }
 
@@ -334,6 +342,7 @@ impl ReadThrough {
             writes: AtomicU64::new(0),
             in_flight: Mutex::new(HashMap::new()),
             next_read: AtomicU64::new(0),
+            store_failing: AtomicBool::new(false),
             counters: Counters::new(),
         }
     }
@@ -400,6 +409,7 @@ impl ReadThrough {
                 user: user.map(Arc::new),
                 at,
             });
+            this.store_failing.store(result.is_err(), Ordering::Relaxed);
             if let Ok(loaded) = &result {
                 if let Some(version) = loaded.version() {
                     this.counters.version_seen(version);
@@ -412,6 +422,13 @@ impl ReadThrough {
         .boxed()
         .shared();
         in_flight.insert(id.clone(), (number, read.clone()));
+        // A read, once started, finishes (and caches what it found) even if every caller waiting
+        // for it is dropped (a client gone, a caller's timeout): otherwise it would sit in the
+        // in-flight map unpolled, and the refreshes and stale-if-error probes that find it there
+        // would wait for nothing.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(read.clone());
+        }
         read
     }
 
@@ -467,7 +484,7 @@ impl ReadThrough {
                     LoadError::Store(e) => crate::report::error_chain(&e),
                     LoadError::Source(e) => crate::report::error_chain(&e),
                 };
-                tracing::warn!(error = %err, "refreshing a cache entry failed; it is served until its TTL");
+                tracing::warn!(error = %err, "a background read of a cache entry failed; the entry is served until its TTL, or within the stale-if-error window");
             }
         });
         true
@@ -504,6 +521,19 @@ impl ReadThrough {
                     return Ok(served(entry, Self::freshness(status, age, ttl)));
                 }
                 status = CacheStatus::TooOld;
+            } else if consistency == Consistency::MinimizeLatency
+                && entry.user.is_some()
+                && age < ttl + self.settings.stale_if_error
+                && self.store_failing.load(Ordering::Relaxed)
+                && self.refresh(id, &load)
+            {
+                // The store failed on its last read: answer with the stale entry now and let one
+                // background read find out whether it is back, rather than make every read wait
+                // for a failing store (up to its timeout) before serving the same entry.
+                self.counters.stale_serve();
+                self.counters.served(age);
+                let freshness = Self::freshness(CacheStatus::StaleIfError, age, ttl);
+                return Ok(served(entry, freshness));
             }
         }
         self.counters.miss(1);

@@ -39,9 +39,11 @@ pub const CACHE_LOADS: &str = "clearance_cache_loads_total";
 /// Entries that left the cache, labelled `cause`: `expired` (their TTL ended), `size` (the
 /// capacity was reached), `invalidated` (a write went through the cache), `replaced`.
 pub const CACHE_EVICTIONS: &str = "clearance_cache_evictions_total";
-/// Background reads started to replace an entry older than the refresh interval (refresh-ahead).
+/// Background reads started to replace an entry older than the refresh interval (refresh-ahead),
+/// or, while the store fails, to find out whether it is back (the stale entry served meanwhile).
 pub const CACHE_REFRESHES: &str = "clearance_cache_refreshes_total";
-/// Background refreshes that failed (the entry was kept until its TTL).
+/// Background reads that failed (the entry was kept until its TTL, or within the stale-if-error
+/// window).
 pub const CACHE_REFRESH_FAILURES: &str = "clearance_cache_refresh_failures_total";
 /// Entries served past their TTL because the store failed (stale-if-error).
 pub const CACHE_STALE_SERVES: &str = "clearance_cache_stale_serves_total";
@@ -80,8 +82,8 @@ const DESCRIPTIONS: &[(&str, Kind, Unit, &str)] = &[
     (CACHE_LOADS, Kind::Counter, Unit::Count, "Store reads made by the cache."),
     (CACHE_EVICTIONS, Kind::Counter, Unit::Count, "Entries that left the cache, by cause."),
     (CACHE_ENTRIES, Kind::Gauge, Unit::Count, "Entries held by the cache."),
-    (CACHE_REFRESHES, Kind::Counter, Unit::Count, "Background refreshes of entries older than the refresh interval."),
-    (CACHE_REFRESH_FAILURES, Kind::Counter, Unit::Count, "Background refreshes that failed."),
+    (CACHE_REFRESHES, Kind::Counter, Unit::Count, "Background reads replacing entries older than the refresh interval, or probing a failing store."),
+    (CACHE_REFRESH_FAILURES, Kind::Counter, Unit::Count, "Background reads that failed."),
     (CACHE_STALE_SERVES, Kind::Counter, Unit::Count, "Entries served past their TTL while the store failed (stale-if-error)."),
     (CACHE_SERVED_AGE, Kind::Histogram, Unit::Seconds, "Age of the entries served from the cache, since their store read."),
     (CACHE_HIGHEST_VERSION, Kind::Gauge, Unit::Count, "The highest permission version the cache has read."),

@@ -593,3 +593,66 @@ async fn a_read_arriving_after_a_write_never_joins_a_read_from_before_it() {
     counting.delay_ms.store(0, Ordering::SeqCst);
     assert_eq!(role(&cache, "alice").await, "Standard");
 }
+
+#[tokio::test]
+async fn once_the_store_has_failed_a_read_past_the_ttl_is_served_stale_without_waiting() {
+    let (counting, cache) = cached(short(200, 0, 10_000));
+    seed(&counting, "alice").await;
+    seed(&counting, "bob").await;
+    cache.get(&id("alice")).await.unwrap();
+    cache.get(&id("bob")).await.unwrap();
+    counting.failing.store(true, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    // The first read past the TTL finds out that the store fails (it fails at once here).
+    assert_eq!(
+        status(&cache, "alice", Consistency::MinimizeLatency).await,
+        CacheStatus::StaleIfError
+    );
+    // Now the store stops answering at all (a read would wait a minute): bob's stale entry is
+    // served without waiting for it, and one background read is sent to find out.
+    counting.delay_ms.store(60_000, Ordering::SeqCst);
+    let gets = counting.gets();
+    let cache = Arc::new(cache);
+    let reads = (0..20).map(|_| {
+        let cache = cache.clone();
+        tokio::spawn(async move {
+            cache
+                .get_with(&id("bob"), Consistency::MinimizeLatency)
+                .await
+        })
+    });
+    let answered = tokio::time::timeout(Duration::from_secs(5), futures::future::join_all(reads))
+        .await
+        .expect("no read waits for a store that has already failed");
+    for read in answered {
+        let served = read.unwrap().unwrap();
+        assert_eq!(served.value.unwrap().role.as_str(), "Manager");
+        assert_eq!(served.freshness.unwrap().status, CacheStatus::StaleIfError);
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(counting.gets(), gets + 1, "one background read, not twenty");
+    assert_eq!(cache.stats().stale_serves, 21);
+    // A fully consistent read still waits for the store, never stale.
+    let full = tokio::time::timeout(
+        Duration::from_millis(300),
+        cache.get_with(&id("bob"), Consistency::Full),
+    )
+    .await;
+    assert!(
+        full.is_err(),
+        "a fully consistent read must wait for the store"
+    );
+    // The store is back: the background read of the next stale answer succeeds, and the one
+    // after it is fresh.
+    counting.delay_ms.store(0, Ordering::SeqCst);
+    counting.failing.store(false, Ordering::SeqCst);
+    assert_eq!(
+        status(&cache, "alice", Consistency::MinimizeLatency).await,
+        CacheStatus::StaleIfError
+    );
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(
+        status(&cache, "alice", Consistency::MinimizeLatency).await,
+        CacheStatus::Hit
+    );
+}
