@@ -280,7 +280,7 @@ async fn start_up_stops_with_a_message_naming_the_setting() {
 
 #[tokio::test]
 async fn the_binary_serves_the_same_routes_under_the_lambda_runtime() {
-    let (permissions, store) = permissions_service().await;
+    let (permissions, _store) = permissions_service().await;
     // No verifier: on Lambda the caller comes from the authorizer's context.
     let function = Function::start(
         env!("CARGO_BIN_EXE_orders-api"),
