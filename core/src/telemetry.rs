@@ -38,6 +38,23 @@ pub fn default_format() -> LogFormat {
     }
 }
 
+/// The format of the subscriber this module installed, if it installed the global one.
+static INSTALLED: std::sync::OnceLock<LogFormat> = std::sync::OnceLock::new();
+
+/// The log format of the global subscriber, when [`init`], [`init_quieting`] or
+/// [`init_non_blocking`] installed it (`None` when another subscriber, e.g. a test's, was there
+/// first). Code that writes its own lines to stdout in the same format (the service's access log)
+/// does so only then; otherwise it logs through `tracing`, to whatever subscriber is installed.
+pub fn installed_format() -> Option<LogFormat> {
+    INSTALLED.get().copied()
+}
+
+fn installed(format: LogFormat, result: Result<(), tracing_subscriber::util::TryInitError>) {
+    if result.is_ok() {
+        let _ = INSTALLED.set(format);
+    }
+}
+
 /// Installs the global subscriber (a subscriber already installed, e.g. by a test, is kept).
 pub fn init(format: LogFormat) {
     init_quieting(format, &[]);
@@ -72,7 +89,7 @@ pub fn init_non_blocking(format: LogFormat) -> LogGuard {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let registry = tracing_subscriber::registry().with(filter);
-    let _ = match format {
+    let result = match format {
         LogFormat::Json => registry
             .with(
                 tracing_subscriber::fmt::layer()
@@ -90,6 +107,7 @@ pub fn init_non_blocking(format: LogFormat) -> LogGuard {
             )
             .try_init(),
     };
+    installed(format, result);
     LogGuard(guard)
 }
 
@@ -172,7 +190,7 @@ pub fn init_quieting(format: LogFormat, expected_handler_errors: &'static [&'sta
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let quiet = ExpectedHandlerErrors(expected_handler_errors);
     let registry = tracing_subscriber::registry().with(filter);
-    let _ = match format {
+    let result = match format {
         LogFormat::Json => registry
             .with(
                 tracing_subscriber::fmt::layer()
@@ -186,6 +204,7 @@ pub fn init_quieting(format: LogFormat, expected_handler_errors: &'static [&'sta
             .with(tracing_subscriber::fmt::layer().with_filter(quiet))
             .try_init(),
     };
+    installed(format, result);
 }
 
 /// The filter behind [`init_quieting`].

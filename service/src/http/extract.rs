@@ -166,6 +166,10 @@ impl<S: Send + Sync> FromRequestParts<S> for ConsistencyParam {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        // Most reads have no query at all: skip the query parser.
+        if parts.uri.query().is_none() {
+            return Ok(Self(Consistency::default()));
+        }
         let QueryParams(query) =
             QueryParams::<ConsistencyQuery>::from_request_parts(parts, state).await?;
         match query.consistency {

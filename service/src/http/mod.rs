@@ -23,21 +23,24 @@ pub mod users;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderValue;
+use axum::middleware;
 use axum::routing::{get, post};
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
 
 use crate::state::AppState;
-use problem::{ApiError, PROBLEM_JSON};
+use problem::ApiError;
 
 /// The router of the permissions API over `state`.
+///
+/// Layers, outermost first: the request id (made when missing, echoed on the answer), metrics and
+/// the access log ([`observe`], which also gives a bare 405 its problem body), the body limit,
+/// and authentication (left out with `--auth none`, where it would let everything through).
 pub fn app(state: AppState) -> Router {
     let auth = state.auth.clone();
-    Router::new()
+    let routes = Router::new()
         .route("/users/batch-get", post(users::batch_get))
         .route(
             "/users/{id}",
@@ -71,9 +74,13 @@ pub fn app(state: AppState) -> Router {
         .route("/docs", get(docs::docs_page))
         .route("/admin", get(admin::page))
         .route("/admin/config", get(admin::config))
-        .fallback(route_not_found)
-        .layer(middleware::from_fn_with_state(auth, auth::authenticate))
-        .layer(middleware::from_fn(method_not_allowed_as_problem))
+        .fallback(route_not_found);
+    let routes = if auth.mode == auth::AuthMode::None {
+        routes
+    } else {
+        routes.layer(middleware::from_fn_with_state(auth, auth::authenticate))
+    };
+    routes
         .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(
             observe::Observer::new(),
@@ -101,24 +108,4 @@ impl MakeRequestId for FastRequestUuid {
 
 async fn route_not_found(req: Request) -> ApiError {
     ApiError::RouteNotFound(req.uri().path().to_owned())
-}
-
-/// axum answers a known path with the wrong method by 405 and an `Allow` header but no body: give
-/// it the same problem body as every other error, keeping `Allow`.
-async fn method_not_allowed_as_problem(req: Request, next: Next) -> Response {
-    let method = req.method().to_string();
-    let response = next.run(req).await;
-    let is_problem = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes() == PROBLEM_JSON.as_bytes());
-    if response.status() != StatusCode::METHOD_NOT_ALLOWED || is_problem {
-        return response;
-    }
-    let allow: Option<HeaderValue> = response.headers().get(header::ALLOW).cloned();
-    let mut problem = ApiError::MethodNotAllowed(method).into_response();
-    if let Some(allow) = allow {
-        problem.headers_mut().insert(header::ALLOW, allow);
-    }
-    problem
 }

@@ -3,33 +3,72 @@
 //! [`clearance_core::metrics::HTTP_REQUEST_DURATION`]), and one access-log line.
 //!
 //! The request itself only reads the clock twice, bumps two pre-registered metric handles and
-//! puts a small record on a bounded queue; a thread of its own turns records into log lines
-//! (target `clearance::access`, level INFO, in the configured text or JSON format), and the log
-//! writer writes them in batches. When the queue is full a line is dropped and counted
-//! ([`clearance_core::metrics::ACCESS_LOG_DROPPED`]) rather than make the request wait; the
-//! request is still counted in the metrics. With the access target filtered out (`RUST_LOG=warn`,
-//! or `clearance::access=off`), no thread is started and nothing is queued.
+//! puts a small record (no allocation: the path is a shared view of the request's URI) on a
+//! bounded queue. A thread of its own turns the records queued at once into lines (target
+//! `clearance::access`, level INFO) in one buffer, in the text or JSON format of the installed
+//! subscriber, and writes that buffer to stdout in one write: no `tracing` event, field visitor or
+//! per-line timestamp formatting. (When Clearance did not install the global subscriber, e.g. in a
+//! test that installed its own, the lines go through `tracing` to that subscriber instead.) When
+//! the queue is full a line is dropped and counted ([`clearance_core::metrics::ACCESS_LOG_DROPPED`])
+//! rather than make the request wait; the request is still counted in the metrics. With the access
+//! target filtered out (`RUST_LOG=warn`, or `clearance::access=off`), no thread is started and
+//! nothing is queued.
+//!
+//! The per-request span (`request`, with method, path, request id and user id) is at DEBUG, so it
+//! costs nothing unless asked for (`RUST_LOG=info,clearance_service::http::observe=debug`). Lines that must be
+//! tied to their request whatever the filter (a 5xx cause, a token refusal) read the request id
+//! from [`request_id`], a task-local value this middleware sets.
+//!
+//! The same middleware also gives axum's bodiless 405 the problem body every other error has.
 
 use std::collections::HashMap;
+use std::io::Write as _;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, Method, StatusCode};
+use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use clearance_core::metrics::{ACCESS_LOG_DROPPED, HTTP_REQUEST_DURATION, HTTP_REQUESTS};
+use clearance_core::telemetry::LogFormat;
 use metrics::{Counter, Histogram};
+
+use super::problem::{ApiError, PROBLEM_JSON};
 
 /// The log target of access lines (filter it with `RUST_LOG`, e.g. `clearance::access=off`).
 pub const ACCESS_TARGET: &str = "clearance::access";
 
+/// The message of every access line.
+const ACCESS_MESSAGE: &str = "request answered";
+
 /// Access records waiting for the log thread before new ones are dropped.
 const QUEUED_RECORDS: usize = 64 * 1024;
 
+/// Bytes of lines the log thread gathers before it writes them out.
+const BATCH_BYTES: usize = 64 * 1024;
+
 /// The route label of a request that matched no route.
 const UNMATCHED: &str = "unmatched";
+
+tokio::task_local! {
+    /// The request id of the request this task serves, set by [`observe`].
+    static REQUEST_ID: Option<HeaderValue>;
+}
+
+/// The `x-request-id` of the request being served (empty outside a request, or when it is not
+/// text), for log lines that must be tied to their request without a span.
+pub fn request_id() -> String {
+    REQUEST_ID
+        .try_with(|id| {
+            id.as_ref()
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned()
+        })
+        .unwrap_or_default()
+}
 
 /// Per-request metrics and the access log, shared by every request.
 #[derive(Clone)]
@@ -74,12 +113,24 @@ struct Handles {
     duration: Histogram,
 }
 
-/// What the access log says about one request.
+/// What the access log says about one request. Every field shares the request's own buffers
+/// (the URI and the header value are reference-counted), so making one does not allocate.
 struct AccessRecord {
     labels: Labels,
-    path: String,
+    uri: Uri,
     request_id: Option<HeaderValue>,
+    /// When the answer was ready (the line's timestamp).
+    answered: Instant,
     took: Duration,
+}
+
+/// Where access lines go.
+#[derive(Clone, Copy)]
+enum Sink {
+    /// Written by the log thread itself to stdout, in this format.
+    Stdout(LogFormat),
+    /// Logged through `tracing` (a subscriber Clearance did not install).
+    Tracing,
 }
 
 impl Observer {
@@ -87,12 +138,16 @@ impl Observer {
     /// installed subscriber (then a thread of its own writes the lines; it ends when the last
     /// clone of the observer is dropped).
     pub fn new() -> Self {
+        let sink = match clearance_core::telemetry::installed_format() {
+            Some(format) => Sink::Stdout(format),
+            None => Sink::Tracing,
+        };
         let access = tracing::enabled!(target: ACCESS_TARGET, tracing::Level::INFO)
             .then(|| {
                 let (tx, rx) = std::sync::mpsc::sync_channel(QUEUED_RECORDS);
                 std::thread::Builder::new()
                     .name("clearance-access-log".into())
-                    .spawn(move || write_access_log(rx))
+                    .spawn(move || write_access_log(rx, sink))
                     .ok()
                     .map(|_| tx)
             })
@@ -136,20 +191,13 @@ impl Observer {
             .or_insert(made);
     }
 
-    fn record(&self, labels: Labels, took: Duration, path: &str, request_id: Option<&HeaderValue>) {
-        self.count(&labels, took);
-        if let Some(access) = &self.access {
-            let record = AccessRecord {
-                labels,
-                path: path.to_owned(),
-                request_id: request_id.cloned(),
-                took,
-            };
-            if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) =
+    fn record(&self, record: AccessRecord) {
+        self.count(&record.labels, record.took);
+        if let Some(access) = &self.access
+            && let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) =
                 access.try_send(record)
-            {
-                self.dropped.increment(1);
-            }
+        {
+            self.dropped.increment(1);
         }
     }
 }
@@ -160,52 +208,271 @@ impl Default for Observer {
     }
 }
 
-/// The middleware: times the request, then records it.
+/// The middleware: times the request, runs it with its request id at hand ([`request_id`]) and
+/// under a DEBUG span, gives a bodiless 405 its problem body, then records the request.
 pub async fn observe(State(observer): State<Observer>, req: Request, next: Next) -> Response {
     let started = Instant::now();
     let route = req.extensions().get::<MatchedPath>().cloned();
     let method = req.method().clone();
     let request_id = req.headers().get("x-request-id").cloned();
-    let path = if observer.access.is_some() {
-        req.uri().path().to_owned()
+    let uri = if observer.access.is_some() {
+        req.uri().clone()
     } else {
-        String::new()
+        Uri::default()
     };
-    // The span every log line of this request carries (the user id is added once it is known).
-    let span = tracing::info_span!(
+    // Off by default: at INFO, a span formats its fields into a string when it is created.
+    let span = tracing::debug_span!(
         "request",
         method = %method,
         path = %req.uri().path(),
         request_id = request_id.as_ref().and_then(|v| v.to_str().ok()).unwrap_or(""),
         user_id = tracing::field::Empty,
     );
-    let response = tracing::Instrument::instrument(next.run(req), span).await;
+    let run = tracing::Instrument::instrument(next.run(req), span);
+    let mut response = REQUEST_ID.scope(request_id.clone(), run).await;
+    if response.status() == StatusCode::METHOD_NOT_ALLOWED {
+        response = method_not_allowed_as_problem(&method, response);
+    }
+    let answered = Instant::now();
     let labels = Labels {
         route,
         method,
         status: response.status(),
     };
-    observer.record(labels, started.elapsed(), &path, request_id.as_ref());
+    observer.record(AccessRecord {
+        labels,
+        uri,
+        request_id,
+        answered,
+        took: answered - started,
+    });
     response
 }
 
-/// The access-log thread: one INFO line per record, until every sender is gone.
-fn write_access_log(records: Receiver<AccessRecord>) {
-    for record in records {
-        let request_id = record
-            .request_id
-            .as_ref()
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        tracing::info!(
-            target: ACCESS_TARGET,
-            method = %record.labels.method,
-            path = %record.path,
-            route = record.labels.route(),
-            status = record.labels.status.as_u16(),
-            latency_us = record.took.as_micros() as u64,
-            request_id,
-            "request answered"
+/// axum answers a known path with the wrong method by 405 and an `Allow` header but no body: give
+/// it the same problem body as every other error, keeping `Allow`.
+fn method_not_allowed_as_problem(method: &Method, response: Response) -> Response {
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes() == PROBLEM_JSON.as_bytes());
+    if is_problem {
+        return response;
+    }
+    let allow = response.headers().get(header::ALLOW).cloned();
+    let mut problem = ApiError::MethodNotAllowed(method.to_string()).into_response();
+    if let Some(allow) = allow {
+        problem.headers_mut().insert(header::ALLOW, allow);
+    }
+    problem
+}
+
+/// The access-log thread: until every sender is gone, takes every record queued, turns them into
+/// lines and writes them out in one go.
+fn write_access_log(records: Receiver<AccessRecord>, sink: Sink) {
+    let mut lines = Lines::default();
+    while let Ok(first) = records.recv() {
+        let Sink::Stdout(format) = sink else {
+            log_through_tracing(&first);
+            records.try_iter().for_each(|r| log_through_tracing(&r));
+            continue;
+        };
+        let clock = Clock::now();
+        lines.push(format, &clock, &first);
+        while lines.buffer.len() < BATCH_BYTES {
+            let Ok(record) = records.try_recv() else {
+                break;
+            };
+            lines.push(format, &clock, &record);
+        }
+        // A failed write (stdout closed) loses these lines, as a logger would.
+        let _ = std::io::stdout().lock().write_all(&lines.buffer);
+        lines.buffer.clear();
+    }
+}
+
+/// An access line through `tracing`, for a subscriber Clearance did not install.
+fn log_through_tracing(record: &AccessRecord) {
+    tracing::info!(
+        target: ACCESS_TARGET,
+        method = %record.labels.method,
+        path = %record.uri.path(),
+        route = record.labels.route(),
+        status = record.labels.status.as_u16(),
+        latency_us = record.took.as_micros() as u64,
+        request_id = text(record.request_id.as_ref()),
+        "{ACCESS_MESSAGE}"
+    );
+}
+
+fn text(value: Option<&HeaderValue>) -> &str {
+    value.and_then(|v| v.to_str().ok()).unwrap_or("")
+}
+
+/// The wall clock and the monotonic clock read together once per batch, so a record's
+/// [`Instant`] becomes a wall-clock time without reading the clock on the request's path.
+struct Clock {
+    wall: SystemTime,
+    mono: Instant,
+}
+
+impl Clock {
+    fn now() -> Self {
+        Self {
+            mono: Instant::now(),
+            wall: SystemTime::now(),
+        }
+    }
+
+    fn at(&self, instant: Instant) -> SystemTime {
+        self.wall - self.mono.saturating_duration_since(instant)
+    }
+}
+
+/// The lines of one batch, and the formatted date and time of the last second seen (every line
+/// of a second shares it; only the microseconds are written per line).
+#[derive(Default)]
+struct Lines {
+    buffer: Vec<u8>,
+    second: Option<(u64, String)>,
+}
+
+impl Lines {
+    /// Appends the line for `record`: the same fields as the subscriber's own lines would show.
+    ///
+    /// Text: `2026-11-30T17:20:01.123456Z  INFO clearance::access: request answered method=GET
+    /// path=/users/u1 route="/users/{id}" status=200 latency_us=41 request_id="7d0c..."`.
+    /// JSON: `{"timestamp":"...","level":"INFO","target":"clearance::access","message":"request
+    /// answered","method":"GET","path":"/users/u1","route":"/users/{id}","status":200,
+    /// "latency_us":41,"request_id":"7d0c..."}`.
+    fn push(&mut self, format: LogFormat, clock: &Clock, record: &AccessRecord) {
+        let since_epoch = clock
+            .at(record.answered)
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default();
+        let second = since_epoch.as_secs();
+        if self.second.as_ref().is_none_or(|(s, _)| *s != second) {
+            self.second = Some((second, date_time(second)));
+        }
+        let date_time = self.second.as_ref().map_or("", |(_, text)| text.as_str());
+        let micros = since_epoch.subsec_micros();
+        let method = record.labels.method.as_str();
+        let path = record.uri.path();
+        let route = record.labels.route();
+        let status = record.labels.status.as_u16();
+        let latency = record.took.as_micros() as u64;
+        let request_id = text(record.request_id.as_ref());
+        let out = &mut self.buffer;
+        // Writing into a Vec cannot fail.
+        let _ = match format {
+            LogFormat::Text => writeln!(
+                out,
+                "{date_time}.{micros:06}Z  INFO {ACCESS_TARGET}: {ACCESS_MESSAGE} method={method} \
+                 path={path} route={route:?} status={status} latency_us={latency} \
+                 request_id={request_id:?}"
+            ),
+            LogFormat::Json => {
+                let _ = write!(
+                    out,
+                    "{{\"timestamp\":\"{date_time}.{micros:06}Z\",\"level\":\"INFO\",\
+                     \"target\":\"{ACCESS_TARGET}\",\"message\":\"{ACCESS_MESSAGE}\",\
+                     \"method\":\"{method}\",\"path\":"
+                );
+                let _ = serde_json::to_writer(&mut *out, path);
+                let _ = out.write_all(b",\"route\":");
+                let _ = serde_json::to_writer(&mut *out, route);
+                let _ = write!(
+                    out,
+                    ",\"status\":{status},\"latency_us\":{latency},\"request_id\":"
+                );
+                let _ = serde_json::to_writer(&mut *out, request_id);
+                out.write_all(b"}\n")
+            }
+        };
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` in UTC for seconds since the Unix epoch.
+fn date_time(second: u64) -> String {
+    let at = i64::try_from(second)
+        .ok()
+        .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(path: &str, request_id: &str) -> AccessRecord {
+        AccessRecord {
+            labels: Labels {
+                route: None,
+                method: Method::GET,
+                status: StatusCode::NOT_FOUND,
+            },
+            uri: path.parse().unwrap(),
+            request_id: Some(HeaderValue::from_str(request_id).unwrap()),
+            answered: Instant::now(),
+            took: Duration::from_micros(42),
+        }
+    }
+
+    #[test]
+    fn json_access_lines_escape_what_the_client_sent() {
+        let mut lines = Lines::default();
+        let clock = Clock::now();
+        lines.push(
+            LogFormat::Json,
+            &clock,
+            &record("/users/a%22b", "id \"quoted\" \\ end"),
         );
+        let text = String::from_utf8(lines.buffer).unwrap();
+        assert!(text.ends_with('\n'), "{text}");
+        let line: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(line["request_id"], "id \"quoted\" \\ end");
+        assert_eq!(line["path"], "/users/a%22b");
+        assert_eq!(line["route"], UNMATCHED);
+        assert_eq!(line["status"], 404);
+        assert_eq!(line["latency_us"], 42);
+        let stamp = line["timestamp"].as_str().unwrap();
+        assert!(
+            time::OffsetDateTime::parse(stamp, &time::format_description::well_known::Rfc3339)
+                .is_ok(),
+            "{stamp}"
+        );
+    }
+
+    #[test]
+    fn text_access_lines_quote_the_request_id_and_date_each_line() {
+        let mut lines = Lines::default();
+        let clock = Clock::now();
+        lines.push(LogFormat::Text, &clock, &record("/x", "a b"));
+        lines.push(LogFormat::Text, &clock, &record("/y", "c"));
+        let text = String::from_utf8(lines.buffer).unwrap();
+        let all: Vec<&str> = text.lines().collect();
+        assert_eq!(all.len(), 2, "{text}");
+        assert!(all[0].contains(" INFO clearance::access: request answered method=GET path=/x route=\"unmatched\" status=404 latency_us=42 request_id=\"a b\""), "{text}");
+        let stamp = all[1].split_whitespace().next().unwrap();
+        assert!(
+            time::OffsetDateTime::parse(stamp, &time::format_description::well_known::Rfc3339)
+                .is_ok(),
+            "{stamp}"
+        );
+    }
+
+    #[test]
+    fn dates_are_utc_calendar_dates() {
+        assert_eq!(date_time(0), "1970-01-01T00:00:00");
+        assert_eq!(date_time(1_796_139_285), "2026-12-01T15:34:45");
     }
 }

@@ -179,7 +179,13 @@ impl IntoResponse for ApiError {
                 Self::Store(e) => error_chain(e),
                 other => error_chain(other),
             };
-            tracing::error!(error = %self, kind = slug, cause = %cause, "request failed");
+            tracing::error!(
+                error = %self,
+                kind = slug,
+                cause = %cause,
+                request_id = super::observe::request_id(),
+                "request failed"
+            );
         }
         let mut problem = Problem::new(status, slug, title, self.detail());
         match &self {
