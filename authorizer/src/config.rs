@@ -102,7 +102,11 @@ impl AuthorizerConfig {
             ),
             false => None,
         };
+        let token_cache = env
+            .number::<u64>("AUTHORIZER_TOKEN_CACHE")?
+            .unwrap_or(crate::handler::DEFAULT_TOKEN_CACHE);
         Ok(Self {
+            token_cache,
             perm_ver_claim,
             token_header: env
                 .get("AUTHORIZER_TOKEN_HEADER")

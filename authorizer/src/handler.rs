@@ -55,7 +55,15 @@ pub struct AuthorizerConfig {
     /// whose version is below the user's current one is refused as `stale-permissions`. `None`
     /// turns the check off.
     pub perm_ver_claim: Option<String>,
+    /// How many verified tokens the verifier keeps (`AUTHORIZER_TOKEN_CACHE`, default
+    /// [`DEFAULT_TOKEN_CACHE`]; 0 turns the cache off), so a repeated token skips the signature
+    /// check: [`Verifier::with_token_cache`] says what it guarantees. Rules, permissions and the
+    /// decision are still worked out on every event.
+    pub token_cache: u64,
 }
+
+/// Verified tokens kept by default (a few MB at most).
+pub const DEFAULT_TOKEN_CACHE: u64 = 10_000;
 
 /// The authorizer.
 pub struct Authorizer {

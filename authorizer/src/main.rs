@@ -24,7 +24,9 @@ async fn main() -> anyhow::Result<()> {
     if let Some(risk) = config.cross_route_risk() {
         tracing::warn!("{risk}");
     }
-    let verifier = Verifier::from_env().context("token verification settings")?;
+    let verifier = Verifier::from_env()
+        .context("token verification settings")?
+        .with_token_cache(config.token_cache);
     let source = clearance_core::source::env::from_env(&env)
         .await
         .context("permissions source settings")?;

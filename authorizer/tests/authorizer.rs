@@ -505,3 +505,141 @@ async fn a_rule_takes_a_consistency_and_refuses_an_unknown_one() {
     .unwrap_err();
     assert!(err.contains("fully-consistent"), "{err}");
 }
+
+/// An authorizer whose verifier keeps verified tokens, as the Lambda builds it by default.
+async fn caching_setup() -> (Setup, Arc<MemoryStore>) {
+    let issuer = TestIssuer::start().await;
+    let store = store().await;
+    let authorizer = Authorizer::new(
+        config(RULES, "iam"),
+        issuer.caching_verifier(CLIENTS, 100),
+        Arc::new(StoreSource(store.clone())),
+    );
+    (Setup { issuer, authorizer }, store)
+}
+
+fn orders(kind: EventKind, method: &str, token: &str) -> Value {
+    event(
+        kind,
+        method,
+        "/companies/1111/orders",
+        "/companies/{company_id}/orders",
+        token,
+    )
+}
+
+#[tokio::test]
+async fn a_cached_token_is_refused_once_it_expires() {
+    let (s, _) = caching_setup().await;
+    let mut claims = s.issuer.access_claims("manager-1", CLIENT);
+    claims["exp"] = json!(now() + 2);
+    let token = s.issuer.sign(&claims);
+    for _ in 0..2 {
+        let (allow, code, _) = decide(
+            &s,
+            EventKind::RestToken,
+            "GET",
+            "/companies/1111/orders",
+            "/companies/{company_id}/orders",
+            &token,
+        )
+        .await;
+        assert!(allow, "{code}: the token is valid for 2 s more");
+    }
+    // Past exp (whole seconds): the entry must not be served.
+    while now() < claims["exp"].as_i64().unwrap() + 1 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let refused = s
+        .authorizer
+        .decide(&orders(EventKind::RestToken, "GET", &token))
+        .await;
+    assert!(
+        refused.is_err(),
+        "an expired token is Unauthorized, cached or not"
+    );
+    let (answer, decided) = s
+        .authorizer
+        .decide(&orders(EventKind::HttpV2, "GET", &token))
+        .await
+        .unwrap();
+    assert!(!allowed(EventKind::HttpV2, &answer));
+    assert_eq!(decided.code, "expired");
+}
+
+#[tokio::test]
+async fn a_cached_token_never_answers_for_a_different_token() {
+    let (s, _) = caching_setup().await;
+    let manager = s.issuer.access_token("manager-1", CLIENT);
+    // Cached: manager-1 may create orders in 1111.
+    for _ in 0..2 {
+        let (allow, code, _) = decide(
+            &s,
+            EventKind::RestToken,
+            "POST",
+            "/companies/1111/orders",
+            "/companies/{company_id}/orders",
+            &manager,
+        )
+        .await;
+        assert!(allow, "{code}");
+    }
+    let (head, rest) = manager.split_once('.').unwrap();
+    let (payload, signature) = rest.split_once('.').unwrap();
+    // The same claims with one signature character changed, and another subject's claims under
+    // the manager's signature: both are verified in full, and refused.
+    let flipped = if signature.starts_with('A') { "B" } else { "A" };
+    let altered_signature = format!("{head}.{payload}.{flipped}{}", &signature[1..]);
+    let other_claims = base64_url(&s.issuer.access_claims("standard-1", CLIENT).to_string());
+    let borrowed_signature = format!("{head}.{other_claims}.{signature}");
+    for forged in [&altered_signature, &borrowed_signature] {
+        let refused = s
+            .authorizer
+            .decide(&orders(EventKind::RestToken, "POST", forged))
+            .await;
+        assert!(refused.is_err(), "a forged token is Unauthorized");
+    }
+    // A genuine token of a Standard user is decided on its own claims: no Manager rights.
+    let standard = s.issuer.access_token("standard-1", CLIENT);
+    let (allow, code, answer) = decide(
+        &s,
+        EventKind::RestToken,
+        "POST",
+        "/companies/1111/orders",
+        "/companies/{company_id}/orders",
+        &standard,
+    )
+    .await;
+    assert!(!allow, "{code}");
+    assert_eq!(answer["principalId"], "standard-1");
+}
+
+#[tokio::test]
+async fn a_cached_token_still_sees_a_revocation_at_once() {
+    let (s, store) = caching_setup().await;
+    let token = s.issuer.access_token("manager-1", CLIENT);
+    let (allow, code, _) = decide(
+        &s,
+        EventKind::RestToken,
+        "GET",
+        "/companies/1111/orders",
+        "/companies/{company_id}/orders",
+        &token,
+    )
+    .await;
+    assert!(allow, "{code}");
+    seed::grant(store.as_ref(), "manager-1", &["2222"], "Manager").await;
+    let (allow, code, _) = decide(
+        &s,
+        EventKind::RestToken,
+        "GET",
+        "/companies/1111/orders",
+        "/companies/{company_id}/orders",
+        &token,
+    )
+    .await;
+    assert!(
+        !allow,
+        "the permission lookup runs on every decision: {code}"
+    );
+}

@@ -141,6 +141,16 @@ impl TestIssuer {
         Arc::new(Verifier::new(config).expect("a verifier for the test issuer"))
     }
 
+    /// Like [`TestIssuer::verifier`], keeping up to `capacity` verified tokens
+    /// (`Verifier::with_token_cache`), as the authorizer's Lambda builds it.
+    pub fn caching_verifier(&self, client_ids: &str, capacity: u64) -> Arc<Verifier> {
+        let env: HashMap<String, String> = self.verifier_env(client_ids).into_iter().collect();
+        let config = VerifierConfig::from_lookup(|k| env.get(k).cloned())
+            .expect("the test issuer's verifier settings");
+        let verifier = Verifier::new(config).expect("a verifier for the test issuer");
+        Arc::new(verifier.with_token_cache(capacity))
+    }
+
     /// Signs `claims` with the issuer's key and `kid`.
     pub fn sign_with_kid(&self, claims: &Value, kid: &str) -> String {
         sign_claims(&self.key, claims, kid)

@@ -29,6 +29,10 @@
 //!    `client_id` (Cognito access tokens, and OIDC access tokens with no `aud`); every required
 //!    scope; at least one required group; and the JSON type of every claim read.
 //!
+//! A verifier may keep the tokens it verified ([`Verifier::with_token_cache`]): a repeated token
+//! is then answered without the signature check, keyed by the whole token and never past its
+//! `exp` (see the [`verified`] module for every guarantee).
+//!
 //! Tokens are never logged, nor are claim sets: errors hold only short, clipped values.
 //!
 //! Configuration comes from code ([`IssuerConfig`]), the environment
@@ -42,6 +46,7 @@ mod claims;
 mod config;
 mod error;
 mod jwks;
+pub mod verified;
 
 use std::collections::HashMap;
 use std::time::SystemTime;
@@ -63,6 +68,7 @@ pub use error::{ConfigError, JwtError};
 
 use error::clip;
 use jwks::JwksCache;
+use verified::VerifiedTokens;
 
 /// The longest token accepted, in bytes.
 pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
@@ -77,6 +83,7 @@ struct Issuer {
 /// Sync`; its JWKS caches live as long as it does).
 pub struct Verifier {
     issuers: HashMap<String, Issuer>,
+    verified: Option<VerifiedTokens>,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -118,7 +125,20 @@ impl Verifier {
                 )
             })
             .collect();
-        Ok(Self { issuers })
+        Ok(Self {
+            issuers,
+            verified: None,
+        })
+    }
+
+    /// This verifier keeping up to `capacity` tokens it verified, so [`verify`](Self::verify)
+    /// answers a repeated token without checking its signature again: keyed by the SHA-256 of the
+    /// whole token, served only before the token's `exp`, each kept at most
+    /// [`verified::MAX_ENTRY_AGE`]; refusals are never kept. For callers that see the same
+    /// tokens again and again (an authorizer); they must still make their decision every time.
+    pub fn with_token_cache(mut self, capacity: u64) -> Self {
+        self.verified = (capacity > 0).then(|| VerifiedTokens::new(capacity));
+        self
     }
 
     /// A verifier configured from the environment ([`VerifierConfig::from_env`]).
@@ -141,12 +161,24 @@ impl Verifier {
     }
 
     /// Verifies `token` (without any `Bearer ` prefix) now.
+    /// With a token cache ([`with_token_cache`](Self::with_token_cache)), a token verified
+    /// before and not yet expired is answered from it.
     pub async fn verify(&self, token: &str) -> Result<VerifiedToken, JwtError> {
-        self.verify_at(token, SystemTime::now()).await
+        let now = SystemTime::now();
+        let Some(cache) = &self.verified else {
+            return self.verify_at(token, now).await;
+        };
+        let key = VerifiedTokens::key(token);
+        if let Some(found) = cache.get(&key, now).await {
+            return Ok(found);
+        }
+        let verified = self.verify_at(token, now).await?;
+        cache.insert(key, &verified, now).await;
+        Ok(verified)
     }
 
-    /// Verifies `token` as if the time were `now` (for tests and replay tools). A refusal is
-    /// counted under its code ([`crate::metrics::JWT_REFUSALS`]).
+    /// Verifies `token` as if the time were `now` (for tests and replay tools), always in full
+    /// (never from the token cache). A refusal is counted under its code ([`crate::metrics::JWT_REFUSALS`]).
     pub async fn verify_at(&self, token: &str, now: SystemTime) -> Result<VerifiedToken, JwtError> {
         self.check(token, now)
             .await
