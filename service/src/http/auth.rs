@@ -290,7 +290,11 @@ pub async fn authenticate(State(auth): State<Arc<Auth>>, mut req: Request, next:
                 Ok(verified) => match actor_of(&verified) {
                     Some(actor) => (actor, Some(verified.scopes.clone())),
                     None => {
-                        tracing::info!(code = "unidentified", request_id = super::observe::request_id(), "token refused");
+                        tracing::info!(
+                            code = "unidentified",
+                            request_id = super::observe::request_id(),
+                            "token refused"
+                        );
                         return ApiError::Unauthorized {
                             detail: "the token was refused: it names no subject (sub) and no client (client_id)".into(),
                         }
@@ -302,7 +306,11 @@ pub async fn authenticate(State(auth): State<Arc<Auth>>, mut req: Request, next:
                     return ApiError::Store(StoreError::unavailable(err, None)).into_response();
                 }
                 Err(err) => {
-                    tracing::info!(code = err.code(), request_id = super::observe::request_id(), "token refused");
+                    tracing::info!(
+                        code = err.code(),
+                        request_id = super::observe::request_id(),
+                        "token refused"
+                    );
                     return ApiError::Unauthorized {
                         detail: format!("the token was refused: {err}"),
                     }
