@@ -63,19 +63,21 @@ mod embedded_batches {
     use clearance_core::store::embedded::EmbeddedStore;
     use clearance_core::store::{Author, PermissionStore, Precondition, StoreError};
 
-    #[tokio::test]
-    async fn put_many_writes_versions_and_the_company_index_as_put_does() {
+    /// An embedded store of its own holding `user` (a Standard of 1111) at version 1.
+    async fn holding(user: &str) -> (tempfile::TempDir, EmbeddedStore) {
         let dir = tempfile::tempdir().unwrap();
         let store = EmbeddedStore::open(dir.path()).unwrap();
+        let standard = perms(&["1111"], "Standard");
         store
-            .put(
-                &id("old"),
-                &perms(&["1111"], "Standard"),
-                Precondition::None,
-                Author::NONE,
-            )
+            .put(&id(user), &standard, Precondition::None, Author::NONE)
             .await
             .unwrap();
+        (dir, store)
+    }
+
+    #[tokio::test]
+    async fn put_many_writes_versions_and_the_company_index_as_put_does() {
+        let (_dir, store) = holding("old").await;
 
         let outcomes = store
             .put_many(
@@ -117,17 +119,7 @@ mod embedded_batches {
 
     #[tokio::test]
     async fn put_many_keeps_a_record_whose_precondition_fails_out_and_writes_the_rest() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = EmbeddedStore::open(dir.path()).unwrap();
-        store
-            .put(
-                &id("taken"),
-                &perms(&["1111"], "Standard"),
-                Precondition::None,
-                Author::NONE,
-            )
-            .await
-            .unwrap();
+        let (_dir, store) = holding("taken").await;
 
         let outcomes = store
             .put_many(

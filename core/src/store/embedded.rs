@@ -15,7 +15,7 @@ use redb::{Database, ReadableTable, TableDefinition};
 
 use super::{
     Author, Delete, Listing, Page, PermissionStore, Position, Precondition, Put, StoreError,
-    WriteOutcome, check_precondition, next_history, next_record, readable_history,
+    WriteOutcome, check_delete, check_precondition, next_history, next_record, readable_history,
 };
 use crate::domain::{HistoryEntry, Permissions, UserId, UserPermissions};
 
@@ -349,10 +349,7 @@ impl PermissionStore for EmbeddedStore {
                 let mut users = txn.open_table(USERS).map_err(internal)?;
                 let mut index = txn.open_table(BY_COMPANY).map_err(internal)?;
                 let current = read_user(&users, id.as_str())?;
-                if current.is_none() && precondition == Precondition::None {
-                    return Err(StoreError::NotFound);
-                }
-                check_precondition(precondition, current.as_ref())?;
+                check_delete(precondition, current.as_ref())?;
                 let current = current.ok_or(StoreError::NotFound)?;
                 remove_user(&mut users, &mut index, &current)?;
                 current

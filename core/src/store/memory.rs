@@ -8,7 +8,8 @@ use async_trait::async_trait;
 
 use super::{
     Author, Delete, Listing, MAX_BATCH_GET, Page, PermissionStore, Position, Precondition, Put,
-    StoreError, WriteOutcome, check_precondition, next_history, next_record, readable_history,
+    StoreError, WriteOutcome, check_delete, check_precondition, next_history, next_record,
+    readable_history,
 };
 use crate::domain::{HistoryEntry, UserId, UserPermissions};
 
@@ -80,17 +81,10 @@ impl PermissionStore for MemoryStore {
     }
 
     async fn apply_delete(&self, delete: Delete<'_>) -> Result<UserPermissions, StoreError> {
-        let Delete {
-            id,
-            precondition,
-            author,
-        } = delete;
+        let (id, precondition, author) = (delete.id, delete.precondition, delete.author);
         let mut state = self.lock();
         let current = state.users.get(id);
-        if current.is_none() && precondition == Precondition::None {
-            return Err(StoreError::NotFound);
-        }
-        check_precondition(precondition, current)?;
+        check_delete(precondition, current)?;
         let removed = state.users.remove(id).ok_or(StoreError::NotFound)?;
         state.record(id, Some(&removed), None, author, super::now());
         Ok(removed)
@@ -104,11 +98,7 @@ impl PermissionStore for MemoryStore {
     /// Reads the whole map in id order and stops one member past the page, so a page is full
     /// unless the listing ends with it; the position is the last id returned.
     async fn list_page(&self, listing: Listing<'_>) -> Result<Page, StoreError> {
-        let Listing {
-            company,
-            limit,
-            after,
-        } = listing;
+        let (company, limit, after) = (listing.company, listing.limit, listing.after);
         let state = self.lock();
         let mut matching = state
             .users

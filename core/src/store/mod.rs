@@ -446,6 +446,19 @@ pub fn check_precondition(
     check_version(precondition, current.map(|c| c.version))
 }
 
+/// Checks a deletion's `precondition` against what is stored (`current`), the same way for every
+/// store: a missing user is [`StoreError::NotFound`] without a precondition and a
+/// [`StoreError::Conflict`] with one.
+pub fn check_delete(
+    precondition: Precondition,
+    current: Option<&UserPermissions>,
+) -> Result<(), StoreError> {
+    if current.is_none() && precondition == Precondition::None {
+        return Err(StoreError::NotFound);
+    }
+    check_precondition(precondition, current)
+}
+
 /// Checks `precondition` against the stored version alone (`None`: no user stored).
 pub fn check_version(precondition: Precondition, version: Option<u64>) -> Result<(), StoreError> {
     let ok = match precondition {

@@ -261,41 +261,44 @@ fn schemas(doc: &mut Value, roles: &RoleOrder) {
 /// The conditional headers' forms: `If-Match` one entity tag as issued (`"3"`) or `*`; on writes,
 /// `If-None-Match` only `*`.
 fn parameters(doc: &mut Value) {
-    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
-        return;
-    };
-    for item in paths.values_mut() {
-        for op in item
-            .as_object_mut()
-            .into_iter()
-            .flat_map(|o| o.values_mut())
-        {
-            let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) else {
-                continue;
-            };
-            for p in params {
-                let schema = match (p["name"].as_str(), p["in"].as_str()) {
-                    (Some("id"), Some("path")) => user_id(),
-                    (Some("company"), Some("path")) => company(),
-                    (Some("limit"), Some("query")) => page_size(),
-                    (Some("before"), Some("query")) => {
-                        json!({"type": "integer", "minimum": 1, "maximum": i64::MAX})
-                    }
-                    (Some("If-Match"), Some("header")) => {
-                        json!({"type": "string", "pattern": "^(\\*|\"[0-9]{1,19}\"|)$", "description": "`*`, or one entity tag as issued (`\"3\"`); empty: as if not sent"})
-                    }
-                    (Some("If-None-Match"), Some("header")) if p["x-write"] == json!(true) => {
-                        json!({"type": "string", "pattern": "^(\\*|)$", "description": "`*`: create only; empty: as if not sent"})
-                    }
-                    _ => continue,
-                };
-                p["schema"] = schema;
-                if let Some(o) = p.as_object_mut() {
-                    o.remove("x-write");
+    for (_, method, op) in operations(doc) {
+        let write = matches!(method, "put" | "patch" | "delete");
+        let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) else {
+            continue;
+        };
+        for p in params {
+            let schema = match (p["name"].as_str(), p["in"].as_str()) {
+                (Some("id"), Some("path")) => user_id(),
+                (Some("company"), Some("path")) => company(),
+                (Some("limit"), Some("query")) => page_size(),
+                (Some("before"), Some("query")) => {
+                    json!({"type": "integer", "minimum": 1, "maximum": i64::MAX})
                 }
-            }
+                (Some("If-Match"), Some("header")) => {
+                    json!({"type": "string", "pattern": "^(\\*|\"[0-9]{1,19}\"|)$", "description": "`*`, or one entity tag as issued (`\"3\"`); empty: as if not sent"})
+                }
+                (Some("If-None-Match"), Some("header")) if write => {
+                    json!({"type": "string", "pattern": "^(\\*|)$", "description": "`*`: create only; empty: as if not sent"})
+                }
+                _ => continue,
+            };
+            p["schema"] = schema;
         }
     }
+}
+
+/// Every operation of the document, with its path and method.
+fn operations(doc: &mut Value) -> impl Iterator<Item = (&str, &str, &mut Value)> {
+    doc.get_mut("paths")
+        .and_then(Value::as_object_mut)
+        .into_iter()
+        .flat_map(|paths| paths.iter_mut())
+        .flat_map(|(path, item)| {
+            item.as_object_mut().into_iter().flat_map(move |ops| {
+                ops.iter_mut()
+                    .map(move |(method, op)| (path.as_str(), method.as_str(), op))
+            })
+        })
 }
 
 fn header(description: &str, schema: Value) -> Value {
@@ -312,121 +315,88 @@ fn problem(description: &str) -> Value {
 /// Every status each operation can answer, with its problem schema, and the headers of every
 /// answer.
 fn responses(doc: &mut Value) {
-    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
-        return;
-    };
-    for (path, item) in paths.iter_mut() {
-        let always_open = matches!(path.as_str(), "/healthz" | "/readyz");
-        for op in item
-            .as_object_mut()
-            .into_iter()
-            .flat_map(|o| o.values_mut())
-        {
-            let has_body = op.get("requestBody").is_some();
-            let has_params = op
-                .get("parameters")
-                .and_then(Value::as_array)
-                .is_some_and(|p| !p.is_empty());
-            let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
-                continue;
-            };
-            let mut add = |code: &str, response: Value| {
-                responses.entry(code.to_owned()).or_insert(response);
-            };
-            if has_body || has_params || path.contains('{') {
-                add(
-                    "400",
-                    problem(
-                        "A path, query, header or body value breaks a rule (the problem's `field` names it)",
-                    ),
-                );
-            }
-            if !always_open {
-                add(
-                    "401",
-                    problem(
-                        "No valid token (`--auth jwt`; `WWW-Authenticate: Bearer error=\"invalid_token\"`) or no authenticated caller (`--auth gateway`)",
-                    ),
-                );
-                add(
-                    "403",
-                    problem("The credential does not hold the scope this request needs"),
-                );
-                add(
-                    "503",
-                    problem(
-                        "The store, or the token issuer's keys, did not answer in time (`Retry-After`)",
-                    ),
-                );
-            }
-            if has_body {
-                add("413", problem("The body is larger than 128 KiB"));
-                add(
-                    "415",
-                    problem("The body is not JSON (send `Content-Type: application/json`)"),
-                );
-            }
-            if path.contains('{') {
-                add("404", problem("Nothing at this path"));
-            }
-            for (code, response) in responses.iter_mut() {
-                let headers = response
-                    .as_object_mut()
-                    .map(|r| r.entry("headers").or_insert_with(|| json!({})))
-                    .and_then(Value::as_object_mut);
-                let Some(headers) = headers else { continue };
-                headers.insert(
-                    "x-request-id".into(),
-                    header(
-                        "The request's id: the caller's own `x-request-id`, or one made for it",
-                        json!({"type": "string"}),
-                    ),
-                );
-                match code.as_str() {
-                    "401" => {
-                        headers.insert(
-                            "WWW-Authenticate".into(),
-                            header(
-                                "`Bearer error=\"invalid_token\"`",
-                                json!({"type": "string"}),
-                            ),
-                        );
-                    }
-                    "503" => {
-                        headers.insert(
-                            "Retry-After".into(),
-                            header(
-                                "Seconds to wait before trying again",
-                                json!({"type": "integer", "minimum": 1}),
-                            ),
-                        );
-                    }
-                    _ => {}
-                }
-            }
+    for (path, _, op) in operations(doc) {
+        let always_open = matches!(path, "/healthz" | "/readyz");
+        let has_body = op.get("requestBody").is_some();
+        let has_params = op
+            .get("parameters")
+            .and_then(Value::as_array)
+            .is_some_and(|p| !p.is_empty());
+        let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
+            continue;
+        };
+        let mut add = |code: &str, response: Value| {
+            responses.entry(code.to_owned()).or_insert(response);
+        };
+        if has_body || has_params || path.contains('{') {
+            add(
+                "400",
+                problem(
+                    "A path, query, header or body value breaks a rule (the problem's `field` names it)",
+                ),
+            );
         }
-    }
-}
-
-/// Marks the `If-None-Match` of writes (which takes only `*`), before [`parameters`] reads it.
-fn mark_writes(doc: &mut Value) {
-    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
-        return;
-    };
-    for item in paths.values_mut() {
-        for (method, op) in item.as_object_mut().into_iter().flat_map(|o| o.iter_mut()) {
-            if !matches!(method.as_str(), "put" | "patch" | "delete") {
-                continue;
-            }
-            for p in op
-                .get_mut("parameters")
-                .and_then(Value::as_array_mut)
-                .into_iter()
-                .flatten()
-            {
-                if p["name"] == "If-None-Match" {
-                    p["x-write"] = json!(true);
+        if !always_open {
+            add(
+                "401",
+                problem(
+                    "No valid token (`--auth jwt`; `WWW-Authenticate: Bearer error=\"invalid_token\"`) or no authenticated caller (`--auth gateway`)",
+                ),
+            );
+            add(
+                "403",
+                problem("The credential does not hold the scope this request needs"),
+            );
+            add(
+                "503",
+                problem(
+                    "The store, or the token issuer's keys, did not answer in time (`Retry-After`)",
+                ),
+            );
+        }
+        if has_body {
+            add("413", problem("The body is larger than 128 KiB"));
+            add(
+                "415",
+                problem("The body is not JSON (send `Content-Type: application/json`)"),
+            );
+        }
+        if path.contains('{') {
+            add("404", problem("Nothing at this path"));
+        }
+        for (code, response) in responses.iter_mut() {
+            let headers = response
+                .as_object_mut()
+                .map(|r| r.entry("headers").or_insert_with(|| json!({})))
+                .and_then(Value::as_object_mut);
+            let Some(headers) = headers else { continue };
+            headers.insert(
+                "x-request-id".into(),
+                header(
+                    "The request's id: the caller's own `x-request-id`, or one made for it",
+                    json!({"type": "string"}),
+                ),
+            );
+            match code.as_str() {
+                "401" => {
+                    headers.insert(
+                        "WWW-Authenticate".into(),
+                        header(
+                            "`Bearer error=\"invalid_token\"`",
+                            json!({"type": "string"}),
+                        ),
+                    );
                 }
+                "503" => {
+                    headers.insert(
+                        "Retry-After".into(),
+                        header(
+                            "Seconds to wait before trying again",
+                            json!({"type": "integer", "minimum": 1}),
+                        ),
+                    );
+                }
+                _ => {}
             }
         }
     }
@@ -458,7 +428,6 @@ fn user_headers(doc: &mut Value) {
 /// Applies every rule to `doc`, with `roles` the configured role order.
 pub fn apply(doc: &mut Value, roles: &RoleOrder) {
     schemas(doc, roles);
-    mark_writes(doc);
     parameters(doc);
     responses(doc);
     user_headers(doc);
@@ -468,28 +437,19 @@ pub fn apply(doc: &mut Value, roles: &RoleOrder) {
 /// The `x-request-id` every operation takes (kept and sent back; one is made when absent). Added
 /// after [`responses`], which must not count it as a reason for a 400: nothing refuses it.
 fn request_id(doc: &mut Value) {
-    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
-        return;
-    };
-    for item in paths.values_mut() {
-        for op in item
-            .as_object_mut()
-            .into_iter()
-            .flat_map(|o| o.values_mut())
-        {
-            let Some(op) = op.as_object_mut() else {
-                continue;
-            };
-            let params = op.entry("parameters").or_insert_with(|| json!([]));
-            if let Some(params) = params.as_array_mut() {
-                params.push(json!({
-                    "name": "x-request-id",
-                    "in": "header",
-                    "required": false,
-                    "description": "The request's id, for logs and support: sent back as is (one is made when absent)",
-                    "schema": {"type": "string"},
-                }));
-            }
+    for (_, _, op) in operations(doc) {
+        let Some(op) = op.as_object_mut() else {
+            continue;
+        };
+        let params = op.entry("parameters").or_insert_with(|| json!([]));
+        if let Some(params) = params.as_array_mut() {
+            params.push(json!({
+                "name": "x-request-id",
+                "in": "header",
+                "required": false,
+                "description": "The request's id, for logs and support: sent back as is (one is made when absent)",
+                "schema": {"type": "string"},
+            }));
         }
     }
 }

@@ -732,11 +732,7 @@ impl PermissionStore for DynamoStore {
     /// [`StoreError::Corrupt`], since it cannot be returned.
     #[tracing::instrument(level = "debug", skip_all, fields(table = %self.table, user_id = %delete.id))]
     async fn apply_delete(&self, delete: Delete<'_>) -> Result<UserPermissions, StoreError> {
-        let Delete {
-            id,
-            precondition,
-            author,
-        } = delete;
+        let (id, precondition, author) = (delete.id, delete.precondition, delete.author);
         let write_id = new_write_id();
         let write_id = &write_id;
         self.write_rounds(id, precondition, move |item| {
@@ -856,11 +852,7 @@ impl PermissionStore for DynamoStore {
         fields(table = %self.table, company = %listing.company, scanned, scans)
     )]
     async fn list_page(&self, listing: Listing<'_>) -> Result<Page, StoreError> {
-        let Listing {
-            company,
-            limit,
-            after,
-        } = listing;
+        let (company, limit, after) = (listing.company, listing.limit, listing.after);
         let mut users = Vec::new();
         if limit == 0 {
             return Ok(Page { users, next: None });
