@@ -14,6 +14,15 @@ fn settings(dir: &std::path::Path) -> Settings {
     settings
 }
 
+/// [`settings`] with JWT authentication at `issuer`, accepting the page's client `admin-page`.
+fn jwt_settings(dir: &std::path::Path, issuer: &TestIssuer) -> Settings {
+    let mut settings = settings(dir);
+    settings.auth.mode = AuthMode::Jwt;
+    settings.auth.jwt_issuer = Some(issuer.issuer());
+    settings.auth.jwt_client_ids = Some("admin-page".into());
+    settings
+}
+
 #[tokio::test]
 async fn the_admin_page_is_served_with_a_strict_content_security_policy() {
     let dir = tempfile::tempdir().unwrap();
@@ -68,10 +77,7 @@ async fn admin_false_removes_the_page() {
 async fn with_jwt_the_page_is_open_and_signs_in_at_the_issuers_discovered_endpoints() {
     let issuer = TestIssuer::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let mut settings = settings(dir.path());
-    settings.auth.mode = AuthMode::Jwt;
-    settings.auth.jwt_issuer = Some(issuer.issuer());
-    settings.auth.jwt_client_ids = Some("admin-page".into());
+    let mut settings = jwt_settings(dir.path(), &issuer);
     settings.admin.admin_client_id = Some("admin-page".into());
     let app = TestApp::with_settings(&settings).await;
 
@@ -103,10 +109,7 @@ async fn with_jwt_the_page_is_open_and_signs_in_at_the_issuers_discovered_endpoi
 async fn with_jwt_and_no_admin_client_id_the_page_says_sign_in_is_not_configured() {
     let issuer = TestIssuer::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let mut settings = settings(dir.path());
-    settings.auth.mode = AuthMode::Jwt;
-    settings.auth.jwt_issuer = Some(issuer.issuer());
-    settings.auth.jwt_client_ids = Some("admin-page".into());
+    let settings = jwt_settings(dir.path(), &issuer);
     let app = TestApp::with_settings(&settings).await;
     let config = app.get("/admin/config").await.json();
     assert!(config.get("signIn").is_none(), "{config}");
