@@ -7,9 +7,8 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use super::{
-    Author, Delete, Listing, MAX_BATCH_GET, Page, PermissionStore, Position, Precondition, Put,
-    StoreError, WriteOutcome, check_delete, check_precondition, next_history, next_record,
-    readable_history,
+    Author, Delete, Listing, MAX_BATCH_GET, Page, PermissionStore, Position, Put, StoreError,
+    WriteOutcome, check_delete, check_precondition, next_history, next_record, readable_history,
 };
 use crate::domain::{HistoryEntry, UserId, UserPermissions};
 
