@@ -36,6 +36,17 @@ async fn trigger(config: TriggerConfig) -> Trigger {
     Trigger::new(config, Arc::new(StoreSource(store().await)))
 }
 
+/// The trigger's answer to the fixture `name`, checked to leave all but `response` as it came.
+async fn answered(trigger: &Trigger, name: &str) -> Value {
+    let input = event(name);
+    let output = trigger
+        .handle(input.clone())
+        .await
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert_untouched_but_response(&input, &output);
+    output
+}
+
 /// Everything but `response` must come back exactly as it was sent.
 fn assert_untouched_but_response(before: &Value, after: &Value) {
     let mut a = before.clone();
@@ -99,12 +110,7 @@ const V2_V3_USER_EVENTS: &[&str] = &[
 async fn version_1_events_get_the_references_id_token_claims() {
     let trigger = trigger(TriggerConfig::default()).await;
     for name in V1_EVENTS {
-        let input = event(name);
-        let output = trigger
-            .handle(input.clone())
-            .await
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_untouched_but_response(&input, &output);
+        let output = answered(&trigger, name).await;
         let response = &output["response"];
         assert_eq!(
             response,
@@ -124,12 +130,7 @@ async fn version_1_events_get_the_references_id_token_claims() {
 async fn versions_2_and_3_add_claims_to_both_tokens() {
     let trigger = trigger(TriggerConfig::default()).await;
     for name in V2_V3_USER_EVENTS {
-        let input = event(name);
-        let output = trigger
-            .handle(input.clone())
-            .await
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_untouched_but_response(&input, &output);
+        let output = answered(&trigger, name).await;
         let details = &output["response"]["claimsAndScopeOverrideDetails"];
         assert_eq!(
             details["idTokenGeneration"],
@@ -149,9 +150,7 @@ async fn versions_2_and_3_add_claims_to_both_tokens() {
 #[tokio::test]
 async fn machine_tokens_are_looked_up_by_app_client_id_and_get_only_access_claims() {
     let trigger = trigger(TriggerConfig::default()).await;
-    let input = event("v3-client-credentials.json");
-    let output = trigger.handle(input.clone()).await.unwrap();
-    assert_untouched_but_response(&input, &output);
+    let output = answered(&trigger, "v3-client-credentials.json").await;
     assert_eq!(
         output["response"],
         json!({"claimsAndScopeOverrideDetails": {"accessTokenGeneration": {

@@ -5,27 +5,16 @@
 use clearance_core::client::{ClientConfig, PermissionsClient};
 use clearance_core::consistency::Consistency;
 use clearance_core::domain::{CompanyId, RoleRequirement, UserId};
-use clearance_core::store::dynamodb::{DynamoSettings, DynamoStore};
-use clearance_tests::dynalite::Dynalite;
-use clearance_tests::seed::grant;
 use serde_json::{Value, json};
 
-use crate::support::service;
+use crate::support::{table, two_instances};
 
 const USER: &str = "3f1c0d52-7a6b-4e1f-9c2d-8b5a4e6f7a10";
-
-fn table(dynalite: &Dynalite, name: &str) -> DynamoStore {
-    DynamoStore::from_client(dynalite.client(), name, &DynamoSettings::new(name))
-}
 
 #[tokio::test]
 async fn check_and_get_user_carry_the_consistency_to_another_instance() {
     // Arrange: a Manager of 1111, cached by instance B.
-    let dynalite = Dynalite::start().await;
-    let name = dynalite.fresh_table().await;
-    grant(&table(&dynalite, &name), USER, &["1111"], "Manager").await;
-    let instance_a = service(table(&dynalite, &name)).await;
-    let instance_b = service(table(&dynalite, &name)).await;
+    let (dynalite, name, instance_a, instance_b) = two_instances(USER).await;
     let client = PermissionsClient::new(ClientConfig::new(&instance_b.url()).unwrap()).unwrap();
     let user = UserId::parse(USER.to_owned()).unwrap();
     let company = CompanyId::parse("1111").unwrap();

@@ -18,17 +18,14 @@ use clearance_core::authz::Requirement;
 use clearance_core::cache::CachedStore;
 use clearance_core::consistency::Consistency;
 use clearance_core::source::{PermissionsSource, StoreSource};
-use clearance_core::store::dynamodb::{DynamoSettings, DynamoStore};
 use clearance_middleware::{AuthLayer, require, require_company};
 use clearance_pre_token_trigger::{Trigger, TriggerConfig};
-use clearance_tests::dynalite::Dynalite;
 use clearance_tests::issuer::TestIssuer;
-use clearance_tests::seed::grant;
 use clearance_tests::server::TestServer;
 use clearance_tests::{events, workspace_root};
 use serde_json::{Value, json};
 
-use crate::support::service;
+use crate::support::{table, two_instances};
 
 const SUB: &str = "3f1c0d52-7a6b-4e1f-9c2d-8b5a4e6f7a10";
 const CLIENT: &str = "web-client";
@@ -43,11 +40,6 @@ const RULES: &str = r#"{"rules": [
 /// The Lambdas' defaults: the cache settings `source::env` reads from an empty environment.
 fn lambda_cache() -> clearance_core::cache::CacheSettings {
     clearance_core::source::env::cache_settings(&|_: &str| None).unwrap()
-}
-
-/// The same table through another DynamoDB client, as another process would open it.
-fn table(dynalite: &Dynalite, name: &str) -> DynamoStore {
-    DynamoStore::from_client(dynalite.client(), name, &DynamoSettings::new(name))
 }
 
 /// A token as Cognito would issue it after the trigger ran: the trigger's access token claims
@@ -143,11 +135,7 @@ async fn api_allows(instance: &TestServer) -> Verdict {
 #[tokio::test]
 async fn a_downgrade_through_one_instance_is_denied_everywhere_within_five_seconds() {
     // Arrange: one table, two service instances each with its own default cache.
-    let dynalite = Dynalite::start().await;
-    let name = dynalite.fresh_table().await;
-    grant(&table(&dynalite, &name), SUB, &["1111"], "Manager").await;
-    let instance_a = service(table(&dynalite, &name)).await;
-    let instance_b = service(table(&dynalite, &name)).await;
+    let (dynalite, name, instance_a, instance_b) = two_instances(SUB).await;
     let issuer = TestIssuer::start().await;
 
     // The trigger reads DynamoDB directly, the authorizer instance B through the client, and
