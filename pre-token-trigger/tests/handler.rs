@@ -166,11 +166,7 @@ async fn companies_in_the_access_token_can_be_a_json_string_and_scopes_can_be_de
         permission_scopes_prefix: Some("permissions/".into()),
         ..TriggerConfig::default()
     };
-    let output = trigger(config)
-        .await
-        .handle(event("v2-authentication.json"))
-        .await
-        .unwrap();
+    let output = answered(&trigger(config).await, "v2-authentication.json").await;
     let access = &output["response"]["claimsAndScopeOverrideDetails"]["accessTokenGeneration"];
     assert_eq!(
         access["claimsToAddOrOverride"]["companies"],
@@ -198,11 +194,7 @@ async fn access_token_claims_can_be_turned_off_and_claim_names_changed() {
         id_claim: "custom:id".into(),
         ..TriggerConfig::default()
     };
-    let output = trigger(config)
-        .await
-        .handle(event("v2-authentication.json"))
-        .await
-        .unwrap();
+    let output = answered(&trigger(config).await, "v2-authentication.json").await;
     let details = &output["response"]["claimsAndScopeOverrideDetails"];
     assert!(details.get("accessTokenGeneration").is_none(), "{details}");
     assert_eq!(

@@ -5,9 +5,9 @@
 use clearance_core::client::{ClientConfig, PermissionsClient};
 use clearance_core::consistency::Consistency;
 use clearance_core::domain::{CompanyId, RoleRequirement, UserId};
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::support::{table, two_instances};
+use crate::support::{json_of, table, two_instances};
 
 const USER: &str = "3f1c0d52-7a6b-4e1f-9c2d-8b5a4e6f7a10";
 
@@ -23,15 +23,12 @@ async fn check_and_get_user_carry_the_consistency_to_another_instance() {
     assert!(check(Consistency::MinimizeLatency).await.unwrap().allowed);
 
     // Act: downgrade the Manager through instance A; B's cache still holds version 1.
-    let changed: Value = reqwest::Client::new()
-        .patch(format!("{}/users/{USER}", instance_a.url()))
-        .json(&json!({"role": "Standard"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let changed = json_of(
+        reqwest::Client::new()
+            .patch(format!("{}/users/{USER}", instance_a.url()))
+            .json(&json!({"role": "Standard"})),
+    )
+    .await;
     let version = changed["version"].as_u64().unwrap();
     assert_eq!(version, 2);
 

@@ -25,7 +25,7 @@ use clearance_tests::server::TestServer;
 use clearance_tests::{events, workspace_root};
 use serde_json::{Value, json};
 
-use crate::support::{table, two_instances};
+use crate::support::{json_of, table, two_instances};
 
 const SUB: &str = "3f1c0d52-7a6b-4e1f-9c2d-8b5a4e6f7a10";
 const CLIENT: &str = "web-client";
@@ -117,15 +117,12 @@ async fn middleware(app: &TestServer, token: &str, method: &str) -> Verdict {
 
 /// An API answer: the user's role through `instance`, and the `/check` decision.
 async fn api_allows(instance: &TestServer) -> Verdict {
-    let answer: Value = reqwest::Client::new()
-        .post(format!("{}/check", instance.url()))
-        .json(&json!({"user": SUB, "company": "1111", "role": "Manager", "atLeast": true}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let answer = json_of(
+        reqwest::Client::new()
+            .post(format!("{}/check", instance.url()))
+            .json(&json!({"user": SUB, "company": "1111", "role": "Manager", "atLeast": true})),
+    )
+    .await;
     match answer["allowed"].as_bool() {
         Some(true) => Verdict::Allow,
         _ => Verdict::Refuse(200, answer["code"].as_str().unwrap_or("").to_owned()),

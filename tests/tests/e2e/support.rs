@@ -38,3 +38,8 @@ pub async fn two_instances(user: &str) -> (Dynalite, String, TestServer, TestSer
     let instance_b = service(table(&dynalite, &name)).await;
     (dynalite, name, instance_a, instance_b)
 }
+
+/// Sends `request` and reads its answer as JSON.
+pub async fn json_of(request: reqwest::RequestBuilder) -> serde_json::Value {
+    request.send().await.unwrap().json().await.unwrap()
+}
