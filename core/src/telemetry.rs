@@ -86,28 +86,7 @@ pub fn init_non_blocking(format: LogFormat) -> LogGuard {
         .lossy(true)
         .thread_name("clearance-log-writer")
         .finish(stdout);
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let registry = tracing_subscriber::registry().with(filter);
-    let result = match format {
-        LogFormat::Json => registry
-            .with(
-                tracing_subscriber::fmt::layer()
-                    .json()
-                    .flatten_event(true)
-                    .with_current_span(true)
-                    .with_writer(writer),
-            )
-            .try_init(),
-        LogFormat::Text => registry
-            .with(
-                tracing_subscriber::fmt::layer()
-                    .with_ansi(false)
-                    .with_writer(writer),
-            )
-            .try_init(),
-    };
-    installed(format, result);
+    install(format, writer, false, ExpectedHandlerErrors(&[]));
     LogGuard(guard)
 }
 
@@ -186,14 +165,25 @@ pub fn flush_emf() {
 /// (the authorizer's `Unauthorized`, which API Gateway needs as an error to answer 401), not an
 /// error that should page someone. Every other error, and every panic, is kept.
 pub fn init_quieting(format: LogFormat, expected_handler_errors: &'static [&'static str]) {
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let quiet = ExpectedHandlerErrors(expected_handler_errors);
+    install(format, std::io::stdout, ansi, quiet);
+}
+
+/// Installs the global subscriber: `RUST_LOG` (else `info`) lines in `format` to `writer` (text
+/// coloured only if `ansi`), less what `quiet` drops.
+fn install<W>(format: LogFormat, writer: W, ansi: bool, quiet: ExpectedHandlerErrors)
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let quiet = ExpectedHandlerErrors(expected_handler_errors);
     let registry = tracing_subscriber::registry().with(filter);
+    let layer = tracing_subscriber::fmt::layer().with_writer(writer);
     let result = match format {
         LogFormat::Json => registry
             .with(
-                tracing_subscriber::fmt::layer()
+                layer
                     .json()
                     .flatten_event(true)
                     .with_current_span(true)
@@ -201,7 +191,7 @@ pub fn init_quieting(format: LogFormat, expected_handler_errors: &'static [&'sta
             )
             .try_init(),
         LogFormat::Text => registry
-            .with(tracing_subscriber::fmt::layer().with_filter(quiet))
+            .with(layer.with_ansi(ansi).with_filter(quiet))
             .try_init(),
     };
     installed(format, result);
