@@ -7,14 +7,14 @@ use clearance_core::consistency::Consistency;
 use clearance_core::domain::{CompanyId, RoleRequirement, UserId};
 use serde_json::json;
 
-use crate::support::{json_of, table, two_instances};
+use crate::support::{json_of, two_instances};
 
 const USER: &str = "3f1c0d52-7a6b-4e1f-9c2d-8b5a4e6f7a10";
 
 #[tokio::test]
 async fn check_and_get_user_carry_the_consistency_to_another_instance() {
     // Arrange: a Manager of 1111, cached by instance B.
-    let (dynalite, name, instance_a, instance_b) = two_instances(USER).await;
+    let (_dynalite, _name, instance_a, instance_b) = two_instances(USER).await;
     let client = PermissionsClient::new(ClientConfig::new(&instance_b.url()).unwrap()).unwrap();
     let user = UserId::parse(USER.to_owned()).unwrap();
     let company = CompanyId::parse("1111").unwrap();
