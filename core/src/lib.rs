@@ -8,8 +8,8 @@
 //!   function that decides whether a user may act for a company in a role. Validated on parse.
 //! - [`store`]: the [`store::PermissionStore`] trait and its implementations (in memory; embedded
 //!   redb with feature `embedded`), pagination cursors (feature `cursor`), and operations built
-//!   on the trait (an atomic PATCH); `store::dynamodb::args` (feature `cli`) holds the DynamoDB
-//!   flags the service and the seed CLI share.
+//!   on the trait (an atomic PATCH); `store::args` and `store::dynamodb::args` (feature `cli`) hold
+//!   the store and DynamoDB flags the service and the seed CLI share.
 //! - [`authz`]: route requirements (company, role, subject, client, authentication only) and
 //!   their evaluation, shared by the authorizer and the middleware.
 //! - [`source`]: where the Lambdas and middleware read permissions from (the API client or a
@@ -30,7 +30,8 @@
 //! - `cache` (feature `cache`): the one read-through TTL cache (moka), in front of any store
 //!   (`CachedStore`, behind the store trait) or any permissions source (`CachedSource`, e.g. the
 //!   permissions client).
-//! - `client` (feature `client`): the HTTP client for the permissions API.
+//! - `client` (feature `client`): the HTTP client for the permissions API (its access token, like
+//!   the JWKS of `jwt`, is fetched once for all callers through the private `fetched` module).
 //! - `jwt` (feature `jwt`): JWT verification against issuers' JWKS, configured from code, the
 //!   environment or a file.
 //!

@@ -10,6 +10,12 @@
 //! to go on from; `cursor` (feature `cursor`) turns positions into the API's tagged cursors.
 //! Higher-level operations that any store supports the same way (an atomic PATCH) live in
 //! [`ops`]; [`measured::Measured`] times any store's calls and counts its errors for metrics.
+//!
+//! Callers write with [`PermissionStore::put`] and [`PermissionStore::delete`] and list with
+//! [`PermissionStore::list_by_company`]; a store (and every layer around one: the cache, the
+//! metrics) implements each once, as [`PermissionStore::apply_put`],
+//! [`PermissionStore::apply_delete`] and [`PermissionStore::list_page`], taking one [`Put`],
+//! [`Delete`] or [`Listing`]. The flags that choose a store are `args` (feature `cli`).
 
 #[cfg(feature = "cli")]
 pub mod args;
