@@ -24,7 +24,6 @@ use axum::response::{Html, IntoResponse, Response};
 use base64::Engine as _;
 use clap::{ArgAction, Args};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
 
 use super::auth::{AuthArgs, AuthMode};
@@ -261,10 +260,10 @@ fn hash_of_block(page: &str, open: &str, close: &str) -> String {
         .split_once(open)
         .and_then(|(_, rest)| rest.split_once(close))
         .map_or("", |(body, _)| body);
-    let digest = Sha256::digest(body.as_bytes());
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, body.as_bytes());
     format!(
         "sha256-{}",
-        base64::engine::general_purpose::STANDARD.encode(digest)
+        base64::engine::general_purpose::STANDARD.encode(digest.as_ref())
     )
 }
 
