@@ -204,11 +204,13 @@ struct Outcome {
 type InFlight = Shared<BoxFuture<'static, Outcome>>;
 
 /// A store read for one id, made by what the cache wraps, with the consistency to ask it for.
-type LoadFn<E> = Arc<
-    dyn Fn(UserId, Consistency) -> BoxFuture<'static, Result<Option<UserPermissions>, E>>
-        + Send
-        + Sync,
->;
+/// Borrowed for one call (a hit makes no read, so it costs nothing to pass); the read it starts
+/// owns what it needs.
+type LoadFn<'a, E> = &'a (
+        dyn Fn(UserId, Consistency) -> BoxFuture<'static, Result<Option<UserPermissions>, E>>
+            + Send
+            + Sync
+    );
 
 /// The engine both caches share: moka with per-entry lifetimes from the load, single-flight
 /// reads through an in-flight map, refresh-ahead, stale-if-error, and a write counter that keeps a
@@ -462,7 +464,7 @@ impl ReadThrough {
 
     /// Starts one background read replacing `id`'s entry, unless a read of `id` is in flight
     /// already (then that one will). Returns whether a refresh is under way.
-    fn refresh<E: BackendError>(self: &Arc<Self>, id: &UserId, load: &LoadFn<E>) -> bool {
+    fn refresh<E: BackendError>(self: &Arc<Self>, id: &UserId, load: LoadFn<'_, E>) -> bool {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return false;
         };
@@ -496,8 +498,8 @@ impl ReadThrough {
         self: &Arc<Self>,
         id: &UserId,
         consistency: Consistency,
-        load: LoadFn<E>,
-    ) -> Result<Served<Option<UserPermissions>>, E> {
+        load: LoadFn<'_, E>,
+    ) -> Result<Served<Option<Arc<UserPermissions>>>, E> {
         let cached = match consistency {
             Consistency::Full => None,
             _ => self.cache.get(id).await,
@@ -513,7 +515,7 @@ impl ReadThrough {
                 if consistency.accepts_cached(entry.version()) {
                     self.counters.hit();
                     self.counters.served(age);
-                    let status = if self.refreshes_at(age, ttl) && self.refresh(id, &load) {
+                    let status = if self.refreshes_at(age, ttl) && self.refresh(id, load) {
                         CacheStatus::Refreshing
                     } else {
                         CacheStatus::Hit
@@ -525,7 +527,7 @@ impl ReadThrough {
                 && entry.user.is_some()
                 && age < ttl + self.settings.stale_if_error
                 && self.store_failing.load(Ordering::Relaxed)
-                && self.refresh(id, &load)
+                && self.refresh(id, load)
             {
                 // The store failed on its last read: answer with the stale entry now and let one
                 // background read find out whether it is back, rather than make every read wait
@@ -575,9 +577,9 @@ impl ReadThrough {
     }
 }
 
-fn served(entry: &Loaded, freshness: Freshness) -> Served<Option<UserPermissions>> {
+fn served(entry: &Loaded, freshness: Freshness) -> Served<Option<Arc<UserPermissions>>> {
     Served {
-        value: entry.user.as_deref().cloned(),
+        value: entry.user.clone(),
         freshness: Some(freshness),
     }
 }
@@ -633,12 +635,20 @@ impl<S> Cached<S> {
 }
 
 impl<S: PermissionsSource> Cached<S> {
-    fn source_load(&self) -> LoadFn<SourceError> {
-        let inner = self.inner.clone();
-        Arc::new(move |id, consistency| {
-            let inner = inner.clone();
+    /// How the cache reads `id` from the source: the read owns its own handle on the source.
+    fn source_load(
+        &self,
+    ) -> impl Fn(
+        UserId,
+        Consistency,
+    ) -> BoxFuture<'static, Result<Option<UserPermissions>, SourceError>>
+    + Send
+    + Sync
+    + '_ {
+        move |id, consistency| {
+            let inner = self.inner.clone();
             async move { inner.permissions_at(&id, consistency).await }.boxed()
-        })
+        }
     }
 }
 
@@ -653,19 +663,25 @@ impl<S: PermissionsSource> PermissionsSource for Cached<S> {
         id: &UserId,
         consistency: Consistency,
     ) -> Result<Option<UserPermissions>, SourceError> {
-        Ok(self
-            .read
-            .get(id, consistency, self.source_load())
-            .await?
-            .value)
+        let load = self.source_load();
+        let served = self.read.get(id, consistency, &load).await?;
+        Ok(served.value.map(Arc::unwrap_or_clone))
     }
 }
 
 impl<S: PermissionStore> Cached<S> {
-    fn store_load(&self) -> LoadFn<StoreError> {
-        let inner = self.inner.clone();
-        Arc::new(move |id, consistency| {
-            let inner = inner.clone();
+    /// How the cache reads `id` from the store: the read owns its own handle on the store.
+    fn store_load(
+        &self,
+    ) -> impl Fn(
+        UserId,
+        Consistency,
+    ) -> BoxFuture<'static, Result<Option<UserPermissions>, StoreError>>
+    + Send
+    + Sync
+    + '_ {
+        move |id, consistency| {
+            let inner = self.inner.clone();
             async move {
                 match consistency {
                     // The store is the truth: a version check happens above, on what it returns.
@@ -674,7 +690,7 @@ impl<S: PermissionStore> Cached<S> {
                 }
             }
             .boxed()
-        })
+        }
     }
 
     async fn around_write<T>(
@@ -693,7 +709,8 @@ impl<S: PermissionStore> Cached<S> {
 #[async_trait]
 impl<S: PermissionStore> PermissionStore for Cached<S> {
     async fn get(&self, id: &UserId) -> Result<Option<UserPermissions>, StoreError> {
-        Ok(self.get_with(id, Consistency::MinimizeLatency).await?.value)
+        let served = self.get_with(id, Consistency::MinimizeLatency).await?;
+        Ok(served.value.map(Arc::unwrap_or_clone))
     }
 
     /// Past the cache: the store's own answer (a write's starting point must not be stale).
@@ -705,8 +722,9 @@ impl<S: PermissionStore> PermissionStore for Cached<S> {
         &self,
         id: &UserId,
         consistency: Consistency,
-    ) -> Result<Served<Option<UserPermissions>>, StoreError> {
-        self.read.get(id, consistency, self.store_load()).await
+    ) -> Result<Served<Option<Arc<UserPermissions>>>, StoreError> {
+        let load = self.store_load();
+        self.read.get(id, consistency, &load).await
     }
 
     async fn apply_put(&self, put: Put<'_>) -> Result<WriteOutcome, StoreError> {

@@ -80,7 +80,12 @@ impl<S: PermissionStore> PermissionsSource for StoreSource<S> {
         id: &UserId,
         consistency: Consistency,
     ) -> Result<Option<UserPermissions>, SourceError> {
-        Ok(self.0.get_with(id, consistency).await?.value)
+        Ok(self
+            .0
+            .get_with(id, consistency)
+            .await?
+            .value
+            .map(Arc::unwrap_or_clone))
     }
 }
 

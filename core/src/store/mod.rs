@@ -274,11 +274,13 @@ pub trait PermissionStore: Send + Sync + 'static {
     /// Stores without a cache have nothing older to serve: they answer from [`Self::get`] (or
     /// [`Self::get_latest`] for a fully consistent read) with no freshness. The cache overrides
     /// this to serve its entries when they are fresh enough and to say how old they are.
+    ///
+    /// The answer is shared (an [`Arc`]): a cache hands out the entry it holds without copying it.
     async fn get_with(
         &self,
         id: &UserId,
         consistency: Consistency,
-    ) -> Result<Served<Option<UserPermissions>>, StoreError> {
+    ) -> Result<Served<Option<Arc<UserPermissions>>>, StoreError> {
         let found = match consistency {
             Consistency::MinimizeLatency => self.get(id).await?,
             Consistency::Full => self.get_latest(id).await?,
@@ -291,7 +293,7 @@ pub trait PermissionStore: Send + Sync + 'static {
                 }
             }
         };
-        Ok(Served::uncached(found))
+        Ok(Served::uncached(found.map(Arc::new)))
     }
 
     /// Creates or replaces the user's permissions if `precondition` holds, setting `version` to the
@@ -411,7 +413,7 @@ impl<S: PermissionStore + ?Sized> PermissionStore for Arc<S> {
         &self,
         id: &UserId,
         consistency: Consistency,
-    ) -> Result<Served<Option<UserPermissions>>, StoreError> {
+    ) -> Result<Served<Option<Arc<UserPermissions>>>, StoreError> {
         (**self).get_with(id, consistency).await
     }
     async fn apply_put(&self, put: Put<'_>) -> Result<WriteOutcome, StoreError> {

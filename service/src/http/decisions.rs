@@ -71,7 +71,7 @@ async fn evaluate(
 ) -> Result<(Decision, Option<Freshness>), ApiError> {
     let served = state.store.get_with(user, consistency).await?;
     Ok((
-        decide(served.value.as_ref(), company, role, &state.roles),
+        decide(served.value.as_deref(), company, role, &state.roles),
         served.freshness,
     ))
 }

@@ -10,7 +10,7 @@ use clearance_core::store::{MAX_BATCH_GET, Precondition};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::conditional::{not_modified, precondition, with_etag, with_freshness};
+use super::conditional::{IfNoneMatch, not_modified, precondition, with_etag, with_freshness};
 use super::context::RequestContext;
 use super::extract::{ConsistencyParam, ConsistencyQuery, JsonBody, UserIdPath};
 use super::problem::{ApiError, Problem};
@@ -82,13 +82,13 @@ pub async fn get_user(
     State(state): State<AppState>,
     UserIdPath(id): UserIdPath,
     ConsistencyParam(consistency): ConsistencyParam,
-    headers: HeaderMap,
+    if_none_match: IfNoneMatch,
 ) -> Result<Response, ApiError> {
     let served = state.store.get_with(&id, consistency).await?;
     let response = match served.value {
         None => ApiError::UserNotFound(id.to_string()).into_response(),
         Some(user) => {
-            not_modified(&headers, &user).unwrap_or_else(|| with_etag(StatusCode::OK, &user))
+            not_modified(&if_none_match, &user).unwrap_or_else(|| with_etag(StatusCode::OK, &user))
         }
     };
     Ok(with_freshness(response, served.freshness))

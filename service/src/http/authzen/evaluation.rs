@@ -110,7 +110,7 @@ pub async fn evaluation(
         body.context.as_ref(),
     )?;
     let served = state.store.get_with(&question.user, consistency).await?;
-    let answer: AuthzenResponse = (&question.decide(&state, served.value.as_ref())).into();
+    let answer: AuthzenResponse = (&question.decide(&state, served.value.as_deref())).into();
     Ok(with_freshness(
         Json(answer).into_response(),
         served.freshness,
@@ -269,7 +269,7 @@ pub async fn evaluations(
             .get_with(&question.user, consistency)
             .await?
             .value;
-        let decision = AuthzenDecision::from(&question.decide(&state, user.as_ref()));
+        let decision = AuthzenDecision::from(&question.decide(&state, user.as_deref()));
         return Ok(Json(EvaluationsResponse {
             evaluations: None,
             decision: Some(decision.decision),
