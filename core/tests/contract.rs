@@ -144,6 +144,46 @@ mod embedded_batches {
     }
 
     #[tokio::test]
+    async fn put_many_writes_in_id_order_but_a_repeated_id_in_the_order_given() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+
+        let outcomes = store
+            .put_many(
+                vec![
+                    (id("zed"), perms(&["1111"], "Standard")),
+                    (id("amy"), perms(&["1111"], "Standard")),
+                    (id("zed"), perms(&["2222"], "Admin")),
+                ],
+                Precondition::None,
+                None,
+            )
+            .await
+            .unwrap();
+
+        let versions: Vec<_> = outcomes
+            .iter()
+            .map(|o| {
+                (
+                    o.as_ref().unwrap().after.id.as_str(),
+                    o.as_ref().unwrap().after.version,
+                )
+            })
+            .collect();
+        assert_eq!(
+            versions,
+            [("zed", 1), ("amy", 1), ("zed", 2)],
+            "outcomes in the order given"
+        );
+        let zed = store.get(&id("zed")).await.unwrap().unwrap();
+        assert_eq!(
+            (zed.role.as_str(), zed.version),
+            ("Admin", 2),
+            "the later record won"
+        );
+    }
+
+    #[tokio::test]
     async fn a_committed_batch_is_there_after_reopening_and_delete_many_removes_it() {
         let dir = tempfile::tempdir().unwrap();
         let ids: Vec<_> = (0..500).map(|i| id(&format!("user-{i:03}"))).collect();

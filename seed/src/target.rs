@@ -31,9 +31,11 @@ pub const ACTOR: &str = "seed-cli";
 /// How long to wait before asking DynamoDB again for a batch's stored versions.
 const VERSIONS_RETRY_PAUSE: Duration = Duration::from_millis(200);
 
-/// Records per embedded-store transaction: large enough that the commit's fsync is paid rarely,
-/// small enough that progress moves and an interrupted import loses little work in flight.
-pub const EMBEDDED_BATCH: usize = 2_000;
+/// Records per embedded-store transaction: large enough that a commit's page writes and fsync
+/// are shared by many records (a batch of random ids dirties pages all over the trees, so fewer,
+/// larger commits write far fewer pages in all), small enough that progress moves and an
+/// interrupted import loses little work in flight (a batch takes about a second).
+pub const EMBEDDED_BATCH: usize = 10_000;
 
 /// What an import does with a user that exists already.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,7 +103,9 @@ impl Target {
                         dir.display()
                     ));
                 }
-                let store = EmbeddedStore::open(&dir).map_err(|e| error_chain(&e))?;
+                // A bulk tool: a large page cache keeps a batch's pages in memory until its commit.
+                let store = EmbeddedStore::open_with_cache(&dir, embedded::BULK_PAGE_CACHE_BYTES)
+                    .map_err(|e| error_chain(&e))?;
                 Ok(Self::Embedded { store, dir })
             }
             StoreKind::Dynamodb => {

@@ -26,7 +26,12 @@ const HISTORY: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("history"
 /// redb's page cache. redb would take up to 1 GiB by default, which with a million users read
 /// once doubles the process's memory for nothing: the service's own cache holds the users that are
 /// read, and the operating system's page cache holds the file.
-const PAGE_CACHE_BYTES: usize = 32 * 1024 * 1024;
+pub const PAGE_CACHE_BYTES: usize = 32 * 1024 * 1024;
+
+/// redb's page cache for a bulk load (the seed CLI's import): dirty pages stay in memory until
+/// the batch's commit instead of being written out and read back while the batch is built, and
+/// the tree being filled is read from memory. A short-lived tool can afford it.
+pub const BULK_PAGE_CACHE_BYTES: usize = 512 * 1024 * 1024;
 
 /// The database file's name inside the data directory.
 pub const FILE_NAME: &str = "clearance.redb";
@@ -67,8 +72,15 @@ impl std::fmt::Debug for EmbeddedStore {
 }
 
 impl EmbeddedStore {
-    /// Opens (or creates) the store in `dir`.
+    /// Opens (or creates) the store in `dir`, with the service's page cache
+    /// ([`PAGE_CACHE_BYTES`]).
     pub fn open(dir: &Path) -> Result<Self, OpenError> {
+        Self::open_with_cache(dir, PAGE_CACHE_BYTES)
+    }
+
+    /// Opens (or creates) the store in `dir` with a page cache of `cache_bytes` (e.g.
+    /// [`BULK_PAGE_CACHE_BYTES`] for an import).
+    pub fn open_with_cache(dir: &Path, cache_bytes: usize) -> Result<Self, OpenError> {
         std::fs::create_dir_all(dir).map_err(|source| OpenError::CreateDir {
             path: dir.to_owned(),
             source,
@@ -79,7 +91,7 @@ impl EmbeddedStore {
             source: Box::new(source),
         };
         let db = redb::Builder::new()
-            .set_cache_size(PAGE_CACHE_BYTES)
+            .set_cache_size(cache_bytes)
             .create(&path)
             .map_err(|e| open_err(e.into()))?;
         let txn = db.begin_write().map_err(|e| open_err(e.into()))?;
@@ -136,14 +148,21 @@ impl EmbeddedStore {
         let actor = actor.map(str::to_owned);
         self.blocking(move |db| {
             let txn = db.begin_write().map_err(internal)?;
-            let mut outcomes = Vec::with_capacity(records.len());
+            // Written in id order (a stable sort: a repeated id is still written in the order
+            // given), so the batch's inserts land next to each other in the trees and the commit
+            // writes fewer pages; the outcomes are reported in the order given.
+            let mut order: Vec<usize> = (0..records.len()).collect();
+            order.sort_by(|&a, &b| records[a].0.as_str().cmp(records[b].0.as_str()));
+            let mut outcomes: Vec<Option<Result<WriteOutcome, StoreError>>> =
+                (0..records.len()).map(|_| None).collect();
             {
                 let mut users = txn.open_table(USERS).map_err(internal)?;
                 let mut index = txn.open_table(BY_COMPANY).map_err(internal)?;
-                for (id, permissions) in &records {
+                for i in order {
+                    let (id, permissions) = &records[i];
                     let before = read_user(&users, id.as_str())?;
                     if let Err(conflict) = check_precondition(precondition, before.as_ref()) {
-                        outcomes.push(Err(conflict));
+                        outcomes[i] = Some(Err(conflict));
                         continue;
                     }
                     let after = next_record(id, permissions, before.as_ref(), actor.as_deref());
@@ -152,11 +171,11 @@ impl EmbeddedStore {
                     let at = after.updated_at.unwrap_or_else(super::now);
                     let author = Author::actor(actor.as_deref());
                     record(&txn, id, before.as_ref(), Some(&after), author, at)?;
-                    outcomes.push(Ok(WriteOutcome { before, after }));
+                    outcomes[i] = Some(Ok(WriteOutcome { before, after }));
                 }
             }
             txn.commit().map_err(internal)?;
-            Ok(outcomes)
+            Ok(outcomes.into_iter().flatten().collect())
         })
         .await
     }
