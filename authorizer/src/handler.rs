@@ -190,7 +190,7 @@ impl Authorizer {
         // the client refreshes it (the trigger then writes the current ones), rather than a
         // Deny, which API Gateway would cache for this token and which says "never".
         if let Some(claim) = &self.config.perm_ver_claim
-            && authz::permissions_stale(verified.claim(claim), permissions.as_ref())
+            && authz::permissions_stale(verified.claim(claim), permissions.as_deref())
         {
             return unauthenticated(authz::STALE_PERMISSIONS);
         }
@@ -198,7 +198,7 @@ impl Authorizer {
         let outcome = authz::evaluate(
             &rule.requirement,
             &caller,
-            permissions.as_ref(),
+            permissions.as_deref(),
             &params,
             &self.config.roles,
         );
@@ -216,7 +216,7 @@ impl Authorizer {
             principal: principal.clone(),
             resource,
             context: context(
-                permissions.as_ref(),
+                permissions.as_deref(),
                 &[
                     ("sub", verified.sub.as_deref()),
                     ("clientId", verified.client_id.as_deref()),

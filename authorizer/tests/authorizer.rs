@@ -364,7 +364,7 @@ struct Down;
 
 #[async_trait]
 impl PermissionsSource for Down {
-    async fn permissions(&self, _: &UserId) -> Result<Option<UserPermissions>, SourceError> {
+    async fn permissions(&self, _: &UserId) -> Result<Option<Arc<UserPermissions>>, SourceError> {
         Err(SourceError::msg("connection refused"))
     }
 }

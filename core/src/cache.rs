@@ -207,7 +207,7 @@ type InFlight = Shared<BoxFuture<'static, Outcome>>;
 /// Borrowed for one call (a hit makes no read, so it costs nothing to pass); the read it starts
 /// owns what it needs.
 type LoadFn<'a, E> = &'a (
-        dyn Fn(UserId, Consistency) -> BoxFuture<'static, Result<Option<UserPermissions>, E>>
+        dyn Fn(UserId, Consistency) -> BoxFuture<'static, Result<Option<Arc<UserPermissions>>, E>>
             + Send
             + Sync
     );
@@ -394,7 +394,7 @@ impl ReadThrough {
         self: &Arc<Self>,
         id: &UserId,
         join: bool,
-        load: BoxFuture<'static, Result<Option<UserPermissions>, E>>,
+        load: BoxFuture<'static, Result<Option<Arc<UserPermissions>>, E>>,
     ) -> InFlight {
         let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
         if join && let Some((_, read)) = in_flight.get(id) {
@@ -407,10 +407,10 @@ impl ReadThrough {
         let key = id.clone();
         let read = async move {
             this.counters.load();
-            let result = load.await.map_err(BackendError::wrap).map(|user| Loaded {
-                user: user.map(Arc::new),
-                at,
-            });
+            let result = load
+                .await
+                .map_err(BackendError::wrap)
+                .map(|user| Loaded { user, at });
             this.store_failing.store(result.is_err(), Ordering::Relaxed);
             if let Ok(loaded) = &result {
                 if let Some(version) = loaded.version() {
@@ -641,7 +641,7 @@ impl<S: PermissionsSource> Cached<S> {
     ) -> impl Fn(
         UserId,
         Consistency,
-    ) -> BoxFuture<'static, Result<Option<UserPermissions>, SourceError>>
+    ) -> BoxFuture<'static, Result<Option<Arc<UserPermissions>>, SourceError>>
     + Send
     + Sync
     + '_ {
@@ -654,7 +654,7 @@ impl<S: PermissionsSource> Cached<S> {
 
 #[async_trait]
 impl<S: PermissionsSource> PermissionsSource for Cached<S> {
-    async fn permissions(&self, id: &UserId) -> Result<Option<UserPermissions>, SourceError> {
+    async fn permissions(&self, id: &UserId) -> Result<Option<Arc<UserPermissions>>, SourceError> {
         self.permissions_at(id, Consistency::MinimizeLatency).await
     }
 
@@ -662,10 +662,9 @@ impl<S: PermissionsSource> PermissionsSource for Cached<S> {
         &self,
         id: &UserId,
         consistency: Consistency,
-    ) -> Result<Option<UserPermissions>, SourceError> {
+    ) -> Result<Option<Arc<UserPermissions>>, SourceError> {
         let load = self.source_load();
-        let served = self.read.get(id, consistency, &load).await?;
-        Ok(served.value.map(Arc::unwrap_or_clone))
+        Ok(self.read.get(id, consistency, &load).await?.value)
     }
 }
 
@@ -676,7 +675,7 @@ impl<S: PermissionStore> Cached<S> {
     ) -> impl Fn(
         UserId,
         Consistency,
-    ) -> BoxFuture<'static, Result<Option<UserPermissions>, StoreError>>
+    ) -> BoxFuture<'static, Result<Option<Arc<UserPermissions>>, StoreError>>
     + Send
     + Sync
     + '_ {
@@ -688,6 +687,7 @@ impl<S: PermissionStore> Cached<S> {
                     Consistency::Full | Consistency::AtLeast(_) => inner.get_latest(&id).await,
                     Consistency::MinimizeLatency => inner.get(&id).await,
                 }
+                .map(|user| user.map(Arc::new))
             }
             .boxed()
         }

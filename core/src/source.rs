@@ -51,8 +51,9 @@ impl From<StoreError> for SourceError {
 /// Something that can tell a user's permissions.
 #[async_trait]
 pub trait PermissionsSource: Send + Sync + 'static {
-    /// The user's permissions, `None` if none are stored.
-    async fn permissions(&self, id: &UserId) -> Result<Option<UserPermissions>, SourceError>;
+    /// The user's permissions, `None` if none are stored. Shared (an [`Arc`]): a cache hands out
+    /// the entry it holds without copying it.
+    async fn permissions(&self, id: &UserId) -> Result<Option<Arc<UserPermissions>>, SourceError>;
 
     /// The user's permissions, read as fresh as `consistency` asks (a route rule's choice, say).
     /// Sources with nothing older to serve answer as [`Self::permissions`].
@@ -60,7 +61,7 @@ pub trait PermissionsSource: Send + Sync + 'static {
         &self,
         id: &UserId,
         consistency: Consistency,
-    ) -> Result<Option<UserPermissions>, SourceError> {
+    ) -> Result<Option<Arc<UserPermissions>>, SourceError> {
         let _ = consistency;
         self.permissions(id).await
     }
@@ -71,28 +72,23 @@ pub struct StoreSource<S>(pub S);
 
 #[async_trait]
 impl<S: PermissionStore> PermissionsSource for StoreSource<S> {
-    async fn permissions(&self, id: &UserId) -> Result<Option<UserPermissions>, SourceError> {
-        Ok(self.0.get(id).await?)
+    async fn permissions(&self, id: &UserId) -> Result<Option<Arc<UserPermissions>>, SourceError> {
+        Ok(self.0.get(id).await?.map(Arc::new))
     }
 
     async fn permissions_at(
         &self,
         id: &UserId,
         consistency: Consistency,
-    ) -> Result<Option<UserPermissions>, SourceError> {
-        Ok(self
-            .0
-            .get_with(id, consistency)
-            .await?
-            .value
-            .map(Arc::unwrap_or_clone))
+    ) -> Result<Option<Arc<UserPermissions>>, SourceError> {
+        Ok(self.0.get_with(id, consistency).await?.value)
     }
 }
 
 #[cfg(feature = "client")]
 #[async_trait]
 impl PermissionsSource for crate::client::PermissionsClient {
-    async fn permissions(&self, id: &UserId) -> Result<Option<UserPermissions>, SourceError> {
+    async fn permissions(&self, id: &UserId) -> Result<Option<Arc<UserPermissions>>, SourceError> {
         self.permissions_at(id, Consistency::MinimizeLatency).await
     }
 
@@ -100,16 +96,17 @@ impl PermissionsSource for crate::client::PermissionsClient {
         &self,
         id: &UserId,
         consistency: Consistency,
-    ) -> Result<Option<UserPermissions>, SourceError> {
+    ) -> Result<Option<Arc<UserPermissions>>, SourceError> {
         self.get_user_at(id, consistency)
             .await
+            .map(|user| user.map(Arc::new))
             .map_err(|e| SourceError::new("the permissions API failed", e))
     }
 }
 
 #[async_trait]
 impl<T: PermissionsSource + ?Sized> PermissionsSource for Arc<T> {
-    async fn permissions(&self, id: &UserId) -> Result<Option<UserPermissions>, SourceError> {
+    async fn permissions(&self, id: &UserId) -> Result<Option<Arc<UserPermissions>>, SourceError> {
         (**self).permissions(id).await
     }
 
@@ -117,7 +114,7 @@ impl<T: PermissionsSource + ?Sized> PermissionsSource for Arc<T> {
         &self,
         id: &UserId,
         consistency: Consistency,
-    ) -> Result<Option<UserPermissions>, SourceError> {
+    ) -> Result<Option<Arc<UserPermissions>>, SourceError> {
         (**self).permissions_at(id, consistency).await
     }
 }

@@ -402,7 +402,8 @@ async fn hydrate(
         .instrument(span)
         .await
     {
-        Ok(Ok(permissions)) => Ok(permissions),
+        // The handler gets its own copy (request extensions hold owned values).
+        Ok(Ok(permissions)) => Ok(permissions.map(Arc::unwrap_or_clone)),
         Ok(Err(err)) => Err(AuthError::PermissionsUnavailable(err)),
         Err(_) => Err(AuthError::PermissionsTimeout(timeout)),
     }

@@ -282,7 +282,7 @@ struct Failing;
 
 #[async_trait]
 impl PermissionsSource for Failing {
-    async fn permissions(&self, _: &UserId) -> Result<Option<UserPermissions>, SourceError> {
+    async fn permissions(&self, _: &UserId) -> Result<Option<Arc<UserPermissions>>, SourceError> {
         Err(SourceError::msg("connection refused"))
     }
 }
@@ -291,7 +291,7 @@ struct Hanging;
 
 #[async_trait]
 impl PermissionsSource for Hanging {
-    async fn permissions(&self, _: &UserId) -> Result<Option<UserPermissions>, SourceError> {
+    async fn permissions(&self, _: &UserId) -> Result<Option<Arc<UserPermissions>>, SourceError> {
         std::future::pending().await
     }
 }

@@ -79,7 +79,7 @@ impl CountingSource {
 
 #[async_trait]
 impl PermissionsSource for CountingSource {
-    async fn permissions(&self, id: &UserId) -> Result<Option<UserPermissions>, SourceError> {
+    async fn permissions(&self, id: &UserId) -> Result<Option<Arc<UserPermissions>>, SourceError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         self.inner.permissions(id).await
     }
@@ -90,7 +90,7 @@ pub struct DownSource;
 
 #[async_trait]
 impl PermissionsSource for DownSource {
-    async fn permissions(&self, _: &UserId) -> Result<Option<UserPermissions>, SourceError> {
+    async fn permissions(&self, _: &UserId) -> Result<Option<Arc<UserPermissions>>, SourceError> {
         Err(SourceError::msg("the permissions source is down"))
     }
 }
@@ -100,7 +100,7 @@ pub struct StuckSource;
 
 #[async_trait]
 impl PermissionsSource for StuckSource {
-    async fn permissions(&self, _: &UserId) -> Result<Option<UserPermissions>, SourceError> {
+    async fn permissions(&self, _: &UserId) -> Result<Option<Arc<UserPermissions>>, SourceError> {
         std::future::pending().await
     }
 }

@@ -81,7 +81,7 @@ struct OnlyFullyConsistent(CachedSource<PermissionsClient>);
 
 #[async_trait]
 impl PermissionsSource for OnlyFullyConsistent {
-    async fn permissions(&self, id: &UserId) -> Result<Option<UserPermissions>, SourceError> {
+    async fn permissions(&self, id: &UserId) -> Result<Option<Arc<UserPermissions>>, SourceError> {
         panic!("pattern 3 looked permissions up for {id} instead of reading the context")
     }
 
@@ -89,7 +89,7 @@ impl PermissionsSource for OnlyFullyConsistent {
         &self,
         id: &UserId,
         consistency: Consistency,
-    ) -> Result<Option<UserPermissions>, SourceError> {
+    ) -> Result<Option<Arc<UserPermissions>>, SourceError> {
         assert_eq!(
             consistency,
             Consistency::Full,
