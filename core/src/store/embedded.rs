@@ -175,7 +175,11 @@ impl EmbeddedStore {
                 }
             }
             txn.commit().map_err(internal)?;
-            Ok(outcomes.into_iter().flatten().collect())
+            // `order` is a permutation of the records' indices, so every slot has been filled.
+            Ok(outcomes
+                .into_iter()
+                .map(|outcome| outcome.expect("every record of the batch has an outcome"))
+                .collect())
         })
         .await
     }
