@@ -7,7 +7,11 @@
 //!   what a healthy store's cache serves.
 //! - **Refresh-ahead**: an entry older than `refresh_after` is still served, and one background
 //!   read replaces it, so a hot user is never much older than `refresh_after` and never pays a
-//!   miss. A cold user (read less often than that) is bounded by the TTL.
+//!   miss. A cold user (read less often than that) is bounded by the TTL. At most
+//!   [`MAX_REFRESHES_IN_FLIGHT`] refresh-ahead reads run at once: users cached together come due
+//!   together (a warm-up, a deploy), and a thousand background reads started in the same
+//!   millisecond would queue every request behind them; a hit that finds the limit reached is
+//!   served as a plain hit and leaves the refresh to a later read (the TTL still bounds the entry).
 //! - **Stale-if-error**: when the store fails, a found user's entry past its TTL may be served for
 //!   at most `stale_if_error` more, so an outage of the store does not become an outage of every
 //!   caller. Never a cached "no such user", never past that window, and never to a caller that
@@ -203,6 +207,11 @@ struct Outcome {
 
 type InFlight = Shared<BoxFuture<'static, Outcome>>;
 
+/// The most refresh-ahead reads one cache runs at once (see the module docs). Enough to keep tens
+/// of thousands of hot users refreshed (32 reads of a few milliseconds each make thousands a
+/// second), few enough that a burst of them never stands long in front of a request.
+pub const MAX_REFRESHES_IN_FLIGHT: u64 = 32;
+
 /// A store read for one id, made by what the cache wraps, with the consistency to ask it for.
 /// Borrowed for one call (a hit makes no read, so it costs nothing to pass); the read it starts
 /// owns what it needs.
@@ -227,6 +236,8 @@ struct ReadThrough {
     /// Whether the last store read to finish failed: then reads within the stale-if-error window
     /// do not wait for the store (see the module docs).
     store_failing: AtomicBool,
+    /// Refresh-ahead reads started and not yet finished, at most [`MAX_REFRESHES_IN_FLIGHT`].
+    refreshing: Arc<AtomicU64>,
     counters: Counters,
 }
 
@@ -345,6 +356,7 @@ impl ReadThrough {
             in_flight: Mutex::new(HashMap::new()),
             next_read: AtomicU64::new(0),
             store_failing: AtomicBool::new(false),
+            refreshing: Arc::new(AtomicU64::new(0)),
             counters: Counters::new(),
         }
     }
@@ -463,8 +475,16 @@ impl ReadThrough {
     }
 
     /// Starts one background read replacing `id`'s entry, unless a read of `id` is in flight
-    /// already (then that one will). Returns whether a refresh is under way.
-    fn refresh<E: BackendError>(self: &Arc<Self>, id: &UserId, load: LoadFn<'_, E>) -> bool {
+    /// already (then that one will). Returns whether a refresh is under way. A refresh-ahead
+    /// (`ahead`) is not started while [`MAX_REFRESHES_IN_FLIGHT`] of them run; the stale-if-error
+    /// probe always is (it is one read for a failing store, and the alternative is a caller
+    /// waiting for that store).
+    fn refresh<E: BackendError>(
+        self: &Arc<Self>,
+        id: &UserId,
+        load: LoadFn<'_, E>,
+        ahead: bool,
+    ) -> bool {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return false;
         };
@@ -474,13 +494,28 @@ impl ReadThrough {
                 return true;
             }
         }
+        let slot = if ahead {
+            let taken = self
+                .refreshing
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                    (n < MAX_REFRESHES_IN_FLIGHT).then_some(n + 1)
+                });
+            if taken.is_err() {
+                return false;
+            }
+            Some(RefreshSlot(self.refreshing.clone()))
+        } else {
+            None
+        };
         self.counters.refresh();
         // A refresh asks for the truth: it is off the hot path, and a cache behind this one
         // (the permissions API's, for the client) must not add its own age to ours.
         let read = self.read(id, true, load(id.clone(), Consistency::Full));
         let this = self.clone();
         runtime.spawn(async move {
-            if let Err(err) = read.await.result {
+            let outcome = read.await;
+            drop(slot);
+            if let Err(err) = outcome.result {
                 this.counters.refresh_failed();
                 let err = match err {
                     LoadError::Store(e) => crate::report::error_chain(&e),
@@ -515,7 +550,7 @@ impl ReadThrough {
                 if consistency.accepts_cached(entry.version()) {
                     self.counters.hit();
                     self.counters.served(age);
-                    let status = if self.refreshes_at(age, ttl) && self.refresh(id, load) {
+                    let status = if self.refreshes_at(age, ttl) && self.refresh(id, load, true) {
                         CacheStatus::Refreshing
                     } else {
                         CacheStatus::Hit
@@ -527,7 +562,7 @@ impl ReadThrough {
                 && entry.user.is_some()
                 && age < ttl + self.settings.stale_if_error
                 && self.store_failing.load(Ordering::Relaxed)
-                && self.refresh(id, load)
+                && self.refresh(id, load, false)
             {
                 // The store failed on its last read: answer with the stale entry now and let one
                 // background read find out whether it is back, rather than make every read wait
@@ -574,6 +609,16 @@ impl ReadThrough {
             .unwrap_or_else(|e| e.into_inner())
             .remove(id);
         self.cache.invalidate(id).await;
+    }
+}
+
+/// One of the [`MAX_REFRESHES_IN_FLIGHT`] refresh-ahead slots, given back when dropped (whether
+/// the read it was taken for succeeded, failed or was cancelled).
+struct RefreshSlot(Arc<AtomicU64>);
+
+impl Drop for RefreshSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

@@ -461,6 +461,55 @@ async fn refresh_ahead_serves_the_old_entry_while_one_background_read_replaces_i
 }
 
 #[tokio::test]
+async fn refresh_ahead_runs_at_most_the_limit_of_reads_at_once_and_leaves_the_rest_to_later_reads()
+{
+    use clearance_core::cache::MAX_REFRESHES_IN_FLIGHT;
+    let limit = usize::try_from(MAX_REFRESHES_IN_FLIGHT).unwrap();
+    let users: Vec<String> = (0..limit + 8).map(|i| format!("user-{i}")).collect();
+    let (counting, cache) = cached(short(10_000, 200, 0));
+    for user in &users {
+        seed(&counting, user).await;
+        cache.get(&id(user)).await.unwrap();
+    }
+    assert_eq!(counting.gets(), users.len());
+    // Every entry comes due at once, as after a warm-up; the store is slow to answer.
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    counting.delay_ms.store(300, Ordering::SeqCst);
+    let mut refreshing = Vec::new();
+    for user in &users {
+        match status(&cache, user, Consistency::MinimizeLatency).await {
+            CacheStatus::Refreshing => refreshing.push(user.clone()),
+            CacheStatus::Hit => {}
+            other => panic!("{user}: {other:?}"),
+        }
+    }
+    assert_eq!(
+        refreshing,
+        users[..limit],
+        "the first {limit} due entries, and no more"
+    );
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(
+        counting.gets(),
+        users.len() + limit,
+        "no read past the limit started"
+    );
+    // Once those are back, the entries left behind are refreshed by their next read.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    counting.delay_ms.store(0, Ordering::SeqCst);
+    for user in &users[limit..] {
+        assert_eq!(
+            status(&cache, user, Consistency::MinimizeLatency).await,
+            CacheStatus::Refreshing,
+            "{user}"
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(counting.gets(), 2 * users.len());
+    assert_eq!(cache.stats().refreshes, u64::try_from(users.len()).unwrap());
+}
+
+#[tokio::test]
 async fn a_failed_refresh_keeps_the_entry_until_its_ttl() {
     let (counting, cache) = cached(short(600, 100, 0));
     seed(&counting, "alice").await;
