@@ -21,4 +21,4 @@ pub mod state;
 pub mod telemetry;
 
 pub use http::app;
-pub use state::AppState;
+pub use state::{AppParts, AppState};

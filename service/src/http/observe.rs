@@ -74,10 +74,14 @@ pub fn request_id() -> String {
         .unwrap_or_default()
 }
 
-/// Per-request metrics and the access log, shared by every request.
+/// Per-request metrics and the access log, shared by every request: one `Arc`, since the
+/// middleware's state is cloned for every request.
 #[derive(Clone)]
-pub struct Observer {
-    handles: Arc<RwLock<HashMap<Labels, Handles>>>,
+pub struct Observer(Arc<Observing>);
+
+/// What an [`Observer`] shares.
+struct Observing {
+    handles: RwLock<HashMap<Labels, Handles>>,
     access: Option<SyncSender<AccessRecord>>,
     dropped: Counter,
 }
@@ -156,23 +160,23 @@ impl Observer {
                     .map(|_| tx)
             })
             .flatten();
-        Self {
-            handles: Arc::default(),
+        Self(Arc::new(Observing {
+            handles: RwLock::default(),
             access,
             dropped: metrics::counter!(ACCESS_LOG_DROPPED),
-        }
+        }))
     }
 
     /// Whether access lines are written.
     pub fn access_log(&self) -> bool {
-        self.access.is_some()
+        self.0.access.is_some()
     }
 
     /// Counts the request and records its latency in its series' handles, registered on the
     /// series' first request.
     fn count(&self, labels: &Labels, took: Duration) {
         {
-            let handles = self.handles.read().unwrap_or_else(|p| p.into_inner());
+            let handles = self.0.handles.read().unwrap_or_else(|p| p.into_inner());
             if let Some(found) = handles.get(labels) {
                 found.requests.increment(1);
                 found.duration.record(took);
@@ -188,7 +192,8 @@ impl Observer {
         };
         made.requests.increment(1);
         made.duration.record(took);
-        self.handles
+        self.0
+            .handles
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .entry(labels.clone())
@@ -197,11 +202,11 @@ impl Observer {
 
     fn record(&self, record: AccessRecord) {
         self.count(&record.labels, record.took);
-        if let Some(access) = &self.access
+        if let Some(access) = &self.0.access
             && let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) =
                 access.try_send(record)
         {
-            self.dropped.increment(1);
+            self.0.dropped.increment(1);
         }
     }
 }
@@ -219,7 +224,7 @@ pub async fn observe(State(observer): State<Observer>, req: Request, next: Next)
     let route = req.extensions().get::<MatchedPath>().cloned();
     let method = req.method().clone();
     let request_id = req.headers().get("x-request-id").cloned();
-    let uri = if observer.access.is_some() {
+    let uri = if observer.0.access.is_some() {
         req.uri().clone()
     } else {
         Uri::default()
