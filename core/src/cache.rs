@@ -10,8 +10,9 @@
 //!   miss. A cold user (read less often than that) is bounded by the TTL. At most
 //!   [`MAX_REFRESHES_IN_FLIGHT`] refresh-ahead reads run at once: users cached together come due
 //!   together (a warm-up, a deploy), and a thousand background reads started in the same
-//!   millisecond would queue every request behind them; a hit that finds the limit reached is
-//!   served as a plain hit and leaves the refresh to a later read (the TTL still bounds the entry).
+//!   millisecond would each take a store connection and a slot on the runtime at once; a hit that
+//!   finds the limit reached is served as a plain hit and leaves the refresh to a later read (the
+//!   TTL still bounds the entry).
 //! - **Stale-if-error**: when the store fails, a found user's entry past its TTL may be served for
 //!   at most `stale_if_error` more, so an outage of the store does not become an outage of every
 //!   caller. Never a cached "no such user", never past that window, and never to a caller that
@@ -209,7 +210,8 @@ type InFlight = Shared<BoxFuture<'static, Outcome>>;
 
 /// The most refresh-ahead reads one cache runs at once (see the module docs). Enough to keep tens
 /// of thousands of hot users refreshed (32 reads of a few milliseconds each make thousands a
-/// second), few enough that a burst of them never stands long in front of a request.
+/// second), few enough that a burst of due entries does not become a store read and a connection
+/// per user at the same moment.
 pub const MAX_REFRESHES_IN_FLIGHT: u64 = 32;
 
 /// A store read for one id, made by what the cache wraps, with the consistency to ask it for.
