@@ -37,9 +37,9 @@ use std::time::{Duration, Instant};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 
-use super::DynamoStore;
 use super::errors::{RETRY_AFTER, store_error};
 use super::mapping::{self, COMPANIES, HISTORY, ID, Item, ROLE, UPDATED_AT, UPDATED_BY, VERSION};
+use super::{Attributes, DynamoStore};
 use crate::domain::{HistoryEntry, UserId, UserPermissions};
 use crate::store::StoreError;
 
@@ -121,7 +121,7 @@ impl DynamoStore {
     ///
     /// [`PermissionStore::batch_get`]: crate::store::PermissionStore::batch_get
     pub async fn batch_get_stored(&self, ids: &[UserId]) -> Result<Vec<BulkUser>, StoreError> {
-        self.batch_get_items(ids)
+        self.batch_get_items(ids, Attributes::Whole)
             .await?
             .iter()
             .map(|item| {

@@ -46,6 +46,28 @@ pub(super) const HISTORY: &str = "history";
 pub(super) const PENDING_DELETE: &str = "pendingDelete";
 /// When an archive item may be removed (N, epoch seconds): the table's TTL attribute.
 pub(super) const EXPIRES_AT: &str = "expiresAt";
+/// What a read of a user's permissions asks for ([`read_names`] names the placeholders): the
+/// attributes [`decode`] reads, not the history (up to 128 KiB of JSON in a string, the bulk of a
+/// long-lived user's item) nor the write bookkeeping, which DynamoDB would otherwise send and the
+/// SDK parse on every cache miss. (DynamoDB still charges read units for the whole item.)
+pub(super) const READ_PROJECTION: &str = "#i, #c, #r, #v, #ua, #ub";
+
+/// The attribute names behind [`READ_PROJECTION`]'s placeholders (`role` is a DynamoDB reserved
+/// word, so every name goes through one).
+pub(super) fn read_names() -> HashMap<String, String> {
+    [
+        ("#i", ID),
+        ("#c", COMPANIES),
+        ("#r", ROLE),
+        ("#v", VERSION),
+        ("#ua", UPDATED_AT),
+        ("#ub", UPDATED_BY),
+    ]
+    .into_iter()
+    .map(|(placeholder, name)| (placeholder.to_owned(), name.to_owned()))
+    .collect()
+}
+
 /// What starts the key of a deleted user's archived history: no user id holds a space.
 const ARCHIVE_PREFIX: &str = "history ";
 
@@ -334,6 +356,31 @@ mod tests {
             position(&numeric),
             Err(StoreError::Corrupt { .. })
         ));
+    }
+
+    #[test]
+    fn the_read_projection_keeps_everything_decode_reads_and_leaves_the_history_out() {
+        let mut whole = reference_item();
+        whole.insert(VERSION.into(), number(4));
+        whole.insert(UPDATED_AT.into(), string("2026-12-01T06:00:00Z"));
+        whole.insert(UPDATED_BY.into(), string("admin-1"));
+        whole.insert(LAST_WRITE_ID.into(), string("w-1"));
+        whole.insert(PENDING_DELETE.into(), string("w-2"));
+        whole.insert(HISTORY.into(), string(&"[]".repeat(1000)));
+        // What DynamoDB answers for the projection: the named attributes the item has.
+        let names = read_names();
+        let projected: Item = whole
+            .iter()
+            .filter(|(name, _)| names.values().any(|n| n == *name))
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect();
+        assert!(!projected.contains_key(HISTORY));
+        assert_eq!(decode(&projected).unwrap(), decode(&whole).unwrap());
+        assert_eq!(decode(&projected).unwrap().version, 4);
+        // Every placeholder of the expression is named, and every name is in the expression.
+        let placeholders: Vec<&str> = READ_PROJECTION.split(", ").collect();
+        assert_eq!(placeholders.len(), names.len());
+        assert!(placeholders.iter().all(|p| names.contains_key(*p)));
     }
 
     #[test]

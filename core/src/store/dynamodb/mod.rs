@@ -185,6 +185,15 @@ impl DynamoSettings {
     }
 }
 
+/// What a read of users' items asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Attributes {
+    /// The permissions alone ([`mapping::READ_PROJECTION`]): what a read for a caller needs.
+    Permissions,
+    /// The whole item, history included: what a write starts from.
+    Whole,
+}
+
 /// How much of the table one [`PermissionStore::list_by_company`] call may read (see "Listing a
 /// company's users" above).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -515,17 +524,23 @@ impl DynamoStore {
         }
     }
 
-    /// The items of the users among `ids` that exist, with `BatchGetItem` in chunks of 100 keys
-    /// (so more ids than [`super::MAX_BATCH_GET`] work too), unprocessed keys asked for again
-    /// until the total timeout. An id given twice is looked up, and returned, once.
-    async fn batch_get_items(&self, ids: &[UserId]) -> Result<Vec<Item>, StoreError> {
+    /// The items of the users among `ids` that exist (with the `attributes` asked for), with
+    /// `BatchGetItem` in chunks of 100 keys (so more ids than [`super::MAX_BATCH_GET`] work too),
+    /// unprocessed keys asked for again until the total timeout. An id given twice is looked up,
+    /// and returned, once.
+    async fn batch_get_items(
+        &self,
+        ids: &[UserId],
+        attributes: Attributes,
+    ) -> Result<Vec<Item>, StoreError> {
         // DynamoDB refuses a request that names one key twice.
         let mut seen = BTreeSet::new();
         let unique: Vec<&UserId> = ids.iter().filter(|id| seen.insert(*id)).collect();
         let deadline = Instant::now() + self.total_timeout;
         let mut found = Vec::with_capacity(unique.len());
         for chunk in unique.chunks(BATCH_GET_CHUNK) {
-            self.batch_get_chunk(chunk, deadline, &mut found).await?;
+            self.batch_get_chunk(chunk, attributes, deadline, &mut found)
+                .await?;
         }
         Ok(found)
     }
@@ -535,13 +550,20 @@ impl DynamoStore {
     async fn batch_get_chunk(
         &self,
         ids: &[&UserId],
+        attributes: Attributes,
         deadline: Instant,
         found: &mut Vec<Item>,
     ) -> Result<(), StoreError> {
         let mut keys: Vec<Item> = ids.iter().map(|id| mapping::key(id)).collect();
         let mut round = 0;
         loop {
-            let request = KeysAndAttributes::builder()
+            let request = match attributes {
+                Attributes::Permissions => KeysAndAttributes::builder()
+                    .projection_expression(mapping::READ_PROJECTION)
+                    .set_expression_attribute_names(Some(mapping::read_names())),
+                Attributes::Whole => KeysAndAttributes::builder(),
+            };
+            let request = request
                 .set_keys(Some(keys))
                 .consistent_read(true)
                 .build()
@@ -595,6 +617,8 @@ impl PermissionStore for DynamoStore {
             .get_item()
             .table_name(&self.table)
             .set_key(Some(mapping::key(id)))
+            .projection_expression(mapping::READ_PROJECTION)
+            .set_expression_attribute_names(Some(mapping::read_names()))
             .consistent_read(true)
             .send()
             .await
@@ -924,7 +948,7 @@ impl PermissionStore for DynamoStore {
     /// up, and returned, once.
     #[tracing::instrument(level = "debug", skip_all, fields(table = %self.table, ids = ids.len()))]
     async fn batch_get(&self, ids: &[UserId]) -> Result<Vec<UserPermissions>, StoreError> {
-        self.batch_get_items(ids)
+        self.batch_get_items(ids, Attributes::Permissions)
             .await?
             .iter()
             .map(mapping::decode)
