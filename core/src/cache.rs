@@ -239,7 +239,7 @@ struct ReadThrough {
     /// do not wait for the store (see the module docs).
     store_failing: AtomicBool,
     /// Refresh-ahead reads started and not yet finished, at most [`MAX_REFRESHES_IN_FLIGHT`].
-    refreshing: Arc<AtomicU64>,
+    refreshing: AtomicU64,
     counters: Counters,
 }
 
@@ -358,7 +358,7 @@ impl ReadThrough {
             in_flight: Mutex::new(HashMap::new()),
             next_read: AtomicU64::new(0),
             store_failing: AtomicBool::new(false),
-            refreshing: Arc::new(AtomicU64::new(0)),
+            refreshing: AtomicU64::new(0),
             counters: Counters::new(),
         }
     }
@@ -505,7 +505,7 @@ impl ReadThrough {
             if taken.is_err() {
                 return false;
             }
-            Some(RefreshSlot(self.refreshing.clone()))
+            Some(RefreshSlot(self.clone()))
         } else {
             None
         };
@@ -616,11 +616,11 @@ impl ReadThrough {
 
 /// One of the [`MAX_REFRESHES_IN_FLIGHT`] refresh-ahead slots, given back when dropped (whether
 /// the read it was taken for succeeded, failed or was cancelled).
-struct RefreshSlot(Arc<AtomicU64>);
+struct RefreshSlot(Arc<ReadThrough>);
 
 impl Drop for RefreshSlot {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
+        self.0.refreshing.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
