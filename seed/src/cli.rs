@@ -69,7 +69,9 @@ writing anything (exit status 1): fix those lines or remove them. upsert and ins
 nothing: they write the valid records and skip the rest, as usual.
 
 Targets:
-  --store embedded  the redb store in --data-dir (the service must not be running on it)
+  --store embedded  the redb store in --data-dir (the service must not be running on it),
+                    written in id order, 50,000 records to a transaction (one fsynced commit
+                    each, all or nothing per transaction)
   --store dynamodb  the DynamoDB table: BatchWriteItem in chunks of 25, --concurrency requests in
                     flight; writes DynamoDB leaves unprocessed are sent again with jittered
                     exponential backoff until confirmed or --max-retry-time passes. Versions are

@@ -8,7 +8,8 @@
 //! 3. open the target; for replace-all, list the stored ids and ask before deleting; a user named
 //!    only by invalid records is kept as it is (neither written nor deleted);
 //! 4. write batches (of [`BATCH`] for DynamoDB and the API, of
-//!    [`EMBEDDED_BATCH`](crate::target::EMBEDDED_BATCH) per embedded transaction) with
+//!    [`EMBEDDED_BATCH`](crate::target::EMBEDDED_BATCH) per embedded transaction, in id order:
+//!    [`Target::batches`]) with
 //!    `--concurrency` in flight; on Ctrl-C stop issuing batches and
 //!    wait for those in flight (a second Ctrl-C stops at once);
 //! 5. replace-all only, and only if every write was confirmed: delete the ids not in the file;
@@ -162,11 +163,7 @@ pub async fn run(args: ImportArgs) -> u8 {
         Mode::Upsert | Mode::ReplaceAll => WriteMode::Upsert,
     };
     let total = checked.valid.len();
-    let batches: Vec<Vec<Record>> = checked
-        .valid
-        .chunks(target.batch_size())
-        .map(<[Record]>::to_vec)
-        .collect();
+    let batches = target.batches(checked.valid.clone());
     let mut progress = Progress::new("writing", total as u64, args.quiet);
     let target = &target;
     let writes = drive(
