@@ -459,7 +459,13 @@ impl ReadThrough {
         {
             return;
         }
-        self.cache.insert(id.clone(), loaded.clone()).await;
+        // Keyed by the found user's own id where there is one: the key and the value then share
+        // one copy of it (see `UserId`).
+        let key = match &loaded.user {
+            Some(user) if user.id == *id => user.id.clone(),
+            _ => id.clone(),
+        };
+        self.cache.insert(key, loaded.clone()).await;
         // A write may have slipped in between the check above and the insert: if so, drop what
         // we inserted rather than serve it until the TTL ends.
         if self.writes.load(Ordering::SeqCst) != started {

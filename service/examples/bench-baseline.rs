@@ -10,6 +10,9 @@
 //!   serialized as JSON; 404 when there is none. What a miss costs beyond this is the service's
 //!   own (middleware, the cache's single-flight read and insert); what this costs beyond a
 //!   `GetItem` sent straight to the server is the SDK client's.
+//!
+//! Both run on the service's allocator (mimalloc), so the ratios measure what the service does,
+//! not which allocator it was given.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -22,6 +25,9 @@ use axum::routing::get;
 use clearance_core::domain::UserId;
 use clearance_core::store::PermissionStore;
 use clearance_core::store::dynamodb::{DynamoSettings, DynamoStore};
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const USAGE: &str = "usage: bench-baseline <listen address> <file with the body>\n       \
                      bench-baseline <listen address> --dynamodb <endpoint URL> <table>";

@@ -1,8 +1,14 @@
 //! Identifiers: a user id and a company id, each validated once when it is parsed.
+//!
+//! Both hold a [`SmolStr`]: up to 23 bytes in place (a company id, most e-mail addresses), longer
+//! ones (a Cognito `sub`) in one shared allocation, so a clone of an id is a reference count and
+//! the cache's key and its user share one copy of the id. A cached user is a million times in
+//! memory; a `String` would add a heap block per company.
 
 use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize};
+use smol_str::SmolStr;
 
 use super::ValidationError;
 
@@ -17,48 +23,53 @@ pub const MAX_COMPANY_LEN: usize = 64;
 /// 1 to 128 characters, none of them whitespace or control characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
-pub struct UserId(String);
+pub struct UserId(SmolStr);
 
 impl UserId {
     /// Parses a user id, naming the rule it breaks if it is not valid.
-    pub fn parse(value: impl Into<String>) -> Result<Self, ValidationError> {
+    pub fn parse(value: impl AsRef<str>) -> Result<Self, ValidationError> {
         Self::parse_field("id", value)
     }
 
     /// Like [`UserId::parse`], but the error names `field` (e.g. `ids[3]`).
-    pub fn parse_field(field: &str, value: impl Into<String>) -> Result<Self, ValidationError> {
-        let value = value.into();
-        let len = value.chars().count();
-        if len == 0 {
-            return Err(ValidationError::new(field, "must not be empty"));
-        }
-        if len > MAX_USER_ID_LEN {
-            return Err(ValidationError::new(
-                field,
-                format!("must be at most {MAX_USER_ID_LEN} characters (got {len})"),
-            ));
-        }
-        if let Some((pos, ch)) = value
-            .chars()
-            .enumerate()
-            .find(|(_, c)| c.is_whitespace() || c.is_control())
-        {
-            return Err(ValidationError::new(
-                field,
-                format!(
-                    "must not contain whitespace or control characters (found U+{:04X} at character {})",
-                    ch as u32,
-                    pos + 1
-                ),
-            ));
-        }
-        Ok(Self(value))
+    pub fn parse_field(field: &str, value: impl AsRef<str>) -> Result<Self, ValidationError> {
+        let value = value.as_ref();
+        check_user_id(field, value)?;
+        Ok(Self(SmolStr::new(value)))
     }
 
     /// The id as text.
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+fn check_user_id(field: &str, value: &str) -> Result<(), ValidationError> {
+    let len = value.chars().count();
+    if len == 0 {
+        return Err(ValidationError::new(field, "must not be empty"));
+    }
+    if len > MAX_USER_ID_LEN {
+        return Err(ValidationError::new(
+            field,
+            format!("must be at most {MAX_USER_ID_LEN} characters (got {len})"),
+        ));
+    }
+    if let Some((pos, ch)) = value
+        .chars()
+        .enumerate()
+        .find(|(_, c)| c.is_whitespace() || c.is_control())
+    {
+        return Err(ValidationError::new(
+            field,
+            format!(
+                "must not contain whitespace or control characters (found U+{:04X} at character {})",
+                ch as u32,
+                pos + 1
+            ),
+        ));
+    }
+    Ok(())
 }
 
 impl fmt::Display for UserId {
@@ -69,8 +80,9 @@ impl fmt::Display for UserId {
 
 impl<'de> Deserialize<'de> for UserId {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let raw = String::deserialize(deserializer)?;
-        Self::parse(raw).map_err(serde::de::Error::custom)
+        let raw = SmolStr::deserialize(deserializer)?;
+        check_user_id("id", &raw).map_err(serde::de::Error::custom)?;
+        Ok(Self(raw))
     }
 }
 
@@ -79,43 +91,48 @@ impl<'de> Deserialize<'de> for UserId {
 /// 1 to 64 characters from `A-Z a-z 0-9 . _ : -`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
-pub struct CompanyId(String);
+pub struct CompanyId(SmolStr);
 
 impl CompanyId {
     /// Parses a company id, naming the rule it breaks if it is not valid.
-    pub fn parse(value: impl Into<String>) -> Result<Self, ValidationError> {
+    pub fn parse(value: impl AsRef<str>) -> Result<Self, ValidationError> {
         Self::parse_field("company", value)
     }
 
     /// Like [`CompanyId::parse`], but the error names `field` (e.g. `companies[2]`).
-    pub fn parse_field(field: &str, value: impl Into<String>) -> Result<Self, ValidationError> {
-        let value = value.into();
-        let len = value.chars().count();
-        if len == 0 {
-            return Err(ValidationError::new(field, "must not be empty"));
-        }
-        if len > MAX_COMPANY_LEN {
-            return Err(ValidationError::new(
-                field,
-                format!("must be at most {MAX_COMPANY_LEN} characters (got {len})"),
-            ));
-        }
-        if let Some(ch) = value.chars().find(|c| !is_company_char(*c)) {
-            return Err(ValidationError::new(
-                field,
-                format!(
-                    "may contain only A-Z, a-z, 0-9 and . _ : - (found {:?} in {:?})",
-                    ch, value
-                ),
-            ));
-        }
-        Ok(Self(value))
+    pub fn parse_field(field: &str, value: impl AsRef<str>) -> Result<Self, ValidationError> {
+        let value = value.as_ref();
+        check_company(field, value)?;
+        Ok(Self(SmolStr::new(value)))
     }
 
     /// The id as text.
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+fn check_company(field: &str, value: &str) -> Result<(), ValidationError> {
+    let len = value.chars().count();
+    if len == 0 {
+        return Err(ValidationError::new(field, "must not be empty"));
+    }
+    if len > MAX_COMPANY_LEN {
+        return Err(ValidationError::new(
+            field,
+            format!("must be at most {MAX_COMPANY_LEN} characters (got {len})"),
+        ));
+    }
+    if let Some(ch) = value.chars().find(|c| !is_company_char(*c)) {
+        return Err(ValidationError::new(
+            field,
+            format!(
+                "may contain only A-Z, a-z, 0-9 and . _ : - (found {:?} in {:?})",
+                ch, value
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn is_company_char(c: char) -> bool {
@@ -130,8 +147,9 @@ impl fmt::Display for CompanyId {
 
 impl<'de> Deserialize<'de> for CompanyId {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let raw = String::deserialize(deserializer)?;
-        Self::parse(raw).map_err(serde::de::Error::custom)
+        let raw = SmolStr::deserialize(deserializer)?;
+        check_company("company", &raw).map_err(serde::de::Error::custom)?;
+        Ok(Self(raw))
     }
 }
 
@@ -190,6 +208,19 @@ mod tests {
         assert!(err.rule.contains("' '"), "{}", err.rule);
         assert!(CompanyId::parse("acmé").is_err());
         assert!(CompanyId::parse("a/b").is_err());
+    }
+
+    #[test]
+    fn a_clone_of_a_long_user_id_shares_its_text_and_short_ids_take_no_heap_block() {
+        let sub = UserId::parse("3f1c0d52-7a6b-4e1f-9c2d-8b5a4e6f7a10").unwrap();
+        let clone = sub.clone();
+        assert!(
+            std::ptr::eq(sub.as_str(), clone.as_str()),
+            "one copy of the id"
+        );
+        assert!(sub.0.is_heap_allocated());
+        let company = CompanyId::parse("acme.eu:prod_1-a").unwrap();
+        assert!(!company.0.is_heap_allocated());
     }
 
     #[test]

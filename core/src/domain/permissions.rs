@@ -1,6 +1,7 @@
 //! A user's permissions: the companies they may act for and their role.
 
 use serde::{Deserialize, Serialize};
+use smol_str::SmolStr;
 use time::OffsetDateTime;
 
 use super::{CompanyId, Role, RoleOrder, UserId, ValidationError};
@@ -89,6 +90,7 @@ pub struct UserPermissions {
     pub id: UserId,
     /// Companies the user may act for.
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>, example = json!(["1111"])))]
+    #[serde(deserialize_with = "exact_companies")]
     pub companies: Vec<CompanyId>,
     /// The user's role.
     #[cfg_attr(feature = "openapi", schema(value_type = String, example = "Manager"))]
@@ -105,7 +107,18 @@ pub struct UserPermissions {
     pub updated_at: Option<OffsetDateTime>,
     /// Who made the last change (a token's `sub` or `client_id`), if known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub updated_by: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub updated_by: Option<SmolStr>,
+}
+
+/// The companies of a decoded user, holding no more room than they need: a list grown element by
+/// element keeps room for four, and a cached user is kept a million times.
+fn exact_companies<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<CompanyId>, D::Error> {
+    let mut companies = Vec::<CompanyId>::deserialize(deserializer)?;
+    companies.shrink_to_fit();
+    Ok(companies)
 }
 
 impl UserPermissions {
@@ -182,6 +195,20 @@ mod tests {
     fn the_role_must_be_configured() {
         let err = Permissions::parse(vec![], "Owner".into(), &order()).unwrap_err();
         assert_eq!(err.field, "role");
+    }
+
+    #[test]
+    fn a_decoded_user_holds_no_spare_room_for_companies() {
+        for companies in [r#"["1"]"#, r#"["1","2"]"#, r#"["1","2","3"]"#, "[]"] {
+            let json =
+                format!(r#"{{"id":"u1","companies":{companies},"role":"Admin","version":1}}"#);
+            let user: UserPermissions = serde_json::from_str(&json).unwrap();
+            assert_eq!(
+                user.companies.capacity(),
+                user.companies.len(),
+                "{companies}"
+            );
+        }
     }
 
     #[test]

@@ -495,7 +495,7 @@ pub fn next_record(
         role: permissions.role.clone(),
         version: before.map_or(0, |b| b.version) + 1,
         updated_at: Some(now()),
-        updated_by: actor.map(str::to_owned),
+        updated_by: actor.map(Into::into),
     }
 }
 

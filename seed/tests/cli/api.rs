@@ -40,7 +40,7 @@ impl Api {
                     u.companies.iter().map(|c| c.to_string()).collect(),
                     u.role.to_string(),
                     u.version,
-                    u.updated_by,
+                    u.updated_by.as_ref().map(ToString::to_string),
                 )
             })
     }

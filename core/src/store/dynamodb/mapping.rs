@@ -202,7 +202,7 @@ pub(super) fn decode(item: &Item) -> Result<UserPermissions, StoreError> {
         role: decode_role(&raw_id, item.get(ROLE))?,
         version: version_of(&raw_id, item)?,
         updated_at: decode_updated_at(&raw_id, item.get(UPDATED_AT))?,
-        updated_by: optional_string(&raw_id, UPDATED_BY, item.get(UPDATED_BY))?,
+        updated_by: optional_string(&raw_id, UPDATED_BY, item.get(UPDATED_BY))?.map(Into::into),
         id,
     })
 }
@@ -233,8 +233,8 @@ fn decode_companies(
             )
         })
     };
-    match value {
-        None | Some(AttributeValue::Null(_)) => Ok(Vec::new()),
+    let mut companies: Vec<CompanyId> = match value {
+        None | Some(AttributeValue::Null(_)) => Vec::new(),
         Some(AttributeValue::L(list)) => list
             .iter()
             .enumerate()
@@ -248,19 +248,24 @@ fn decode_companies(
                     ),
                 )),
             })
-            .collect(),
+            .collect::<Result<_, _>>()?,
         Some(AttributeValue::Ss(set)) => set
             .iter()
             .enumerate()
             .map(|(i, raw)| parse(i, raw))
-            .collect(),
-        Some(other) => Err(wrong_type(
-            id,
-            COMPANIES,
-            other,
-            "a list of strings (L) or a string set (SS)",
-        )),
-    }
+            .collect::<Result<_, _>>()?,
+        Some(other) => {
+            return Err(wrong_type(
+                id,
+                COMPANIES,
+                other,
+                "a list of strings (L) or a string set (SS)",
+            ));
+        }
+    };
+    // Collected one by one, the list keeps room for four; a cached user is kept a million times.
+    companies.shrink_to_fit();
+    Ok(companies)
 }
 
 fn decode_role(id: &str, value: Option<&AttributeValue>) -> Result<Role, StoreError> {
@@ -388,6 +393,7 @@ mod tests {
         let user = decode(&reference_item()).unwrap();
         assert_eq!(user.id.as_str(), "u1");
         assert_eq!(user.companies.len(), 2);
+        assert_eq!(user.companies.capacity(), 2, "no spare room kept");
         assert_eq!(user.role.as_str(), "Manager");
         assert_eq!(user.version, 0);
         assert_eq!(user.updated_at, None);
@@ -404,6 +410,7 @@ mod tests {
         let user = decode(&item).unwrap();
         let names: Vec<&str> = user.companies.iter().map(|c| c.as_str()).collect();
         assert_eq!(names, ["1111", "3333"]);
+        assert_eq!(user.companies.capacity(), 2, "no spare room kept");
     }
 
     #[test]
