@@ -181,6 +181,13 @@ mod embedded_batches {
             ("Admin", 2),
             "the later record won"
         );
+        // The company index follows the later record too: zed left 1111 for 2222.
+        for (company, members) in [("1111", vec!["amy"]), ("2222", vec!["zed"])] {
+            let company = CompanyId::parse(company).unwrap();
+            let page = store.list_by_company(&company, 10, None).await.unwrap();
+            let ids: Vec<&str> = page.users.iter().map(|u| u.id.as_str()).collect();
+            assert_eq!(ids, members, "{company}");
+        }
     }
 
     #[tokio::test]

@@ -70,8 +70,8 @@ nothing: they write the valid records and skip the rest, as usual.
 
 Targets:
   --store embedded  the redb store in --data-dir (the service must not be running on it),
-                    written in id order, 50,000 records to a transaction (one fsynced commit
-                    each, all or nothing per transaction)
+                    written in id order, 100,000 records to a transaction, one at a time (one
+                    fsynced commit each, all or nothing per transaction)
   --store dynamodb  the DynamoDB table: BatchWriteItem in chunks of 25, --concurrency requests in
                     flight; writes DynamoDB leaves unprocessed are sent again with jittered
                     exponential backoff until confirmed or --max-retry-time passes. Versions are
@@ -210,7 +210,7 @@ pub struct ImportArgs {
     pub quiet: bool,
 
     /// How many batches are written at once (of 25 users for DynamoDB and the API; the embedded
-    /// store writes one transaction of 2,000 at a time, whatever this says).
+    /// store writes one transaction of 100,000 at a time, whatever this says).
     #[arg(long, env = "CLEARANCE_SEED_CONCURRENCY", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,
 

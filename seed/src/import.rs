@@ -156,7 +156,7 @@ pub async fn run(args: ImportArgs) -> u8 {
 
     // Write, then delete.
     let mut interrupts = Interrupts::listen();
-    let concurrency = usize::from(args.concurrency);
+    let concurrency = target.concurrency(args.concurrency);
     let max_retry = args.max_retry_time;
     let mode = match args.mode {
         Mode::InsertOnly => WriteMode::InsertOnly,

@@ -32,10 +32,10 @@ pub const ACTOR: &str = "seed-cli";
 const VERSIONS_RETRY_PAUSE: Duration = Duration::from_millis(200);
 
 /// Records per embedded-store transaction: large enough that a commit's page writes and fsync
-/// are shared by many records (a batch of random ids dirties pages all over the trees, so fewer,
-/// larger commits write far fewer pages in all), small enough that progress moves and an
-/// interrupted import loses little work in flight (a batch takes about a second).
-pub const EMBEDDED_BATCH: usize = 50_000;
+/// are shared by many records (the company index's pages are dirtied all over on every commit,
+/// so fewer, larger commits write far fewer pages in all), small enough that progress moves and
+/// Ctrl-C waits little for the one batch in flight (a batch takes about two seconds).
+pub const EMBEDDED_BATCH: usize = 100_000;
 
 /// What an import does with a user that exists already.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,6 +143,16 @@ impl Target {
         match self {
             Self::Embedded { .. } => EMBEDDED_BATCH,
             Self::Dynamo(_) | Self::Api(_) => crate::import::BATCH,
+        }
+    }
+
+    /// How many batches to have in flight, given what was asked (`--concurrency`): one for the
+    /// embedded store, which has one writer (more would only queue behind it, and Ctrl-C would
+    /// wait for every one of them to be written).
+    pub fn concurrency(&self, asked: u16) -> usize {
+        match self {
+            Self::Embedded { .. } => 1,
+            Self::Dynamo(_) | Self::Api(_) => usize::from(asked),
         }
     }
 
@@ -422,6 +432,7 @@ mod tests {
             store,
             dir: dir.path().to_owned(),
         };
+        assert_eq!(embedded.concurrency(8), 1, "one transaction at a time");
         let batches = embedded.batches(reversed(EMBEDDED_BATCH + 1));
         assert_eq!(batches.len(), 2);
         assert_eq!(batches[0].len(), EMBEDDED_BATCH);
@@ -431,6 +442,7 @@ mod tests {
 
         let url = reqwest::Url::parse("http://127.0.0.1:9/").unwrap();
         let api = Target::Api(ApiClient::new(url, None).unwrap());
+        assert_eq!(api.concurrency(8), 8);
         let batches = api.batches(reversed(crate::import::BATCH + 1));
         assert_eq!(batches.len(), 2);
         assert_eq!(

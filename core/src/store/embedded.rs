@@ -17,7 +17,7 @@ use super::{
     Author, Delete, Listing, Page, PermissionStore, Position, Precondition, Put, StoreError,
     WriteOutcome, check_delete, check_precondition, next_history, next_record, readable_history,
 };
-use crate::domain::{HistoryEntry, Permissions, UserId, UserPermissions};
+use crate::domain::{CompanyId, HistoryEntry, Permissions, UserId, UserPermissions};
 
 const USERS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("users");
 const BY_COMPANY: TableDefinition<'_, (&str, &str), ()> = TableDefinition::new("users_by_company");
@@ -157,7 +157,12 @@ impl EmbeddedStore {
                 (0..records.len()).map(|_| None).collect();
             {
                 let mut users = txn.open_table(USERS).map_err(internal)?;
-                let mut index = txn.open_table(BY_COMPANY).map_err(internal)?;
+                let mut history = txn.open_table(HISTORY).map_err(internal)?;
+                // The company index is keyed by company: its changes are gathered and made in key
+                // order once the records are written, so they too land next to each other. Each
+                // key's own changes keep the order they were made in (an id repeated in the batch
+                // removes what its earlier record added).
+                let mut index_changes: Vec<IndexChange> = Vec::new();
                 for i in order {
                     let (id, permissions) = &records[i];
                     let before = read_user(&users, id.as_str())?;
@@ -166,12 +171,29 @@ impl EmbeddedStore {
                         continue;
                     }
                     let after = next_record(id, permissions, before.as_ref(), actor.as_deref());
-                    write_user(&mut users, &mut index, before.as_ref(), &after)?;
+                    insert_user(&mut users, &after)?;
+                    let changes = IndexChanges::between(before.as_ref(), &after);
+                    let removed = changes.removed.into_iter().map(|c| (c, false));
+                    let added = changes.added.iter().map(|c| (c, true));
+                    for (company, add) in removed.chain(added) {
+                        let made = index_changes.len();
+                        index_changes.push((company.clone(), id.clone(), made, add));
+                    }
                     // The history entry goes into the same transaction, as `put` writes it.
                     let at = after.updated_at.unwrap_or_else(super::now);
                     let author = Author::actor(actor.as_deref());
-                    record(&txn, id, before.as_ref(), Some(&after), author, at)?;
+                    record(&mut history, id, before.as_ref(), Some(&after), author, at)?;
                     outcomes[i] = Some(Ok(WriteOutcome { before, after }));
+                }
+                index_changes.sort_unstable();
+                let mut index = txn.open_table(BY_COMPANY).map_err(internal)?;
+                for (company, id, _, add) in &index_changes {
+                    let key = (company.as_str(), id.as_str());
+                    if *add {
+                        index.insert(key, ()).map_err(internal)?;
+                    } else {
+                        index.remove(key).map_err(internal)?;
+                    }
                 }
             }
             txn.commit().map_err(internal)?;
@@ -198,11 +220,12 @@ impl EmbeddedStore {
             {
                 let mut users = txn.open_table(USERS).map_err(internal)?;
                 let mut index = txn.open_table(BY_COMPANY).map_err(internal)?;
+                let mut history = txn.open_table(HISTORY).map_err(internal)?;
                 for id in &ids {
                     if let Some(current) = read_user(&users, id.as_str())? {
                         remove_user(&mut users, &mut index, &current)?;
                         let author = Author::actor(actor.as_deref());
-                        record(&txn, id, Some(&current), None, author, super::now())?;
+                        record(&mut history, id, Some(&current), None, author, super::now())?;
                         deleted += 1;
                     }
                 }
@@ -236,33 +259,63 @@ fn decode(id: &str, bytes: &[u8]) -> Result<UserPermissions, StoreError> {
     })
 }
 
-type UsersTable<'txn> = redb::Table<'txn, &'static str, &'static [u8]>;
+/// The users table and the history table: id -> JSON.
+type BytesTable<'txn> = redb::Table<'txn, &'static str, &'static [u8]>;
 type IndexTable<'txn> = redb::Table<'txn, (&'static str, &'static str), ()>;
 
 /// Stores `after` in place of `before`, keeping the company index in step.
 fn write_user(
-    users: &mut UsersTable<'_>,
+    users: &mut BytesTable<'_>,
     index: &mut IndexTable<'_>,
     before: Option<&UserPermissions>,
     after: &UserPermissions,
 ) -> Result<(), StoreError> {
+    insert_user(users, after)?;
     let id = after.id.as_str();
-    let bytes = serde_json::to_vec(after).map_err(StoreError::internal)?;
-    users.insert(id, bytes.as_slice()).map_err(internal)?;
-    if let Some(before) = before {
-        for company in before.companies.iter().filter(|c| !after.has_company(c)) {
-            index.remove((company.as_str(), id)).map_err(internal)?;
-        }
+    let changes = IndexChanges::between(before, after);
+    for company in changes.removed {
+        index.remove((company.as_str(), id)).map_err(internal)?;
     }
-    for company in &after.companies {
+    for company in changes.added {
         index.insert((company.as_str(), id), ()).map_err(internal)?;
     }
     Ok(())
 }
 
+/// Stores the record alone (its index entries are the caller's).
+fn insert_user(users: &mut BytesTable<'_>, user: &UserPermissions) -> Result<(), StoreError> {
+    let bytes = serde_json::to_vec(user).map_err(StoreError::internal)?;
+    users
+        .insert(user.id.as_str(), bytes.as_slice())
+        .map_err(internal)?;
+    Ok(())
+}
+
+/// One change of the company index in a batch: the key (company, id), the change's place in the
+/// order they were made, and whether it adds the entry (or removes it).
+type IndexChange = (CompanyId, UserId, usize, bool);
+
+/// The company index entries a write changes: it removes those of the companies `before` had and
+/// `after` has not, and adds those of every company of `after` (adding one that is there already
+/// changes nothing).
+struct IndexChanges<'a> {
+    removed: Vec<&'a CompanyId>,
+    added: &'a [CompanyId],
+}
+
+impl<'a> IndexChanges<'a> {
+    fn between(before: Option<&'a UserPermissions>, after: &'a UserPermissions) -> Self {
+        let before: &[CompanyId] = before.map_or(&[], |b| &b.companies);
+        Self {
+            removed: before.iter().filter(|c| !after.has_company(c)).collect(),
+            added: &after.companies,
+        }
+    }
+}
+
 /// Removes `current` and its index entries.
 fn remove_user(
-    users: &mut UsersTable<'_>,
+    users: &mut BytesTable<'_>,
     index: &mut IndexTable<'_>,
     current: &UserPermissions,
 ) -> Result<(), StoreError> {
@@ -300,15 +353,14 @@ fn read_history(
 /// Records the change from `before` to `after` in the user's history, inside the write's
 /// transaction.
 fn record(
-    txn: &redb::WriteTransaction,
+    table: &mut BytesTable<'_>,
     id: &UserId,
     before: Option<&UserPermissions>,
     after: Option<&UserPermissions>,
     author: Author<'_>,
     at: time::OffsetDateTime,
 ) -> Result<(), StoreError> {
-    let mut table = txn.open_table(HISTORY).map_err(internal)?;
-    let stored = read_history(&table, id.as_str())?;
+    let stored = read_history(&*table, id.as_str())?;
     let history = next_history(stored, before, after, author, at);
     let bytes = serde_json::to_vec(&history).map_err(StoreError::internal)?;
     table
@@ -348,7 +400,7 @@ impl PermissionStore for EmbeddedStore {
             };
             let at = outcome.after.updated_at.unwrap_or_else(super::now);
             record(
-                &txn,
+                &mut txn.open_table(HISTORY).map_err(internal)?,
                 &id,
                 outcome.before.as_ref(),
                 Some(&outcome.after),
@@ -377,7 +429,16 @@ impl PermissionStore for EmbeddedStore {
                 remove_user(&mut users, &mut index, &current)?;
                 current
             };
-            record(&txn, &id, Some(&removed), None, author, super::now())?;
+            let mut history = txn.open_table(HISTORY).map_err(internal)?;
+            record(
+                &mut history,
+                &id,
+                Some(&removed),
+                None,
+                author,
+                super::now(),
+            )?;
+            drop(history);
             txn.commit().map_err(internal)?;
             Ok(removed)
         })
