@@ -394,7 +394,7 @@ async fn hydrate(
     permissions_id: &str,
     consistency: Consistency,
 ) -> Result<Option<UserPermissions>, AuthError> {
-    let Ok(id) = UserId::parse(permissions_id.to_owned()) else {
+    let Ok(id) = UserId::parse(permissions_id) else {
         return Ok(None);
     };
     let span = tracing::debug_span!("permissions", user = %id, %consistency);

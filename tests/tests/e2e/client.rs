@@ -16,7 +16,7 @@ async fn check_and_get_user_carry_the_consistency_to_another_instance() {
     // Arrange: a Manager of 1111, cached by instance B.
     let (_dynalite, _name, instance_a, instance_b) = two_instances(USER).await;
     let client = PermissionsClient::new(ClientConfig::new(&instance_b.url()).unwrap()).unwrap();
-    let user = UserId::parse(USER.to_owned()).unwrap();
+    let user = UserId::parse(USER).unwrap();
     let company = CompanyId::parse("1111").unwrap();
     let manager = RoleRequirement::AtLeast("Manager".into());
     let check = |consistency| client.check(&user, Some(&company), Some(&manager), consistency);
