@@ -165,7 +165,7 @@ impl Authorizer {
 
         // Hydrate: every allowed caller's permissions travel on as context (pattern 3 relies on
         // it), and rules on company or role need them to decide.
-        let permissions = match UserId::parse(caller.permissions_id.clone()) {
+        let permissions = match UserId::parse(&caller.permissions_id) {
             Err(_) => None,
             Ok(id) => match tokio::time::timeout(
                 self.config.permissions_timeout,

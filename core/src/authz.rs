@@ -262,7 +262,7 @@ pub fn evaluate(
         None => None,
         Some(name) => match param(name) {
             Err(e) => return e,
-            Ok(raw) => match CompanyId::parse(raw.clone()) {
+            Ok(raw) => match CompanyId::parse(raw) {
                 Ok(c) => Some(c),
                 Err(_) => return Outcome::InvalidCompany(name.clone()),
             },

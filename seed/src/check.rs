@@ -97,7 +97,7 @@ pub fn check(entries: Vec<Entry>, roles: &RoleOrder) -> Checked {
             });
             continue;
         }
-        let result = UserId::parse_field("id", raw.id.clone()).and_then(|id| {
+        let result = UserId::parse_field("id", &raw.id).and_then(|id| {
             Permissions::parse(raw.companies, raw.role, roles).map(|permissions| (id, permissions))
         });
         match result {

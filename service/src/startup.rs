@@ -129,7 +129,7 @@ async fn load_sample_data(
     let users: Vec<SampleUser> =
         serde_json::from_str(SAMPLE_USERS).context("parsing the bundled sample data")?;
     for user in &users {
-        let id = UserId::parse(user.id.clone())?;
+        let id = UserId::parse(&user.id)?;
         let permissions =
             Permissions::parse(user.companies.clone(), user.role.clone(), &settings.roles)
                 .with_context(|| {
