@@ -9,9 +9,9 @@
 //!    only by invalid records is kept as it is (neither written nor deleted);
 //! 4. write batches (of [`BATCH`] for DynamoDB and the API, of
 //!    [`EMBEDDED_BATCH`](crate::target::EMBEDDED_BATCH) per embedded transaction, in id order:
-//!    [`Target::batches`]) with
-//!    `--concurrency` in flight; on Ctrl-C stop issuing batches and
-//!    wait for those in flight (a second Ctrl-C stops at once);
+//!    [`Target::batches`]) with `--concurrency` in flight (one for the embedded store, which has
+//!    one writer: [`Target::concurrency`]); on Ctrl-C stop issuing batches and wait for those in
+//!    flight (a second Ctrl-C stops waiting at once);
 //! 5. replace-all only, and only if every write was confirmed: delete the ids not in the file;
 //! 6. print the summary; the exit status says whether everything was confirmed.
 

@@ -1,6 +1,6 @@
 //! Identifiers: a user id and a company id, each validated once when it is parsed.
 //!
-//! Both hold a [`SmolStr`]: up to 23 bytes in place (a company id, most e-mail addresses), longer
+//! Both hold a [`SmolStr`]: up to 23 bytes in place (a short company id, most e-mail addresses), longer
 //! ones (a Cognito `sub`) in one shared allocation, so a clone of an id is a reference count and
 //! the cache's key and its user share one copy of the id. A cached user is a million times in
 //! memory; a `String` would add a heap block per company.
@@ -45,16 +45,7 @@ impl UserId {
 }
 
 fn check_user_id(field: &str, value: &str) -> Result<(), ValidationError> {
-    let len = value.chars().count();
-    if len == 0 {
-        return Err(ValidationError::new(field, "must not be empty"));
-    }
-    if len > MAX_USER_ID_LEN {
-        return Err(ValidationError::new(
-            field,
-            format!("must be at most {MAX_USER_ID_LEN} characters (got {len})"),
-        ));
-    }
+    check_length(field, value, MAX_USER_ID_LEN)?;
     if let Some((pos, ch)) = value
         .chars()
         .enumerate()
@@ -113,16 +104,7 @@ impl CompanyId {
 }
 
 fn check_company(field: &str, value: &str) -> Result<(), ValidationError> {
-    let len = value.chars().count();
-    if len == 0 {
-        return Err(ValidationError::new(field, "must not be empty"));
-    }
-    if len > MAX_COMPANY_LEN {
-        return Err(ValidationError::new(
-            field,
-            format!("must be at most {MAX_COMPANY_LEN} characters (got {len})"),
-        ));
-    }
+    check_length(field, value, MAX_COMPANY_LEN)?;
     if let Some(ch) = value.chars().find(|c| !is_company_char(*c)) {
         return Err(ValidationError::new(
             field,
@@ -130,6 +112,21 @@ fn check_company(field: &str, value: &str) -> Result<(), ValidationError> {
                 "may contain only A-Z, a-z, 0-9 and . _ : - (found {:?} in {:?})",
                 ch, value
             ),
+        ));
+    }
+    Ok(())
+}
+
+/// The rule both ids share: 1 to `max` characters (not bytes).
+fn check_length(field: &str, value: &str, max: usize) -> Result<(), ValidationError> {
+    let len = value.chars().count();
+    if len == 0 {
+        return Err(ValidationError::new(field, "must not be empty"));
+    }
+    if len > max {
+        return Err(ValidationError::new(
+            field,
+            format!("must be at most {max} characters (got {len})"),
         ));
     }
     Ok(())

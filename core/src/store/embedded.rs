@@ -135,7 +135,8 @@ impl EmbeddedStore {
     /// the transaction is committed (fsynced) once. All or nothing: if anything but a failed
     /// precondition goes wrong, nothing of the batch is written and the error is returned. The
     /// answer has one entry per record, in order: what was written, or the conflict that kept
-    /// that record out. Ids must be unique within a batch.
+    /// that record out. A repeated id is written in the order given: the later record wins, and
+    /// the company index follows it.
     ///
     /// One commit per batch instead of one per record is what makes bulk loading fast: the fsync
     /// is the cost of a write, and it is paid once.
