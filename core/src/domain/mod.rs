@@ -14,6 +14,9 @@ pub use history::{ChangeAction, HistoryEntry, Snapshot};
 pub use ids::{CompanyId, MAX_COMPANY_LEN, MAX_USER_ID_LEN, UserId};
 pub use permissions::{MAX_COMPANIES, Permissions, UserPermissions, parse_companies};
 pub use roles::{Role, RoleOrder, RoleOrderError};
+/// The string type of [`UserPermissions::updated_by`] (and inside the ids and [`Role`]), so a
+/// caller can name it without depending on `smol_str` itself.
+pub use smol_str::SmolStr;
 
 /// Why a value was refused. The message names the field and the rule it broke, so it can be shown
 /// to the caller as it is (an HTTP `detail`, a CLI report line, an authorizer's deny reason).
