@@ -448,10 +448,13 @@ where
             presses = interrupts.next() => {
                 if presses == 1 {
                     phase.interrupted = true;
+                    let waiting = match in_flight.len() {
+                        1 => "the batch".to_owned(),
+                        n => format!("the {n} batches"),
+                    };
                     progress.println(&format!(
-                        "interrupted: waiting for the {} batches in flight (Ctrl-C again to stop \
-                         without waiting)",
-                        in_flight.len()
+                        "interrupted: waiting for {waiting} in flight (Ctrl-C again to stop \
+                         without waiting)"
                     ));
                 } else {
                     phase.interrupted = true;
