@@ -81,7 +81,7 @@ pub async fn run(args: ImportArgs) -> u8 {
         }
     };
     drop(bytes);
-    let checked = check::check(entries, &args.roles);
+    let mut checked = check::check(entries, &args.roles);
     for invalid in &checked.invalid {
         eprintln!("line {}: {}", invalid.line, invalid.reason);
     }
@@ -162,8 +162,10 @@ pub async fn run(args: ImportArgs) -> u8 {
         Mode::InsertOnly => WriteMode::InsertOnly,
         Mode::Upsert | Mode::ReplaceAll => WriteMode::Upsert,
     };
-    let total = checked.valid.len();
-    let batches = target.batches(checked.valid.clone());
+    // The records move into the batches: from here on the summary needs only their count.
+    let valid = std::mem::take(&mut checked.valid);
+    let total = valid.len();
+    let batches = target.batches(valid);
     let mut progress = Progress::new("writing", total as u64, args.quiet);
     let target = &target;
     let writes = drive(
@@ -210,7 +212,8 @@ pub async fn run(args: ImportArgs) -> u8 {
     }
 
     let report = Report {
-        checked: &checked,
+        read: checked.read,
+        valid: total,
         writes: &writes,
         deletes: deletes.as_ref(),
         deletions_planned: deletions.len(),
@@ -471,7 +474,9 @@ where
 
 /// Everything the summary says.
 struct Report<'a> {
-    checked: &'a Checked,
+    /// Records read, and of those valid.
+    read: usize,
+    valid: usize,
     writes: &'a Phase,
     deletes: Option<&'a Phase>,
     deletions_planned: usize,
@@ -533,8 +538,8 @@ impl Report<'_> {
             eprintln!(
                 "summary: read {}, valid {}, written {}, skipped {}, failed {}{deleted_part}, \
                  time {seconds:.2} s, rate {rate:.0} records/s",
-                self.checked.read,
-                self.checked.valid.len(),
+                self.read,
+                self.valid,
                 writes.written,
                 writes.skipped.len(),
                 failed,

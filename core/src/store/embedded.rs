@@ -430,16 +430,14 @@ impl PermissionStore for EmbeddedStore {
                 remove_user(&mut users, &mut index, &current)?;
                 current
             };
-            let mut history = txn.open_table(HISTORY).map_err(internal)?;
             record(
-                &mut history,
+                &mut txn.open_table(HISTORY).map_err(internal)?,
                 &id,
                 Some(&removed),
                 None,
                 author,
                 super::now(),
             )?;
-            drop(history);
             txn.commit().map_err(internal)?;
             Ok(removed)
         })
