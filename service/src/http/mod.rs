@@ -23,12 +23,8 @@ pub mod users;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::HeaderValue;
 use axum::middleware;
 use axum::routing::{get, post};
-use tower_http::request_id::{
-    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
-};
 
 use crate::state::AppState;
 use problem::ApiError;
@@ -36,8 +32,8 @@ use problem::ApiError;
 /// The router of the permissions API over `state`.
 ///
 /// Layers, outermost first: the request id (made when missing, echoed on the answer), metrics and
-/// the access log ([`observe`], which also gives a bare 405 its problem body), the body limit,
-/// and authentication (left out with `--auth none`, where it would let everything through).
+/// the access log, all in one ([`observe::ObserveLayer`], which also gives a bare 405 its problem
+/// body), the body limit, and authentication (left out with `--auth none`, where it would let everything through).
 pub fn app(state: AppState) -> Router {
     let auth = state.auth.clone();
     let routes = Router::new()
@@ -82,28 +78,8 @@ pub fn app(state: AppState) -> Router {
     };
     routes
         .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
-        .layer(middleware::from_fn_with_state(
-            observe::Observer::new(),
-            observe::observe,
-        ))
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(FastRequestUuid))
+        .layer(observe::ObserveLayer::new(observe::Observer::new()))
         .with_state(state)
-}
-
-/// A random (version 4) UUID for each request without an `x-request-id`, drawn from a fast
-/// per-thread generator instead of the operating system's: a request id must be unique, not
-/// unguessable, and a system call per request is a measurable part of a cache hit.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct FastRequestUuid;
-
-impl MakeRequestId for FastRequestUuid {
-    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
-        let id = uuid::Builder::from_random_bytes(fastrand::u128(..).to_le_bytes()).into_uuid();
-        let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
-        let text = id.hyphenated().encode_lower(&mut text);
-        HeaderValue::from_str(text).ok().map(RequestId::new)
-    }
 }
 
 async fn route_not_found(req: Request) -> ApiError {

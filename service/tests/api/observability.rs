@@ -198,6 +198,19 @@ async fn every_request_gets_one_access_line_with_route_status_latency_and_reques
     ] {
         assert!(line.contains(part), "{part} in {line}");
     }
+
+    // A request without an id gets one made for it: sent back, and the same in its line.
+    let answer = client.get(format!("{base}/healthz")).send().await.unwrap();
+    assert_eq!(answer.status(), 200);
+    let made = answer
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .expect("an x-request-id made for the request")
+        .to_owned();
+    assert!(uuid::Uuid::parse_str(&made).is_ok(), "{made}");
+    let line = line_with(&mut lines, &made).await;
+    assert!(line.contains("route=\"/healthz\""), "{line}");
 }
 
 #[tokio::test]
