@@ -62,8 +62,7 @@ pub struct AuthorizerConfig {
     pub token_cache: u64,
 }
 
-/// Verified tokens kept by default (a few MB at most).
-pub const DEFAULT_TOKEN_CACHE: u64 = 10_000;
+pub use clearance_core::jwt::verified::DEFAULT_TOKEN_CACHE;
 
 /// The authorizer.
 pub struct Authorizer {

@@ -60,6 +60,9 @@ pub const JWKS_FETCHES: &str = "clearance_jwks_fetches_total";
 /// Tokens refused, labelled `reason`: the refusal's stable code (`expired`, `bad_signature`,
 /// `unknown_kid`, `jwks_unavailable`, ...), the same code the logs and deny reasons carry.
 pub const JWT_REFUSALS: &str = "clearance_jwt_refusals_total";
+/// Tokens answered from a verifier's verified-token cache, without checking their signature
+/// again (`Verifier::with_token_cache`).
+pub const JWT_TOKEN_CACHE_HITS: &str = "clearance_jwt_token_cache_hits_total";
 
 /// What kind of figure a metric is.
 #[derive(Clone, Copy)]
@@ -89,6 +92,7 @@ const DESCRIPTIONS: &[(&str, Kind, Unit, &str)] = &[
     (CACHE_HIGHEST_VERSION, Kind::Gauge, Unit::Count, "The highest permission version the cache has read."),
     (JWKS_FETCHES, Kind::Counter, Unit::Count, "JWKS fetches, by outcome."),
     (JWT_REFUSALS, Kind::Counter, Unit::Count, "Tokens refused, by reason."),
+    (JWT_TOKEN_CACHE_HITS, Kind::Counter, Unit::Count, "Tokens answered from the verified-token cache, without a signature check."),
 ];
 
 /// Gives every metric above its description and unit in the installed exporter (Prometheus

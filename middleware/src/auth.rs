@@ -155,6 +155,10 @@ impl AuthLayer {
     }
 
     /// Accepts `Authorization: Bearer` tokens this verifier accepts.
+    ///
+    /// A service sees the same tokens again and again: build the verifier with
+    /// [`Verifier::with_token_cache`] (e.g. `clearance_core::jwt::verified::DEFAULT_TOKEN_CACHE`)
+    /// so a repeated token skips its signature check, the costliest step of a request.
     pub fn with_verifier(self, verifier: Arc<Verifier>) -> Self {
         self.map(|s| s.verifier = Some(verifier))
     }

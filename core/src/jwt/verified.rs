@@ -28,12 +28,18 @@ use super::VerifiedToken;
 /// The longest an entry is kept, whatever its `exp`.
 pub const MAX_ENTRY_AGE: Duration = Duration::from_secs(300);
 
+/// Verified tokens kept by default by the components that keep them (the authorizer's
+/// `AUTHORIZER_TOKEN_CACHE`, the service's `--jwt-token-cache`): a few MB at most.
+pub const DEFAULT_TOKEN_CACHE: u64 = 10_000;
+
 /// The cache key: SHA-256 of the token.
 type Key = [u8; 32];
 
 /// Verified tokens by the hash of the token.
 pub(super) struct VerifiedTokens {
     entries: Cache<Key, Arc<VerifiedToken>>,
+    /// [`crate::metrics::JWT_TOKEN_CACHE_HITS`], registered once.
+    hits: metrics::Counter,
 }
 
 /// Keeps an entry until the token's `exp`, at most [`MAX_ENTRY_AGE`].
@@ -65,6 +71,7 @@ impl VerifiedTokens {
                 .max_capacity(capacity)
                 .expire_after(UntilExp)
                 .build(),
+            hits: metrics::counter!(crate::metrics::JWT_TOKEN_CACHE_HITS),
         }
     }
 
@@ -79,7 +86,11 @@ impl VerifiedTokens {
     /// The verified token under `key`, if it is held and `now` is before its `exp`.
     pub(super) async fn get(&self, key: &Key, now: SystemTime) -> Option<VerifiedToken> {
         let found = self.entries.get(key).await?;
-        (remaining(&found, now) > Duration::ZERO).then(|| (*found).clone())
+        let live = remaining(&found, now) > Duration::ZERO;
+        if live {
+            self.hits.increment(1);
+        }
+        live.then(|| (*found).clone())
     }
 
     /// Keeps `token`, verified just now, unless it is already past its `exp`.

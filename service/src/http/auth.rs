@@ -23,6 +23,7 @@ use axum::http::{Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use clap::{Args, ValueEnum};
+use clearance_core::jwt::verified::DEFAULT_TOKEN_CACHE;
 use clearance_core::jwt::{ConfigError, VerifiedToken, Verifier, VerifierConfig};
 use clearance_core::store::StoreError;
 
@@ -95,6 +96,16 @@ pub struct AuthArgs {
     /// jwt: how long a fetched JWKS is trusted, a duration such as 1h (default 1h, at most 24h).
     #[arg(long, env = "JWT_JWKS_MAX_AGE", value_name = "DURATION")]
     pub jwt_jwks_max_age: Option<String>,
+
+    /// jwt: how many verified tokens to keep, so a repeated token skips its signature check
+    /// (0 turns it off). Keyed by the whole token, served only before its exp, kept at most 5m.
+    #[arg(
+        long,
+        env = "JWT_TOKEN_CACHE",
+        default_value_t = DEFAULT_TOKEN_CACHE,
+        value_name = "TOKENS"
+    )]
+    pub jwt_token_cache: u64,
 
     /// jwt: the JWT header typ every token must have, e.g. at+jwt (not for Cognito pools).
     #[arg(long, env = "JWT_REQUIRED_TYP")]
@@ -200,7 +211,9 @@ impl Auth {
                     format!("--auth jwt needs an issuer: {e} (set --cognito-user-pool-id or --jwt-issuer, and --jwt-client-ids)")
                 })?;
                 Some(Arc::new(
-                    Verifier::new(config).map_err(|e| format!("--auth jwt: {e}"))?,
+                    Verifier::new(config)
+                        .map_err(|e| format!("--auth jwt: {e}"))?
+                        .with_token_cache(args.jwt_token_cache),
                 ))
             }
             AuthMode::None if on_lambda && !args.insecure_allow_unauthenticated_lambda => {

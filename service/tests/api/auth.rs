@@ -109,6 +109,70 @@ async fn jwt_mode_refuses_bad_tokens_naming_the_check_that_failed() {
     }
 }
 
+/// `clearance_jwt_token_cache_hits_total` on the app's `/metrics` (0 before the first hit).
+async fn token_cache_hits(app: &TestApp) -> f64 {
+    let metrics = app.get("/metrics").await.text;
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("clearance_jwt_token_cache_hits_total "))
+        .map_or(0.0, |value| value.parse().expect("a number"))
+}
+
+#[tokio::test]
+async fn a_repeated_token_skips_its_signature_check_unless_the_token_cache_is_off() {
+    let issuer = TestIssuer::start().await;
+    let reader = bearer(&user_token(&issuer, "auditor", "clearance/read"));
+    let headers = [("authorization", reader.as_str())];
+
+    // Off: every request verifies the token in full.
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = jwt_settings(&issuer, dir.path());
+    settings.auth.jwt_token_cache = 0;
+    let app = TestApp::with_settings(&settings).await;
+    for _ in 0..3 {
+        let answer = app.send(Method::GET, "/users/nobody", &headers, None).await;
+        assert_eq!(answer.status, 404, "{}", answer.text);
+    }
+    assert_eq!(token_cache_hits(&app).await, 0.0);
+    app.stop().await;
+
+    // On (the default): the first request verifies, the repeats are answered from the cache.
+    let dir = tempfile::tempdir().unwrap();
+    let settings = jwt_settings(&issuer, dir.path());
+    assert_eq!(settings.auth.jwt_token_cache, 10_000);
+    let app = TestApp::with_settings(&settings).await;
+    for _ in 0..3 {
+        let answer = app.send(Method::GET, "/users/nobody", &headers, None).await;
+        assert_eq!(answer.status, 404, "{}", answer.text);
+    }
+    assert_eq!(token_cache_hits(&app).await, 2.0);
+
+    // Another token is verified in full, and a refused one is never kept.
+    let other = bearer(&user_token(&issuer, "someone-else", "clearance/read"));
+    let answer = app
+        .send(
+            Method::GET,
+            "/users/nobody",
+            &[("authorization", other.as_str())],
+            None,
+        )
+        .await;
+    assert_eq!(answer.status, 404, "{}", answer.text);
+    let mut tampered = reader.clone();
+    tampered.pop();
+    for _ in 0..2 {
+        app.send(
+            Method::GET,
+            "/users/nobody",
+            &[("authorization", tampered.as_str())],
+            None,
+        )
+        .await
+        .problem(401, "unauthorized");
+    }
+    assert_eq!(token_cache_hits(&app).await, 2.0);
+}
+
 #[tokio::test]
 async fn the_read_scope_reads_and_decides_but_cannot_write() {
     let issuer = TestIssuer::start().await;
