@@ -147,7 +147,20 @@ async fn a_repeated_token_skips_its_signature_check_unless_the_token_cache_is_of
     }
     assert_eq!(token_cache_hits(&app).await, 2.0);
 
-    // Another token is verified in full, and a refused one is never kept.
+    // A token answered from the cache grants its own scopes and no more: it still cannot write.
+    let answer = app
+        .json(
+            Method::PUT,
+            "/users/nobody",
+            json!({"companies": ["1111"], "role": "Standard"}),
+            &headers,
+        )
+        .await;
+    answer.problem(403, "forbidden");
+    assert_eq!(token_cache_hits(&app).await, 3.0);
+
+    // Another token is verified in full, and so is this one changed in its last signature
+    // character: the cache is keyed by the whole token, so it cannot answer for it.
     let other = bearer(&user_token(&issuer, "someone-else", "clearance/read"));
     let answer = app
         .send(
@@ -170,7 +183,7 @@ async fn a_repeated_token_skips_its_signature_check_unless_the_token_cache_is_of
         .await
         .problem(401, "unauthorized");
     }
-    assert_eq!(token_cache_hits(&app).await, 2.0);
+    assert_eq!(token_cache_hits(&app).await, 3.0);
 }
 
 #[tokio::test]
