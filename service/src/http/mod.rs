@@ -33,7 +33,8 @@ use problem::ApiError;
 ///
 /// Layers, outermost first: the request id (made when missing, echoed on the answer), metrics and
 /// the access log, all in one ([`observe::ObserveLayer`], which also gives a bare 405 its problem
-/// body), the body limit, and authentication (left out with `--auth none`, where it would let everything through).
+/// body), the body limit, and authentication (left out with `--auth none`, where it would let
+/// everything through).
 pub fn app(state: AppState) -> Router {
     let auth = state.auth.clone();
     let routes = Router::new()
