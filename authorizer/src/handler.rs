@@ -138,7 +138,7 @@ impl Authorizer {
         let Some(token) = event.token.as_deref() else {
             return unauthenticated("missing-token");
         };
-        let verified = match self.verifier.verify(token).await {
+        let verified = match self.verifier.verify_shared(token).await {
             Ok(v) => v,
             Err(err) if err.is_unavailable() => {
                 tracing::error!(error = %err, "cannot verify tokens: the issuer's keys are unavailable");

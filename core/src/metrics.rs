@@ -64,6 +64,10 @@ pub const JWT_REFUSALS: &str = "clearance_jwt_refusals_total";
 /// again (`Verifier::with_token_cache`).
 pub const JWT_TOKEN_CACHE_HITS: &str = "clearance_jwt_token_cache_hits_total";
 
+/// Tokens a verifier's verified-token cache did not hold (or held past their `exp`), so they were
+/// verified in full: with [`JWT_TOKEN_CACHE_HITS`], the cache's hit ratio.
+pub const JWT_TOKEN_CACHE_MISSES: &str = "clearance_jwt_token_cache_misses_total";
+
 /// What kind of figure a metric is.
 #[derive(Clone, Copy)]
 enum Kind {
@@ -93,6 +97,7 @@ const DESCRIPTIONS: &[(&str, Kind, Unit, &str)] = &[
     (JWKS_FETCHES, Kind::Counter, Unit::Count, "JWKS fetches, by outcome."),
     (JWT_REFUSALS, Kind::Counter, Unit::Count, "Tokens refused, by reason."),
     (JWT_TOKEN_CACHE_HITS, Kind::Counter, Unit::Count, "Tokens answered from the verified-token cache, without a signature check."),
+    (JWT_TOKEN_CACHE_MISSES, Kind::Counter, Unit::Count, "Tokens the verified-token cache did not hold, verified in full."),
 ];
 
 /// Gives every metric above its description and unit in the installed exporter (Prometheus

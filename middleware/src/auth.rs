@@ -372,7 +372,7 @@ impl Shared {
         let Some(verifier) = &self.verifier else {
             return Err(AuthError::TokensNotAccepted);
         };
-        let verified = verifier.verify(&token).await.map_err(|err| {
+        let verified = verifier.verify_shared(&token).await.map_err(|err| {
             if err.is_unavailable() {
                 AuthError::KeysUnavailable(err)
             } else {

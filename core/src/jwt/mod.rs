@@ -49,6 +49,7 @@ mod jwks;
 pub mod verified;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use base64::Engine;
@@ -164,15 +165,21 @@ impl Verifier {
     /// With a token cache ([`with_token_cache`](Self::with_token_cache)), a token verified
     /// before and not yet expired is answered from it.
     pub async fn verify(&self, token: &str) -> Result<VerifiedToken, JwtError> {
+        self.verify_shared(token).await.map(Arc::unwrap_or_clone)
+    }
+
+    /// [`verify`](Self::verify), answering a token from the token cache without copying it: the
+    /// caller shares the cache's entry (a cached token's claims are not cloned per request).
+    pub async fn verify_shared(&self, token: &str) -> Result<Arc<VerifiedToken>, JwtError> {
         let now = SystemTime::now();
         let Some(cache) = &self.verified else {
-            return self.verify_at(token, now).await;
+            return self.verify_at(token, now).await.map(Arc::new);
         };
         let key = VerifiedTokens::key(token);
         if let Some(found) = cache.get(&key, now).await {
             return Ok(found);
         }
-        let verified = self.verify_at(token, now).await?;
+        let verified = Arc::new(self.verify_at(token, now).await?);
         cache.insert(key, &verified, now).await;
         Ok(verified)
     }

@@ -41,6 +41,8 @@ pub(super) struct VerifiedTokens {
     entries: Cache<Key, Arc<VerifiedToken>>,
     /// [`crate::metrics::JWT_TOKEN_CACHE_HITS`], registered once.
     hits: metrics::Counter,
+    /// [`crate::metrics::JWT_TOKEN_CACHE_MISSES`], registered once.
+    misses: metrics::Counter,
 }
 
 /// Keeps an entry until the token's `exp`, at most [`MAX_ENTRY_AGE`].
@@ -73,6 +75,7 @@ impl VerifiedTokens {
                 .expire_after(UntilExp)
                 .build(),
             hits: metrics::counter!(crate::metrics::JWT_TOKEN_CACHE_HITS),
+            misses: metrics::counter!(crate::metrics::JWT_TOKEN_CACHE_MISSES),
         }
     }
 
@@ -84,20 +87,23 @@ impl VerifiedTokens {
         key
     }
 
-    /// The verified token under `key`, if it is held and `now` is before its `exp`.
-    pub(super) async fn get(&self, key: &Key, now: SystemTime) -> Option<VerifiedToken> {
-        let found = self.entries.get(key).await?;
-        let live = remaining(&found, now) > Duration::ZERO;
-        if live {
+    /// The verified token under `key`, if it is held and `now` is before its `exp`: shared with
+    /// the cache, not copied (its claims are a map of their own).
+    pub(super) async fn get(&self, key: &Key, now: SystemTime) -> Option<Arc<VerifiedToken>> {
+        let found = self.entries.get(key).await;
+        let live = found.filter(|token| remaining(token, now) > Duration::ZERO);
+        if live.is_some() {
             self.hits.increment(1);
+        } else {
+            self.misses.increment(1);
         }
-        live.then(|| (*found).clone())
+        live
     }
 
     /// Keeps `token`, verified just now, unless it is already past its `exp`.
-    pub(super) async fn insert(&self, key: Key, token: &VerifiedToken, now: SystemTime) {
+    pub(super) async fn insert(&self, key: Key, token: &Arc<VerifiedToken>, now: SystemTime) {
         if remaining(token, now) > Duration::ZERO {
-            self.entries.insert(key, Arc::new(token.clone())).await;
+            self.entries.insert(key, token.clone()).await;
         }
     }
 }

@@ -261,6 +261,22 @@ impl Auth {
     }
 }
 
+/// The scopes a caller's credential grants: its verified token's (shared with the verifier's token
+/// cache, not copied), or those API Gateway passed on.
+enum Granted {
+    Token(Arc<VerifiedToken>),
+    Listed(Vec<String>),
+}
+
+impl Granted {
+    fn scopes(&self) -> &[String] {
+        match self {
+            Self::Token(token) => &token.scopes,
+            Self::Listed(scopes) => scopes,
+        }
+    }
+}
+
 fn is_write(method: &Method) -> bool {
     matches!(*method, Method::PUT | Method::PATCH | Method::DELETE)
 }
@@ -299,9 +315,9 @@ pub async fn authenticate(State(auth): State<Arc<Auth>>, mut req: Request, next:
                 }
                 .into_response();
             };
-            match verifier.verify(token).await {
+            match verifier.verify_shared(token).await {
                 Ok(verified) => match actor_of(&verified) {
-                    Some(actor) => (actor, Some(verified.scopes.clone())),
+                    Some(actor) => (actor, Some(Granted::Token(verified))),
                     None => {
                         tracing::info!(
                             code = "unidentified",
@@ -332,7 +348,7 @@ pub async fn authenticate(State(auth): State<Arc<Auth>>, mut req: Request, next:
             }
         }
         AuthMode::Gateway => match crate::http::gateway::caller_from_context(&req) {
-            Some(found) => found,
+            Some((actor, scopes)) => (actor, scopes.map(Granted::Listed)),
             None => {
                 return ApiError::Unauthorized {
                     detail: "no authenticated caller in the API Gateway request context".into(),
@@ -344,8 +360,8 @@ pub async fn authenticate(State(auth): State<Arc<Auth>>, mut req: Request, next:
     };
     // Scopes: None means the gateway authorised the call itself (IAM); scopes, when the caller's
     // credential carries them, must grant what the request does.
-    if let Some(scopes) = &scopes {
-        let has = |s: &str| scopes.iter().any(|x| x == s);
+    if let Some(granted) = &scopes {
+        let has = |s: &str| granted.scopes().iter().any(|x| x == s);
         let allowed = if write {
             has(&auth.write_scope)
         } else {

@@ -25,6 +25,7 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::middleware;
 use axum::routing::{get, post};
+use tower::ServiceBuilder;
 
 use crate::state::AppState;
 use problem::ApiError;
@@ -72,14 +73,17 @@ pub fn app(state: AppState) -> Router {
         .route("/admin", get(admin::page))
         .route("/admin/config", get(admin::config))
         .fallback(route_not_found);
-    let routes = if auth.mode == auth::AuthMode::None {
-        routes
-    } else {
-        routes.layer(middleware::from_fn_with_state(auth, auth::authenticate))
-    };
+    let authenticate = (auth.mode != auth::AuthMode::None)
+        .then(|| middleware::from_fn_with_state(auth, auth::authenticate));
+    // One `layer` call for all three: each call wraps every route in another boxed route, which
+    // axum clones and whose future it boxes on every request.
     routes
-        .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
-        .layer(observe::ObserveLayer::new(observe::Observer::new()))
+        .layer(
+            ServiceBuilder::new()
+                .layer(observe::ObserveLayer::new(observe::Observer::new()))
+                .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
+                .option_layer(authenticate),
+        )
         .with_state(state)
 }
 

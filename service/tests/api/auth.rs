@@ -109,13 +109,19 @@ async fn jwt_mode_refuses_bad_tokens_naming_the_check_that_failed() {
     }
 }
 
-/// `clearance_jwt_token_cache_hits_total` on the app's `/metrics` (0 before the first hit).
-async fn token_cache_hits(app: &TestApp) -> f64 {
+/// The token cache's hits and misses on `/metrics` (0 for a counter not yet there).
+async fn token_cache(app: &TestApp) -> (f64, f64) {
     let metrics = app.get("/metrics").await.text;
-    metrics
-        .lines()
-        .find_map(|line| line.strip_prefix("clearance_jwt_token_cache_hits_total "))
-        .map_or(0.0, |value| value.parse().expect("a number"))
+    let counter = |name: &str| {
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+            .map_or(0.0, |value| value.parse().expect("a number"))
+    };
+    (
+        counter("clearance_jwt_token_cache_hits_total"),
+        counter("clearance_jwt_token_cache_misses_total"),
+    )
 }
 
 #[tokio::test]
@@ -133,7 +139,7 @@ async fn a_repeated_token_skips_its_signature_check_unless_the_token_cache_is_of
         let answer = app.send(Method::GET, "/users/nobody", &headers, None).await;
         assert_eq!(answer.status, 404, "{}", answer.text);
     }
-    assert_eq!(token_cache_hits(&app).await, 0.0);
+    assert_eq!(token_cache(&app).await, (0.0, 0.0));
     app.stop().await;
 
     // On (the default): the first request verifies, the repeats are answered from the cache.
@@ -145,7 +151,7 @@ async fn a_repeated_token_skips_its_signature_check_unless_the_token_cache_is_of
         let answer = app.send(Method::GET, "/users/nobody", &headers, None).await;
         assert_eq!(answer.status, 404, "{}", answer.text);
     }
-    assert_eq!(token_cache_hits(&app).await, 2.0);
+    assert_eq!(token_cache(&app).await, (2.0, 1.0));
 
     // A token answered from the cache grants its own scopes and no more: it still cannot write.
     let answer = app
@@ -157,7 +163,7 @@ async fn a_repeated_token_skips_its_signature_check_unless_the_token_cache_is_of
         )
         .await;
     answer.problem(403, "forbidden");
-    assert_eq!(token_cache_hits(&app).await, 3.0);
+    assert_eq!(token_cache(&app).await, (3.0, 1.0));
 
     // Another token is verified in full, and so is this one changed in its last signature
     // character: the cache is keyed by the whole token, so it cannot answer for it.
@@ -183,7 +189,8 @@ async fn a_repeated_token_skips_its_signature_check_unless_the_token_cache_is_of
         .await
         .problem(401, "unauthorized");
     }
-    assert_eq!(token_cache_hits(&app).await, 3.0);
+    // Refused tokens are never kept: each try of the tampered one misses again.
+    assert_eq!(token_cache(&app).await, (3.0, 4.0));
 }
 
 #[tokio::test]
