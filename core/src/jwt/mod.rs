@@ -173,13 +173,15 @@ impl Verifier {
     pub async fn verify_shared(&self, token: &str) -> Result<Arc<VerifiedToken>, JwtError> {
         let now = SystemTime::now();
         let Some(cache) = &self.verified else {
-            return self.verify_at(token, now).await.map(Arc::new);
+            return Box::pin(self.verify_at(token, now)).await.map(Arc::new);
         };
         let key = VerifiedTokens::key(token);
         if let Some(found) = cache.get(&key, now).await {
             return Ok(found);
         }
-        let verified = Arc::new(self.verify_at(token, now).await?);
+        // Boxed: the full check (a JWKS fetch among its steps) is a large future, which would
+        // otherwise make every caller's future as large, copied on each request even on a hit.
+        let verified = Arc::new(Box::pin(self.verify_at(token, now)).await?);
         cache.insert(key, &verified, now).await;
         Ok(verified)
     }
