@@ -31,6 +31,10 @@ use clearance_tests::server::TestServer;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::json;
 
+/// The Lambda binary's allocator, so the figures are those of what is deployed.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const RULES: &str = r#"{"rules": [
     {"method": "GET", "path": "/companies/{company_id}/orders", "company": "company_id", "role": "Standard", "atLeast": true},
     {"method": "POST", "path": "/companies/{company_id}/orders", "company": "company_id", "role": "Manager", "atLeast": true},

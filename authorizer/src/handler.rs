@@ -119,7 +119,7 @@ impl Authorizer {
                 context: context(None, &[("reason", Some(code))]),
             };
             Ok((
-                answer.to_json(event.kind, self.config.http_format),
+                answer.into_json(event.kind, self.config.http_format),
                 Decided {
                     allow: false,
                     code: code.to_owned(),
@@ -212,7 +212,7 @@ impl Authorizer {
         let scope = verified.scopes.join(" ");
         let answer = Answer {
             allow: true,
-            principal: principal.clone(),
+            principal,
             resource,
             context: context(
                 permissions.as_deref(),
@@ -235,7 +235,7 @@ impl Authorizer {
             ),
         };
         Ok((
-            answer.to_json(event.kind, self.config.http_format),
+            answer.into_json(event.kind, self.config.http_format),
             Decided {
                 allow: true,
                 code: outcome.code().to_owned(),

@@ -8,6 +8,12 @@ use clearance_core::jwt::Verifier;
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
 
+/// mimalloc instead of the system allocator: a decision makes a few dozen small allocations
+/// (the claims, the event, the policy and its context), and the benchmark of decisions
+/// (`benches/decisions.rs`, which uses it too) measures it.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     // Metrics as CloudWatch EMF lines, flushed after each event; installed before anything

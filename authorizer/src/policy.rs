@@ -55,23 +55,27 @@ pub fn context(
 }
 
 impl Answer {
-    /// The answer as the JSON API Gateway expects for `kind`.
-    pub fn to_json(&self, kind: EventKind, http_format: HttpResponseFormat) -> Value {
-        if kind == EventKind::HttpV2 && http_format == HttpResponseFormat::Simple {
-            return json!({"isAuthorized": self.allow, "context": self.context});
-        }
-        json!({
-            "principalId": self.principal,
-            "policyDocument": {
-                "Version": "2012-10-17",
-                "Statement": [{
-                    "Action": "execute-api:Invoke",
-                    "Effect": if self.allow { "Allow" } else { "Deny" },
-                    "Resource": self.resource,
-                }]
-            },
-            "context": self.context,
-        })
+    /// The answer as the JSON API Gateway expects for `kind`. Consumes the answer: its strings
+    /// and context move into the JSON instead of being copied (a decision builds one answer).
+    pub fn into_json(self, kind: EventKind, http_format: HttpResponseFormat) -> Value {
+        let mut answer = if kind == EventKind::HttpV2 && http_format == HttpResponseFormat::Simple {
+            json!({"isAuthorized": self.allow})
+        } else {
+            let mut answer = json!({
+                "policyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [{
+                        "Action": "execute-api:Invoke",
+                        "Effect": if self.allow { "Allow" } else { "Deny" },
+                    }]
+                },
+            });
+            answer["policyDocument"]["Statement"][0]["Resource"] = Value::String(self.resource);
+            answer["principalId"] = Value::String(self.principal);
+            answer
+        };
+        answer["context"] = Value::Object(self.context);
+        answer
     }
 }
 
@@ -90,15 +94,28 @@ mod tests {
                 &[("reason", Some("not-a-member")), ("clientId", None)],
             ),
         };
-        let json = answer.to_json(EventKind::RestToken, HttpResponseFormat::Simple);
+        let json = answer
+            .clone()
+            .into_json(EventKind::RestToken, HttpResponseFormat::Simple);
+        assert_eq!(json["principalId"], "u1");
+        assert_eq!(
+            json["policyDocument"],
+            json!({"Version": "2012-10-17", "Statement": [{
+                "Action": "execute-api:Invoke",
+                "Effect": "Deny",
+                "Resource": "arn:aws:execute-api:r:a:api/s/GET/x",
+            }]})
+        );
         assert_eq!(json["policyDocument"]["Statement"][0]["Effect"], "Deny");
         assert_eq!(json["context"], json!({"reason": "not-a-member"}));
-        let simple = answer.to_json(EventKind::HttpV2, HttpResponseFormat::Simple);
+        let simple = answer
+            .clone()
+            .into_json(EventKind::HttpV2, HttpResponseFormat::Simple);
         assert_eq!(
             simple,
             json!({"isAuthorized": false, "context": {"reason": "not-a-member"}})
         );
-        let iam = answer.to_json(EventKind::HttpV2, HttpResponseFormat::Iam);
+        let iam = answer.into_json(EventKind::HttpV2, HttpResponseFormat::Iam);
         assert_eq!(
             iam["policyDocument"]["Statement"][0]["Resource"],
             "arn:aws:execute-api:r:a:api/s/GET/x"
