@@ -9,8 +9,6 @@
 //! Entity tags are the user's version in quotes; weak tags (`W/"3"`) are refused, since versions
 //! are exact.
 
-use std::io::Write as _;
-
 use axum::Json;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -98,11 +96,12 @@ pub fn etag(version: u64) -> String {
 /// The entity tag for a version as a header value, formatted on the stack.
 fn etag_value(version: u64) -> HeaderValue {
     // `"` + at most 20 digits + `"`.
-    let mut text = [0u8; 22];
-    let mut cursor = std::io::Cursor::new(&mut text[..]);
-    let _ = write!(cursor, "\"{version}\"");
-    let len = cursor.position() as usize;
-    HeaderValue::from_bytes(&text[..len]).expect("digits and quotes are a valid header value")
+    let mut digits = itoa::Buffer::new();
+    let digits = digits.format(version).as_bytes();
+    let mut text = [b'"'; 22];
+    text[1..=digits.len()].copy_from_slice(digits);
+    HeaderValue::from_bytes(&text[..digits.len() + 2])
+        .expect("digits and quotes are a valid header value")
 }
 
 /// Bytes reserved for a user's JSON up front: a user of a few companies fits, so serializing
@@ -170,7 +169,8 @@ pub fn with_freshness(mut response: Response, freshness: Option<Freshness>) -> R
     if let Some(freshness) = freshness {
         let headers = response.headers_mut();
         headers.insert(header::AGE, HeaderValue::from(freshness.age_secs()));
-        if let Ok(value) = HeaderValue::from_str(&freshness.cache_status(CACHE_NAME)) {
+        // From the String itself: its buffer becomes the header's, not copied.
+        if let Ok(value) = HeaderValue::try_from(freshness.cache_status(CACHE_NAME)) {
             headers.insert(CACHE_STATUS, value);
         }
     }
