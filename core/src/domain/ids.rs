@@ -166,7 +166,10 @@ mod tests {
 
     #[test]
     fn the_ascii_fast_path_takes_and_refuses_what_the_character_rules_do() {
-        for c in (0..=0x7f_u8).map(char::from).chain(['é', '\u{a0}', '\u{2028}', '\u{85}']) {
+        for c in (0..=0x7f_u8)
+            .map(char::from)
+            .chain(['é', '\u{a0}', '\u{2028}', '\u{85}'])
+        {
             let id = format!("a{c}b");
             let refused = c.is_whitespace() || c.is_control();
             assert_eq!(UserId::parse(&id).is_err(), refused, "{c:?}");

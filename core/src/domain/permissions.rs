@@ -101,7 +101,8 @@ pub struct UserPermissions {
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        with = "time::serde::rfc3339::option"
+        serialize_with = "rfc3339_option",
+        deserialize_with = "time::serde::rfc3339::option::deserialize"
     )]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub updated_at: Option<OffsetDateTime>,
@@ -109,6 +110,78 @@ pub struct UserPermissions {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub updated_by: Option<SmolStr>,
+}
+
+/// `updatedAt` as RFC 3339, the same text `time::serde::rfc3339` writes, formatted on the stack for
+/// the common case (UTC, years 0-9999): it is in every answer that carries a user.
+fn rfc3339_option<S: serde::Serializer>(
+    at: &Option<OffsetDateTime>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    let written = at.as_ref().and_then(rfc3339_utc);
+    // Digits, dashes, colons, `T`, `.` and `Z` only: always UTF-8.
+    match written
+        .as_ref()
+        .map(|(text, len)| std::str::from_utf8(&text[..*len]))
+    {
+        Some(Ok(text)) => serializer.serialize_str(text),
+        _ => time::serde::rfc3339::option::serialize(at, serializer),
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.fraction]Z`, the fraction's trailing zeros dropped (as `time` writes
+/// it), for a UTC time of years 0-9999; `None` for anything else.
+fn rfc3339_utc(at: &OffsetDateTime) -> Option<([u8; 30], usize)> {
+    if !at.offset().is_utc() || !(0..=9999).contains(&at.year()) {
+        return None;
+    }
+    let mut text = Digits::default();
+    text.push(at.year().unsigned_abs(), 4);
+    for (separator, value) in [
+        (b'-', u8::from(at.month())),
+        (b'-', at.day()),
+        (b'T', at.hour()),
+        (b':', at.minute()),
+        (b':', at.second()),
+    ] {
+        text.byte(separator);
+        text.push(u32::from(value), 2);
+    }
+    let mut fraction = at.nanosecond();
+    if fraction != 0 {
+        let mut digits = 9;
+        while fraction % 10 == 0 {
+            fraction /= 10;
+            digits -= 1;
+        }
+        text.byte(b'.');
+        text.push(fraction, digits);
+    }
+    text.byte(b'Z');
+    Some((text.bytes, text.len))
+}
+
+/// A timestamp's text being written: at most 30 bytes (`YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`).
+#[derive(Default)]
+struct Digits {
+    bytes: [u8; 30],
+    len: usize,
+}
+
+impl Digits {
+    fn byte(&mut self, byte: u8) {
+        self.bytes[self.len] = byte;
+        self.len += 1;
+    }
+
+    /// `value`'s last `digits` decimal digits, zero-padded.
+    fn push(&mut self, mut value: u32, digits: usize) {
+        for i in (0..digits).rev() {
+            self.bytes[self.len + i] = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+        self.len += digits;
+    }
 }
 
 /// The companies of a decoded user, holding no more room than they need: a list grown element by
@@ -139,6 +212,44 @@ impl UserPermissions {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn updated_at_is_written_as_the_time_crate_writes_rfc_3339() {
+        use time::format_description::well_known::Rfc3339;
+        let user = |at: OffsetDateTime| UserPermissions {
+            id: UserId::parse("u1").unwrap(),
+            companies: vec![],
+            role: Role::from_stored("Standard"),
+            version: 1,
+            updated_at: Some(at),
+            updated_by: None,
+        };
+        let base = time::macros::datetime!(2026-12-01 13:33:42 UTC);
+        let mut times = vec![
+            base,
+            time::macros::datetime!(0001-01-01 00:00:00 UTC),
+            time::macros::datetime!(9999-12-31 23:59:59.999999999 UTC),
+            time::macros::datetime!(2026-12-01 13:33:42 +02:00),
+        ];
+        for nanos in [
+            1,
+            10,
+            100,
+            845_000_000,
+            845_100_000,
+            123_456_789,
+            100_000_000,
+            5_000,
+        ] {
+            times.push(base + time::Duration::nanoseconds(nanos));
+        }
+        for at in times {
+            let json = serde_json::to_value(user(at)).unwrap();
+            assert_eq!(json["updatedAt"], at.format(&Rfc3339).unwrap(), "{at}");
+            let back: UserPermissions = serde_json::from_value(json).unwrap();
+            assert_eq!(back.updated_at, Some(at));
+        }
+    }
 
     fn order() -> RoleOrder {
         RoleOrder::default()

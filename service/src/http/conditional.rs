@@ -10,6 +10,7 @@
 //! are exact.
 
 use axum::Json;
+use axum::body::Body;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -109,24 +110,27 @@ fn etag_value(version: u64) -> HeaderValue {
 const USER_JSON_CAPACITY: usize = 256;
 
 /// A response with `user` as its JSON body and its version as the `ETag`.
+///
+/// Built directly rather than from a `(status, headers, body)` tuple: the tuple's body would
+/// first set `Content-Type: application/octet-stream`, then its headers replace it, on every read.
 pub fn with_etag(status: StatusCode, user: &UserPermissions) -> Response {
     let mut body = Vec::with_capacity(USER_JSON_CAPACITY);
-    let mut response = match serde_json::to_writer(&mut body, user) {
-        Ok(()) => (
-            status,
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            )],
-            body,
-        )
-            .into_response(),
+    if serde_json::to_writer(&mut body, user).is_err() {
         // Never for a user (strings and numbers only); answered as axum's `Json` would.
-        Err(_) => (status, Json(user)).into_response(),
-    };
-    response
-        .headers_mut()
-        .insert(header::ETAG, etag_value(user.version));
+        let mut response = (status, Json(user)).into_response();
+        response
+            .headers_mut()
+            .insert(header::ETAG, etag_value(user.version));
+        return response;
+    }
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(header::ETAG, etag_value(user.version));
     response
 }
 
