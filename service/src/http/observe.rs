@@ -522,23 +522,33 @@ impl Lines {
         let out = &mut self.buffer;
         // Pieces appended as bytes (integers through `itoa`), not through `write!`: this thread
         // shares the server's core, so each line's cost is taken from the requests.
+        let (date_time, fraction) = (date_time.as_bytes(), six_digits(micros));
+        let (target, message, method) = (
+            ACCESS_TARGET.as_bytes(),
+            ACCESS_MESSAGE.as_bytes(),
+            method.as_bytes(),
+        );
         match format {
             LogFormat::Text => {
-                out.extend_from_slice(date_time.as_bytes());
-                out.push(b'.');
-                push_micros(out, micros);
-                out.extend_from_slice(b"Z  INFO ");
-                out.extend_from_slice(ACCESS_TARGET.as_bytes());
-                out.extend_from_slice(b": ");
-                out.extend_from_slice(ACCESS_MESSAGE.as_bytes());
-                out.extend_from_slice(b" method=");
-                out.extend_from_slice(method.as_bytes());
-                out.extend_from_slice(b" path=");
-                out.extend_from_slice(path.as_bytes());
-                out.extend_from_slice(b" route=");
+                push_all(
+                    out,
+                    &[
+                        date_time,
+                        b".",
+                        &fraction,
+                        b"Z  INFO ",
+                        target,
+                        b": ",
+                        message,
+                    ],
+                );
+                push_all(
+                    out,
+                    &[b" method=", method, b" path=", path.as_bytes(), b" route="],
+                );
                 push_debug_str(out, route);
                 out.extend_from_slice(b" status=");
-                push_number(out, u64::from(status));
+                push_number(out, status.into());
                 out.extend_from_slice(b" latency_us=");
                 push_number(out, latency);
                 out.extend_from_slice(b" request_id=");
@@ -546,23 +556,22 @@ impl Lines {
                 out.push(b'\n');
             }
             LogFormat::Json => {
-                out.extend_from_slice(b"{\"timestamp\":\"");
-                out.extend_from_slice(date_time.as_bytes());
-                out.push(b'.');
-                push_micros(out, micros);
-                out.extend_from_slice(b"Z\",\"level\":\"INFO\",\"target\":\"");
-                out.extend_from_slice(ACCESS_TARGET.as_bytes());
-                out.extend_from_slice(b"\",\"message\":\"");
-                out.extend_from_slice(ACCESS_MESSAGE.as_bytes());
-                out.extend_from_slice(b"\",\"method\":\"");
-                out.extend_from_slice(method.as_bytes());
-                out.extend_from_slice(b"\",\"path\":");
+                push_all(
+                    out,
+                    &[b"{\"timestamp\":\"", date_time, b".", &fraction, b"Z\""],
+                );
+                push_all(out, &[b",\"level\":\"INFO\",\"target\":\"", target]);
+                push_all(
+                    out,
+                    &[b"\",\"message\":\"", message, b"\",\"method\":\"", method],
+                );
                 // Writing into a Vec cannot fail.
+                out.extend_from_slice(b"\",\"path\":");
                 let _ = serde_json::to_writer(&mut *out, path);
                 out.extend_from_slice(b",\"route\":");
                 let _ = serde_json::to_writer(&mut *out, route);
                 out.extend_from_slice(b",\"status\":");
-                push_number(out, u64::from(status));
+                push_number(out, status.into());
                 out.extend_from_slice(b",\"latency_us\":");
                 push_number(out, latency);
                 out.extend_from_slice(b",\"request_id\":");
@@ -573,15 +582,21 @@ impl Lines {
     }
 }
 
+fn push_all(out: &mut Vec<u8>, pieces: &[&[u8]]) {
+    for piece in pieces {
+        out.extend_from_slice(piece);
+    }
+}
+
 /// `micros` as six digits, zero-padded (the fraction of a second in a timestamp).
-fn push_micros(out: &mut Vec<u8>, micros: u32) {
+fn six_digits(micros: u32) -> [u8; 6] {
     let mut digits = [b'0'; 6];
     let mut rest = micros.min(999_999);
     for digit in digits.iter_mut().rev() {
         *digit = b'0' + (rest % 10) as u8;
         rest /= 10;
     }
-    out.extend_from_slice(&digits);
+    digits
 }
 
 fn push_number(out: &mut Vec<u8>, number: u64) {
@@ -706,9 +721,7 @@ mod tests {
             );
         }
         for micros in [0, 7, 42, 123_456, 999_999] {
-            let mut out = Vec::new();
-            push_micros(&mut out, micros);
-            assert_eq!(String::from_utf8(out).unwrap(), format!("{micros:06}"));
+            assert_eq!(six_digits(micros), format!("{micros:06}").as_bytes());
         }
         for number in [0, 9, 10, 404, u64::MAX] {
             let mut out = Vec::new();
