@@ -23,6 +23,7 @@
 //! - [`bearer`]: reading `Authorization: Bearer <token>`.
 //! - [`net`]: which hosts are loopback (where plain `http` is accepted).
 //! - [`report`]: an error and its sources on one line, for logs.
+//! - [`text`]: the vectorized byte scan of ids, tokens and log fields read on every request.
 //! - [`metrics`](mod@metrics): the metrics every component records through the `metrics` facade,
 //!   named and described in one place.
 //! - `telemetry` (feature `telemetry`): the logging and metrics set-up every binary shares
@@ -57,3 +58,4 @@ pub mod source;
 pub mod store;
 #[cfg(feature = "telemetry")]
 pub mod telemetry;
+pub mod text;

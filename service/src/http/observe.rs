@@ -606,9 +606,8 @@ fn push_number(out: &mut Vec<u8>, number: u64) {
 /// `text` quoted as `{:?}` quotes it (the text format's quoted fields), quickly for what ids and
 /// routes nearly always are: printable ASCII with no quote or backslash, which `{:?}` leaves as is.
 fn push_debug_str(out: &mut Vec<u8>, text: &str) {
-    // No early exit: the loop is vectorized.
-    let plain = text.bytes().fold(true, |plain, b| {
-        plain & ((b' '..=b'~').contains(&b) && b != b'"' && b != b'\\')
+    let plain = clearance_core::text::all_bytes(text, |b| {
+        (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\'
     });
     if plain {
         out.push(b'"');
